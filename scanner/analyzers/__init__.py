@@ -1,0 +1,1 @@
+"""Language front ends. Each turns one file into `LaunchFound` records; nothing more."""

@@ -1,0 +1,44 @@
+"""What a front end hands back, and the tables every front end shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from scanner.commandline import Word
+from scanner.containment import EnvInfo
+from scanner.model import Fact, Location
+from scanner.parsing import SourceFile
+from scanner.resources import rules_dir
+
+
+@dataclass(frozen=True)
+class LaunchFound:
+    """A program start seen in source: its words (or a shell string) and its surroundings."""
+
+    surface: str
+    launcher: str
+    location: Location
+    env: EnvInfo
+    words: tuple[Word, ...] = ()
+    shell: Word | None = None
+    timeout: Location | None = None
+    facts: tuple[Fact, ...] = ()
+    unknowns: tuple[Fact, ...] = ()
+
+
+@dataclass
+class Analysis:
+    source: SourceFile
+    kind: str
+    notes: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def launch_tables() -> dict[str, dict[str, dict[str, Any]]]:
+    with (rules_dir() / "launchers.yaml").open(encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle)
+    return {k: v for k, v in raw.items() if isinstance(v, dict)}

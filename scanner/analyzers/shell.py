@@ -1,0 +1,212 @@
+"""Shell front end: scripts, Makefile recipes, package.json scripts and other embedded shell.
+
+Embedded shell is parsed from a *padded* copy of its host file (every non-shell byte blanked,
+newlines kept), so tree-sitter's rows are the host file's lines and evidence stays exact.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+from scanner.analyzers.base import Analysis, LaunchFound
+from scanner.commandline import Word
+from scanner.containment import EnvInfo
+from scanner.model import EnvMode, Location
+from scanner.parsing import SourceFile, parse
+
+_SKIP_CHILDREN = {"file_redirect", "heredoc_redirect", "herestring_redirect", "comment"}
+
+
+class ShellText:
+    """Word extraction over one parsed shell buffer, with literal variable folding."""
+
+    def __init__(self, src: SourceFile, data: bytes):
+        self.src = src
+        self.data = data
+        self.tree = parse("bash", data)
+        self.vars: dict[str, str | None] = {}
+        self._collect_vars()
+
+    def text(self, node: Node) -> str:
+        return self.data[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
+
+    def _collect_vars(self) -> None:
+        stack = [self.tree.root_node]
+        while stack:
+            n = stack.pop()
+            stack.extend(n.children)
+            if n.type == "variable_assignment":
+                name = n.child_by_field_name("name")
+                value = n.child_by_field_name("value")
+                if name is None:
+                    continue
+                key = self.text(name)
+                literal = self._literal(value) if value is not None else ""
+                # Assigned twice, or to something computed: not a constant.
+                self.vars[key] = None if key in self.vars else literal
+
+    def _literal(self, node: Node) -> str | None:
+        if node.type == "word":
+            return _unescape(self.text(node))
+        if node.type == "raw_string":
+            return self.text(node)[1:-1]
+        if node.type == "string" and all(c.type == "string_content" for c in node.named_children):
+            return self.text(node)[1:-1]
+        return None
+
+    def word(self, node: Node) -> Word:
+        loc = self.src.node_loc(node)
+        text, dynamic = self._word_text(node)
+        return Word(text, loc, dynamic)
+
+    def _word_text(self, node: Node) -> tuple[str, bool]:
+        t = node.type
+        if t in ("word", "number"):
+            return _unescape(self.text(node)), False
+        if t == "raw_string":
+            return self.text(node)[1:-1], False
+        if t == "ansi_c_string":
+            return self.text(node)[2:-1], False
+        if t in ("simple_expansion", "expansion"):
+            raw = self.text(node)
+            name = raw.strip("${}")
+            value = self.vars.get(name)
+            if value is not None and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                return value, False
+            return raw, True
+        if t in ("string", "concatenation"):
+            if t == "string" and not node.named_children:
+                return self.text(node)[1:-1], False
+            out, dynamic = [], False
+            if t == "string":
+                body_start, body_end = node.start_byte + 1, node.end_byte - 1
+            else:
+                body_start, body_end = node.start_byte, node.end_byte
+            pos = body_start
+            for child in node.named_children:
+                if child.start_byte > pos:
+                    out.append(self.data[pos : child.start_byte].decode("utf-8", "replace"))
+                if child.type == "string_content":
+                    out.append(self.text(child))
+                else:
+                    piece, dyn = self._word_text(child)
+                    out.append(piece)
+                    dynamic = dynamic or dyn
+                pos = child.end_byte
+            if body_end > pos:
+                out.append(self.data[pos:body_end].decode("utf-8", "replace"))
+            text = "".join(out)
+            if t == "concatenation":
+                text = text.replace('"', "").replace("'", "")
+            return text, dynamic
+        return self.text(node), True
+
+    def commands(self) -> Iterator[tuple[Node, list[Word]]]:
+        stack = [self.tree.root_node]
+        while stack:
+            n = stack.pop()
+            stack.extend(reversed(n.children))
+            if n.type != "command":
+                continue
+            words: list[Word] = []
+            for child in n.named_children:
+                if child.type in _SKIP_CHILDREN:
+                    continue
+                if child.type == "variable_assignment":
+                    words.append(Word(self.text(child), self.src.node_loc(child), False))
+                elif child.type == "command_name":
+                    inner = child.named_children[0] if child.named_children else child
+                    words.append(self.word(inner))
+                else:
+                    words.append(self.word(child))
+            if words:
+                yield n, words
+
+
+def shell_launches(src: SourceFile, data: bytes, surface: str, launcher: str, env_detail: str,
+                   env_location: Location | None = None) -> Iterator[LaunchFound]:
+    text = ShellText(src, data)
+    for node, words in text.commands():
+        loc = src.node_loc(node)
+        env = EnvInfo(EnvMode.INHERITED, env_location or loc, env_detail)
+        yield LaunchFound(surface=surface, launcher=launcher, location=loc, words=tuple(words), env=env)
+
+
+def analyze_shell_script(analysis: Analysis) -> Iterator[LaunchFound]:
+    src = analysis.source
+    yield from shell_launches(src, src.data, "shell", "shell command",
+                              "a shell command inherits the caller's environment")
+
+
+def analyze_makefile(analysis: Analysis) -> Iterator[LaunchFound]:
+    src = analysis.source
+    yield from shell_launches(src, makefile_shell(src.data), "makefile", "Makefile recipe",
+                              "a make recipe inherits the caller's environment")
+
+
+def analyze_package_json(analysis: Analysis) -> Iterator[LaunchFound]:
+    src = analysis.source
+    try:
+        doc = json.loads(src.text)
+    except ValueError:
+        analysis.notes.append("invalid JSON")
+        return
+    scripts = doc.get("scripts") if isinstance(doc, dict) else None
+    if not isinstance(scripts, dict):
+        return
+    for name, body in scripts.items():
+        if not isinstance(body, str):
+            continue
+        line = _json_key_line(src, "scripts", name)
+        padded = b"\n" * (line - 1) + body.encode("utf-8", "replace")
+        yield from shell_launches(src, padded, "package-json", f"npm script `{name}`",
+                                  "an npm script inherits the caller's environment")
+
+
+def embedded_shell(src: SourceFile, script: str, first_line: int, indent: int = 0) -> bytes:
+    """Pad `script` so that its first line sits on `first_line` (1-based) of `src`."""
+    pad = " " * indent
+    body = "\n".join(pad + line if line else line for line in script.split("\n"))
+    return b"\n" * (first_line - 1) + body.encode("utf-8", "replace")
+
+
+def makefile_shell(data: bytes) -> bytes:
+    out: list[bytes] = []
+    in_recipe = False
+    continued = False
+    for raw in data.split(b"\n"):
+        if raw.startswith(b"\t") or (continued and in_recipe):
+            body = raw[1:] if raw.startswith(b"\t") else raw
+            stripped = body.lstrip(b"@-+")
+            body = b" " * (len(body) - len(stripped) + (1 if raw.startswith(b"\t") else 0)) + stripped
+            # make's own $(VAR) and $$ spellings become shell-readable stand-ins of equal width
+            body = body.replace(b"$$", b"\\$").replace(b"$(", b"${").replace(b")", b")")
+            body = re.sub(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\)", rb"${\1}", body)
+            out.append(body)
+            in_recipe = True
+            continued = raw.rstrip().endswith(b"\\")
+        else:
+            in_recipe = bool(raw.strip()) and (in_recipe and raw.startswith(b"#"))
+            in_recipe = False if raw.strip() and not raw.startswith(b"#") else in_recipe
+            continued = False
+            out.append(b"")
+    return b"\n".join(out)
+
+
+def _json_key_line(src: SourceFile, section: str, key: str) -> int:
+    needle = json.dumps(key)
+    in_section = False
+    for number, line in enumerate(src.lines, start=1):
+        if json.dumps(section) in line:
+            in_section = True
+        if in_section and needle + ":" in line.replace('" :', '":'):
+            return number
+    return 1
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)

@@ -1,0 +1,439 @@
+"""Read a command line the way the OS will run it: look through wrappers to find the agent.
+
+Every language front end (Python lists, JS arrays, shell words, YAML strings) turns a launch into
+a sequence of `Word`s; this module peels `sudo`, `env`, `timeout`, `npx`, `docker run`, `bwrap`,
+`sh -c` and friends off the front and records each as a `Layer`, until it reaches an agent
+binary from the catalog (or decides there is none).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from scanner.catalog import AgentSpec, Catalog
+from scanner.model import Location
+
+
+@dataclass(frozen=True)
+class Word:
+    """One argv element. `text` is the literal spelling; `dynamic` marks unresolved parts."""
+
+    text: str
+    location: Location
+    dynamic: bool = False
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A wrapper in front of the agent: its tool name and its own words."""
+
+    tool: str  # "docker run", "bwrap", "sudo", "timeout", "env", "npx", "sh -c", ...
+    kind: str  # "container", "vm", "os-sandbox", "identity", "timeout", "passthrough", "runner", "shell"
+    words: tuple[Word, ...]
+    head: Word  # the word that names the tool
+
+
+@dataclass(frozen=True)
+class Invocation:
+    agent: AgentSpec
+    agent_word: Word
+    args: tuple[Word, ...]
+    layers: tuple[Layer, ...]
+    assignments: tuple[Word, ...] = ()  # VAR=value prefixes
+
+    @property
+    def all_words(self) -> tuple[Word, ...]:
+        words: list[Word] = []
+        for layer in self.layers:
+            words.append(Word(layer.tool, layer.head.location))
+            words.extend(layer.words)
+        words.append(self.agent_word)
+        words.extend(self.args)
+        return tuple(words)
+
+    def command_text(self) -> str:
+        return " ".join(w.text for w in self.all_words)
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """An agent that appears in the command line, behind a part this scan cannot resolve."""
+
+    reason: str
+    word: Word
+
+
+ShellSplitter = Callable[[Word], list[list[Word]]]
+
+_SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "ash", "fish"}
+
+
+def default_shell_splitter(word: Word) -> list[list[Word]]:
+    """Split a shell string into commands; every sub-word keeps the string's location."""
+    commands: list[list[Word]] = []
+    current: list[Word] = []
+    try:
+        lexer = shlex.shlex(word.text, posix=True, punctuation_chars=";&|()")
+        lexer.whitespace_split = True
+        tokens = list(lexer)
+    except ValueError:
+        tokens = word.text.split()
+    for token in tokens:
+        if token and set(token) <= set(";&|()"):
+            if current:
+                commands.append(current)
+            current = []
+            continue
+        current.append(Word(token, word.location, word.dynamic or "$" in token))
+    if current:
+        commands.append(current)
+    return commands
+
+
+def basename(text: str) -> str:
+    return posixpath.basename(text.rstrip("/")) if "/" in text else text
+
+
+def split_flag(text: str) -> tuple[str, str | None]:
+    if text.startswith("-") and "=" in text:
+        flag, _, value = text.partition("=")
+        return flag, value
+    return text, None
+
+
+def _is_assignment(text: str) -> bool:
+    name, eq, _ = text.partition("=")
+    return bool(eq) and name.replace("_", "a").isalnum() and not name[:1].isdigit()
+
+
+class CommandReader:
+    """Resolve words to an `Invocation` using the catalog's wrapper and agent tables."""
+
+    def __init__(self, catalog: Catalog, split_shell: ShellSplitter = default_shell_splitter):
+        self.catalog = catalog
+        self.split_shell = split_shell
+        c = catalog.containment
+        self.passthrough = c.section("passthrough")
+        self.timeouts = c.section("timeouts")
+        self.runners = c.section("package_runners")
+        self.identity = c.section("identity")
+        self.engines = set(c.list("container_engines"))
+        self.run_value_flags = set(c.section("container_run_flags").get("value") or ())
+        self.bwrap_arity: dict[str, int] = dict(c.section("bwrap_flags").get("arity") or {})
+        self.os_sandboxes = c.section("os_sandboxes")
+
+    # -- entry points -------------------------------------------------------------------
+
+    def read(self, words: Sequence[Word], depth: int = 0) -> Invocation | Unresolved | None:
+        return self._read(list(words), [], [], depth)
+
+    def read_shell(self, word: Word, depth: int = 0) -> list[Invocation | Unresolved]:
+        out: list[Invocation | Unresolved] = []
+        for command in self.split_shell(word):
+            found = self._read(command, [], [], depth + 1)
+            if found is not None:
+                out.append(found)
+        return out
+
+    def agent_for(self, word: Word, rest: Sequence[Word]) -> AgentSpec | None:
+        if word.dynamic:
+            return None
+        name = basename(word.text)
+        spec = self.catalog.by_binary.get(name)
+        if spec is None:
+            return None
+        required = spec.requires_any.get(name)
+        if required:
+            texts = {split_flag(w.text)[0] for w in rest} | {w.text for w in rest}
+            if not texts & set(required):
+                return None
+        return spec
+
+    def package_agent(self, text: str) -> AgentSpec | None:
+        name = text
+        if name.startswith("@"):
+            scope, _, rest = name[1:].partition("/")
+            name = "@" + scope + "/" + rest.split("@", 1)[0]
+        else:
+            name = name.split("@", 1)[0].split("==", 1)[0]
+        return self.catalog.by_package.get(name)
+
+    # -- the reader ---------------------------------------------------------------------
+
+    def _read(
+        self, words: list[Word], layers: list[Layer], assigns: list[Word], depth: int
+    ) -> Invocation | Unresolved | None:
+        if depth > 8:
+            return None
+        i = 0
+        while i < len(words):
+            word = words[i]
+            if not word.dynamic and _is_assignment(word.text):
+                assigns.append(word)
+                i += 1
+                continue
+            break
+        words = words[i:]
+        if not words:
+            return None
+        head, rest = words[0], words[1:]
+        if head.dynamic:
+            return self._dynamic_head(head, rest, layers)
+        name = basename(head.text)
+
+        spec = self.agent_for(head, rest)
+        if spec is not None:
+            return Invocation(spec, head, tuple(rest), tuple(layers), tuple(assigns))
+
+        if name in _SHELLS:
+            return self._shell(head, rest, layers, assigns, depth)
+        if name in self.passthrough:
+            return self._skip_flags(head, rest, layers, assigns, depth, "passthrough", self.passthrough[name])
+        if name in self.timeouts:
+            return self._timeout(head, rest, layers, assigns, depth, self.timeouts[name])
+        if name in self.identity:
+            return self._identity(head, rest, layers, assigns, depth, self.identity[name])
+        if name in self.engines:
+            return self._engine(head, rest, layers, assigns, depth)
+        if name == "sbx":
+            return self._microvm(head, rest[1:] if rest and rest[0].text == "run" else rest, layers, assigns, "sbx run")
+        if name == "bwrap":
+            return self._bwrap(head, rest, layers, assigns, depth)
+        two = f"{name} {rest[0].text}" if rest else ""
+        if two in self.os_sandboxes:
+            return self._os_sandbox(head, rest[1:], layers, assigns, depth, two)
+        if name in self.os_sandboxes:
+            return self._os_sandbox(head, rest, layers, assigns, depth, name)
+        if name in self.runners:
+            return self._runner(head, rest, layers, assigns, depth, name)
+        if two in self.runners:
+            return self._runner(head, rest[1:], layers, assigns, depth, two)
+        three = f"{two} {rest[1].text}" if len(rest) > 1 else ""
+        if three in self.runners:
+            return self._runner(head, rest[2:], layers, assigns, depth, three)
+        return None
+
+    def _dynamic_head(self, head: Word, rest: list[Word], layers: list[Layer]) -> Unresolved | None:
+        # A command from a variable matters only when an agent is visibly involved.
+        for word in rest:
+            if not word.dynamic and self.agent_for(word, []) is not None:
+                return Unresolved(f"the program in `{head.text}` that receives `{word.text}`", head)
+        return None
+
+    def _continue(self, layer: Layer, rest: list[Word], layers: list[Layer], assigns: list[Word], depth: int):
+        return self._read(rest, [*layers, layer], assigns, depth + 1)
+
+    def _skip_flags(self, head, rest, layers, assigns, depth, kind, table):
+        value_flags = set(table.get("value_flags") or ())
+        i = 0
+        while i < len(rest):
+            text = rest[i].text
+            if text == "--":
+                i += 1
+                break
+            if not text.startswith("-") or rest[i].dynamic:
+                if basename(head.text) == "env" and _is_assignment(text):
+                    i += 1
+                    continue
+                break
+            flag, value = split_flag(text)
+            i += 2 if (flag in value_flags and value is None) else 1
+        layer = Layer(basename(head.text), kind, tuple(rest[:i]), head)
+        return self._continue(layer, rest[i:], layers, assigns, depth)
+
+    def _timeout(self, head, rest, layers, assigns, depth, table):
+        value_flags = set(table.get("value_flags") or ())
+        i = 0
+        while i < len(rest) and rest[i].text.startswith("-"):
+            flag, value = split_flag(rest[i].text)
+            i += 2 if (flag in value_flags and value is None) else 1
+        i += 1  # the duration
+        layer = Layer("timeout", "timeout", tuple(rest[:i]), head)
+        return self._continue(layer, rest[i:], layers, assigns, depth)
+
+    def _identity(self, head, rest, layers, assigns, depth, table):
+        value_flags = set(table.get("value_flags") or ())
+        i = 0
+        while i < len(rest):
+            text = rest[i].text
+            if text == "--":
+                i += 1
+                break
+            if not text.startswith("-"):
+                break
+            flag, value = split_flag(text)
+            if flag in ("-c", "--command") and basename(head.text) in ("su", "runuser"):
+                inner = rest[i + 1] if value is None and i + 1 < len(rest) else None
+                layer = Layer(basename(head.text), "identity", tuple(rest[:i]), head)
+                if inner is not None:
+                    return self._first(self.read_shell(inner, depth), layer, layers, assigns)
+                return None
+            i += 2 if (flag in value_flags and value is None) else 1
+        name = basename(head.text)
+        if name == "su" and i < len(rest) and not rest[i].text.startswith("-"):
+            i += 1  # the target user
+        layer = Layer(name, "identity", tuple(rest[:i]), head)
+        return self._continue(layer, rest[i:], layers, assigns, depth)
+
+    def _first(self, found, layer, layers, assigns):
+        for item in found:
+            if isinstance(item, Invocation):
+                return Invocation(item.agent, item.agent_word, item.args, (*layers, layer, *item.layers), (*assigns, *item.assignments))
+            return item
+        return None
+
+    def _shell(self, head, rest, layers, assigns, depth):
+        i = 0
+        while i < len(rest):
+            text = rest[i].text
+            if text == "-c" or (text.startswith("-") and not text.startswith("--") and text.endswith("c")):
+                if i + 1 < len(rest):
+                    layer = Layer(f"{basename(head.text)} -c", "shell", tuple(rest[: i + 1]), head)
+                    return self._first(self.read_shell(rest[i + 1], depth), layer, layers, assigns)
+                return None
+            if not text.startswith("-"):
+                return None  # `bash script.sh`: the script is read on its own
+            i += 1
+        return None
+
+    def _engine(self, head, rest, layers, assigns, depth):
+        # docker [global flags] run|create [flags] IMAGE [CMD...]
+        i = 0
+        while i < len(rest) and rest[i].text.startswith("-"):
+            i += 1
+        if i >= len(rest):
+            return None
+        sub = rest[i].text
+        if sub == "sandbox" and i + 1 < len(rest) and rest[i + 1].text == "run":
+            return self._microvm(head, rest[i + 2 :], layers, assigns, f"{basename(head.text)} sandbox run")
+        if sub == "container" and i + 1 < len(rest):
+            i += 1
+            sub = rest[i].text
+        if sub in ("exec",):
+            return self._engine_exec(head, rest[i + 1 :], layers, assigns, depth)
+        if sub not in ("run", "create"):
+            return None
+        j = i + 1
+        while j < len(rest):
+            text = rest[j].text
+            if text == "--":
+                j += 1
+                break
+            if not text.startswith("-") or rest[j].dynamic and not text.startswith("-"):
+                break
+            flag, value = split_flag(text)
+            j += 2 if (flag in self.run_value_flags and value is None) else 1
+        if j >= len(rest):
+            return None
+        image = rest[j]
+        layer = Layer(f"{basename(head.text)} run", "container", tuple(rest[i + 1 : j + 1]), head)
+        inner = rest[j + 1 :]
+        found = self._read(inner, [*layers, layer], assigns, depth + 1) if inner else None
+        if found is not None:
+            return found
+        # No command: the image's entrypoint runs. An agent-named image is an agent launch.
+        for spec in self.catalog.agents:
+            if any(_image_mentions(image.text, b) for b in spec.binaries if b not in spec.requires_any):
+                return Invocation(spec, image, (), (*layers, layer), tuple(assigns))
+        if image.dynamic and any(self.agent_for(w, []) for w in inner):
+            return Unresolved(f"the image `{image.text}`", image)
+        return None
+
+    def _engine_exec(self, head, rest, layers, assigns, depth):
+        j = 0
+        while j < len(rest) and rest[j].text.startswith("-"):
+            flag, value = split_flag(rest[j].text)
+            j += 2 if (flag in ("-e", "--env", "-u", "--user", "-w", "--workdir", "--env-file") and value is None) else 1
+        if j >= len(rest):
+            return None
+        layer = Layer(f"{basename(head.text)} exec", "container-exec", tuple(rest[: j + 1]), head)
+        return self._read(rest[j + 1 :], [*layers, layer], assigns, depth + 1)
+
+    def _microvm(self, head, rest, layers, assigns, tool):
+        if not rest:
+            return None
+        layer = Layer(tool, "vm", (), head)
+        spec = self.agent_for(rest[0], rest[1:])
+        if spec is None:
+            for agent in self.catalog.agents:
+                if rest[0].text in (agent.id, *agent.binaries):
+                    spec = agent
+        if spec is None:
+            return None
+        return Invocation(spec, rest[0], tuple(rest[1:]), (*layers, layer), tuple(assigns))
+
+    def _bwrap(self, head, rest, layers, assigns, depth):
+        i = 0
+        while i < len(rest):
+            text = rest[i].text
+            if text == "--":
+                i += 1
+                break
+            if not text.startswith("--"):
+                break
+            i += 1 + self.bwrap_arity.get(text, 0)
+        layer = Layer("bwrap", "os-sandbox", tuple(rest[:i]), head)
+        return self._continue(layer, rest[i:], layers, assigns, depth)
+
+    def _os_sandbox(self, head, rest, layers, assigns, depth, tool):
+        table = self.os_sandboxes[tool]
+        separator = table.get("separator")
+        value_flags = set(table.get("value_flags") or ())
+        i = 0
+        if separator:
+            for k, word in enumerate(rest):
+                if word.text == separator:
+                    i = k + 1
+                    break
+            else:
+                i = len(rest)
+        else:
+            while i < len(rest) and rest[i].text.startswith("-"):
+                flag, value = split_flag(rest[i].text)
+                i += 2 if (flag in value_flags and value is None) else 1
+        layer = Layer(tool, "os-sandbox", tuple(rest[: i]), head)
+        return self._continue(layer, rest[i:], layers, assigns, depth)
+
+    def _runner(self, head, rest, layers, assigns, depth, tool):
+        table = self.runners[tool]
+        value_flags = set(table.get("value_flags") or ())
+        skip = set(table.get("skip") or ())
+        package_flag_value: Word | None = None
+        i = 0
+        while i < len(rest):
+            text = rest[i].text
+            if text == "--":
+                i += 1
+                break
+            if not text.startswith("-"):
+                break
+            flag, value = split_flag(text)
+            if flag in value_flags:
+                if flag in ("-p", "--package", "--from", "--spec") :
+                    package_flag_value = rest[i + 1] if value is None and i + 1 < len(rest) else Word(value or "", rest[i].location)
+                i += 2 if value is None else 1
+            elif flag in skip:
+                i += 1
+            else:
+                i += 1
+        if i >= len(rest):
+            return None
+        package = rest[i]
+        layer = Layer(tool, "runner", tuple(rest[: i + 1]), head)
+        spec = self.package_agent(package.text)
+        if spec is None and package_flag_value is not None:
+            spec = self.package_agent(package_flag_value.text)
+        if spec is None:
+            spec = self.agent_for(package, rest[i + 1 :])
+        if spec is not None:
+            return Invocation(spec, package, tuple(rest[i + 1 :]), (*layers, layer), tuple(assigns))
+        return None
+
+
+def _image_mentions(image: str, binary: str) -> bool:
+    name = image.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0]
+    parts = name.replace("_", "-").split("-")
+    return binary in parts or name == binary

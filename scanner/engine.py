@@ -1,0 +1,235 @@
+"""Files × analyzers -> launch sites -> findings -> verdict. The only place that orchestrates."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+
+from scanner.analyzers.base import Analysis, LaunchFound
+from scanner.catalog import Catalog, load_catalog
+from scanner.commandline import CommandReader, Invocation, Unresolved
+from scanner.containment import LaunchContext
+from scanner.discovery import Candidate, read_candidate, walk
+from scanner.findings import fingerprint
+from scanner.judge import SiteJudge
+from scanner.model import Coverage, Finding, LaunchSite, ScanResult, Severity, Skip, Verdict
+from scanner.parsing import SourceFile
+from scanner.registry import ANALYZERS, kind_from_shebang
+
+# Below this many files to parse, a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 64
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    jobs: int = 0  # 0 = one per core
+    excludes: tuple[str, ...] = ()
+    disabled_rules: tuple[str, ...] = ()
+    progress: Callable[[int, int], None] | None = None
+
+
+@dataclass
+class FileResult:
+    path: str
+    sites: list[LaunchSite] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    skip_reason: str = ""
+    parsed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _prefilter(catalog: Catalog) -> re.Pattern[bytes]:
+    return re.compile(prefilter_pattern(catalog).encode())
+
+
+def prefilter_pattern(catalog: Catalog) -> str:
+    """One compiled alternation of every catalog term; generic names need a companion word."""
+    simple: set[str] = set()
+    companions: list[str] = []
+    for spec in catalog.agents:
+        for binary in spec.binaries:
+            if binary in spec.requires_any:
+                req = "|".join(re.escape(r) for r in spec.requires_any[binary])
+                companions.append(rf"(?<![\w.-]){re.escape(binary)}\b[^\n]{{0,60}}?(?:{req})")
+            else:
+                simple.add(re.escape(binary))
+        simple.update(re.escape(p) for p in spec.packages)
+    body = "|".join(sorted(simple, key=lambda s: (-len(s), s)))
+    return rf"(?<![\w-])(?:{body})(?![\w])" + "".join(f"|{c}" for c in companions)
+
+
+class _Worker:
+    """Per-process state: the catalog, the reader and the judge are built once."""
+
+    def __init__(self) -> None:
+        self.catalog = load_catalog()
+        self.reader = CommandReader(self.catalog)
+        self.judge = SiteJudge(self.catalog)
+        self.pattern = _prefilter(self.catalog)
+
+    def analyze(self, root: Path, cand: Candidate) -> FileResult:
+        result = FileResult(cand.path)
+        data, reason = read_candidate(root, cand)
+        if data is None:
+            result.skip_reason = reason
+            return result
+        kind = cand.kind
+        if kind == "shebang":
+            kind = kind_from_shebang(data.split(b"\n", 1)[0]) or ""
+            if not kind:
+                result.skip_reason = "not a file kind blastwall reads"
+                return result
+        if not self.pattern.search(data):
+            return result
+        analyzer = ANALYZERS.get(kind)
+        if analyzer is None:
+            return result
+        src = SourceFile(cand.path, data)
+        analysis = Analysis(src, kind)
+        result.parsed = True
+        try:
+            for item in analyzer(analysis):
+                if isinstance(item, LaunchFound):
+                    self._launch(item, result)
+                else:
+                    site, extra = item
+                    result.sites.append(site)
+                    result.findings.extend(self.judge.findings(site))
+                    result.findings.extend(extra)
+        except RecursionError:
+            result.skip_reason = "too deeply nested to analyse"
+            result.sites.clear()
+            result.findings.clear()
+        result.notes.extend(analysis.notes)
+        return result
+
+    def _launch(self, found: LaunchFound, result: FileResult) -> None:
+        if found.shell is not None:
+            items = self.reader.read_shell(found.shell)
+        else:
+            item = self.reader.read(found.words)
+            items = [item] if item is not None else []
+        ctx = LaunchContext(found.surface, found.launcher, found.location, found.env, found.timeout,
+                            found.facts, found.unknowns)
+        for item in items:
+            if isinstance(item, Invocation):
+                site, findings = self.judge.judge(item, ctx)
+            elif isinstance(item, Unresolved):
+                site, findings = self.judge.judge_unresolved(item, ctx, "")
+            else:
+                continue
+            result.sites.append(site)
+            result.findings.extend(findings)
+
+
+_WORKER: _Worker | None = None
+
+
+def _worker() -> _Worker:
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = _Worker()
+    return _WORKER
+
+
+def _analyze_batch(root: str, batch: list[Candidate]) -> list[FileResult]:
+    worker = _worker()
+    return [worker.analyze(Path(root), cand) for cand in batch]
+
+
+def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
+    options = options or ScanOptions()
+    catalog = load_catalog()
+    walked = walk(root, options.excludes)
+    results = _run(root, walked.candidates, options)
+
+    skipped = dict(walked.skipped)
+    skipped_files = [Skip(p, r) for p, r in walked.skipped_files]
+    sites: list[LaunchSite] = []
+    findings: list[Finding] = []
+    parsed = 0
+    for res in results:
+        if res.skip_reason:
+            skipped[res.skip_reason] = skipped.get(res.skip_reason, 0) + 1
+            skipped_files.append(Skip(res.path, res.skip_reason))
+            continue
+        parsed += res.parsed
+        sites.extend(res.sites)
+        findings.extend(f for f in res.findings if f.rule_id not in options.disabled_rules)
+
+    findings = _finalise(findings)
+    sites = sorted({s.site_id: s for s in sites}.values(), key=lambda s: (s.location.path, s.location.line, s.agent))
+    verdict, needs = decide(findings, sites)
+    scanned = len(walked.candidates) - sum(1 for r in results if r.skip_reason)
+    coverage = Coverage(
+        files_seen=walked.files_seen,
+        files_scanned=scanned,
+        files_parsed=parsed,
+        skipped=dict(sorted(skipped.items())),
+        skipped_files=tuple(sorted(skipped_files, key=lambda s: (s.path, s.reason))),
+        search_terms=catalog.search_terms(),
+        rules_run=tuple(sorted(r for r in catalog.rules if r not in options.disabled_rules)),
+    )
+    return ScanResult(
+        root_name=root.resolve().name or ".",
+        verdict=verdict,
+        findings=tuple(findings),
+        launch_sites=tuple(sites),
+        coverage=coverage,
+        needs_context=needs,
+    )
+
+
+def _run(root: Path, candidates: list[Candidate], options: ScanOptions) -> list[FileResult]:
+    jobs = options.jobs or os.cpu_count() or 1
+    total = len(candidates)
+    if jobs <= 1 or total < PARALLEL_THRESHOLD:
+        worker = _worker()
+        out = []
+        for i, cand in enumerate(candidates):
+            out.append(worker.analyze(root, cand))
+            if options.progress and i % 200 == 0:
+                options.progress(i, total)
+        return out
+    size = max(16, min(256, total // (jobs * 8) or 16))
+    batches = [candidates[i : i + size] for i in range(0, total, size)]
+    out = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_analyze_batch, str(root), batch) for batch in batches]
+        for done, future in enumerate(futures):
+            out.extend(future.result())
+            if options.progress:
+                options.progress(min(total, (done + 1) * size), total)
+    return out
+
+
+def _finalise(findings: list[Finding]) -> list[Finding]:
+    unique = {(f.rule_id, f.location, f.site_id, f.message): f for f in findings}
+    ordered = sorted(unique.values(), key=lambda f: (*f.sort_key, f.site_id, f.message))
+    counts: dict[tuple[str, str, str], int] = {}
+    out = []
+    for f in ordered:
+        key = (f.rule_id, f.location.path, " ".join(f.location.quote.split()))
+        ordinal = counts.get(key, 0)
+        counts[key] = ordinal + 1
+        out.append(replace(f, fingerprint=fingerprint(f, ordinal)))
+    return out
+
+
+def decide(findings: list[Finding], sites: list[LaunchSite]) -> tuple[Verdict, tuple[str, ...]]:
+    """DESIGN §2: present > unclear > not present."""
+    active = [f for f in findings if not f.suppressed]
+    if any(f.severity.rank >= Severity.HIGH.rank for f in active):
+        verdict = Verdict.PRESENT
+    elif any(f.rule_id == "agent-containment-undecided" for f in active):
+        verdict = Verdict.UNCLEAR
+    else:
+        verdict = Verdict.NOT_PRESENT
+    needs = tuple(dict.fromkeys(f.needs_context for f in active if f.needs_context))
+    return verdict, needs
