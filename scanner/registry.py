@@ -114,7 +114,7 @@ ANALYZERS: dict[str, Analyzer] = {
 }
 
 # Coverage modules that register more kinds (config files, SDKs). Imported lazily, once.
-EXTENSION_MODULES: tuple[str, ...] = ()
+EXTENSION_MODULES: tuple[str, ...] = ("scanner.analyzers.configs", "scanner.analyzers.sdks")
 _loaded = False
 
 
