@@ -1,0 +1,211 @@
+"""The command line: thin over the engine. Exit 0 below --fail-on, 1 at or above it, 2 on error."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from scanner import __version__
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Find AI agents launched in the operator's own security context.")
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+
+
+class Format(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    sarif = "sarif"
+    json = "json"
+
+
+class FailOn(str, Enum):
+    present = "present"
+    unclear = "unclear"
+    never = "never"
+
+
+class UsageError(Exception):
+    """A problem with how blastwall was called; reported in one line with exit code 2."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"blastwall {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main_callback(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """blastwall: a static scanner for the Shared Identity Runtime anti-pattern."""
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _check_output_outside(root: Path, outputs: list[Optional[Path]]) -> None:
+    for out in outputs:
+        if out is None:
+            continue
+        try:
+            out.resolve().relative_to(root.resolve() if root.is_dir() else root.resolve().parent)
+        except ValueError:
+            continue
+        # Writing a report into the scanned tree is allowed only when asked for explicitly,
+        # which an output path is; the scan itself never writes there.
+
+
+@app.command()
+def scan(
+    path: Path = typer.Argument(Path("."), help="Repository folder or single file to scan."),
+    format: Format = typer.Option(Format.text, "--format", "-f", help="Main report format."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the main report here instead of stdout."),
+    json_output: Optional[Path] = typer.Option(None, "--json-output", help="Also write the JSON report here."),
+    sarif_output: Optional[Path] = typer.Option(None, "--sarif-output", help="Also write SARIF here."),
+    markdown_output: Optional[Path] = typer.Option(None, "--markdown-output", help="Also write Markdown here."),
+    fail_on: FailOn = typer.Option(FailOn.present, "--fail-on", help="Exit 1 when the verdict is at or above this."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = one per core)."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="Never show a progress bar."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
+) -> None:
+    """Scan PATH and answer VERDICT / EVIDENCE / WHY IT MATTERS / FIX."""
+    try:
+        code = _scan(path, format, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress)
+    except UsageError as exc:
+        typer.echo(f"blastwall: error: {exc}", err=True)
+        raise typer.Exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        typer.echo("blastwall: interrupted", err=True)
+        raise typer.Exit(EXIT_ERROR)
+    except Exception as exc:  # noqa: BLE001 - the one place internal errors become exit 2
+        if debug:
+            raise
+        typer.echo(f"blastwall: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", err=True)
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(code)
+
+
+def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress) -> int:  # type: ignore[no-untyped-def]
+    import os
+    import stat
+
+    from scanner.catalog import load_catalog
+    from scanner.engine import ScanOptions, scan as run_scan
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise UsageError(f"path does not exist: {path}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise UsageError(f"permission denied: {path}")
+    elif stat.S_ISREG(st.st_mode):
+        if not os.access(path, os.R_OK):
+            raise UsageError(f"permission denied: {path}")
+    else:
+        raise UsageError(f"not a regular file or folder: {path}")
+
+    progress = None
+    if not no_progress and sys.stderr.isatty():
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        task = bar.add_task("scanning", total=None)
+        bar.start()
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+    else:
+        bar = None
+    try:
+        result = run_scan(path, ScanOptions(jobs=jobs, progress=progress))
+    finally:
+        if bar is not None:
+            bar.stop()
+    catalog = load_catalog()
+
+    def render(kind: Format) -> str:
+        if kind is Format.json:
+            from scanner.output.json_report import render_json
+
+            return render_json(result)
+        if kind is Format.sarif:
+            from scanner.output.sarif import render_sarif
+
+            return render_sarif(result, catalog)
+        if kind is Format.markdown:
+            from scanner.output.markdown import render_markdown
+
+            return render_markdown(result, catalog)
+        from io import StringIO
+
+        from rich.console import Console
+
+        from scanner.output.text import render_text
+
+        buffer = StringIO()
+        console = Console(file=buffer, force_terminal=output is None and sys.stdout.isatty(), width=120,
+                          no_color=output is not None or not sys.stdout.isatty(), highlight=False)
+        render_text(result, console)
+        return buffer.getvalue()
+
+    for extra, kind in ((json_output, Format.json), (sarif_output, Format.sarif), (markdown_output, Format.markdown)):
+        if extra is not None:
+            _write(extra, render(kind))
+    main_text = render(fmt)
+    if output is not None:
+        _write(output, main_text)
+    else:
+        sys.stdout.write(main_text)
+        sys.stdout.flush()
+
+    threshold = {"present": 2, "unclear": 1, "never": 99}[fail_on.value]
+    return EXIT_FAIL if result.verdict.rank >= threshold else EXIT_OK
+
+
+@app.command("rules")
+def rules_command() -> None:
+    """List the rule catalog."""
+    from scanner.catalog import load_catalog
+
+    catalog = load_catalog()
+    for rule in sorted(catalog.rules.values(), key=lambda r: r.id):
+        typer.echo(f"{rule.id:38} {rule.severity.value:9} {rule.category:22} {rule.title}")
+
+
+@app.command("explain")
+def explain(rule_id: str = typer.Argument(..., help="A rule id from `blastwall rules`.")) -> None:
+    """Show a rule's why, fix and before/after examples."""
+    from scanner.catalog import load_catalog
+
+    catalog = load_catalog()
+    rule = catalog.rules.get(rule_id)
+    if rule is None:
+        typer.echo(f"blastwall: error: unknown rule {rule_id!r}; see `blastwall rules`", err=True)
+        raise typer.Exit(EXIT_ERROR)
+    typer.echo(f"{rule.id}: {rule.title}\nseverity: {rule.severity.value}   category: {rule.category}\n")
+    typer.echo(f"WHY IT MATTERS\n  {rule.why}\n\nFIX\n  {rule.fix}")
+    for surface, example in sorted(rule.fix_examples.items()):
+        typer.echo(f"\n  {surface}, before:\n    " + example.before.replace("\n", "\n    "))
+        typer.echo("  after:\n    " + example.after.replace("\n", "\n    "))
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit:
+        raise

@@ -1,0 +1,125 @@
+"""Markdown report: the seed's four sections, rendered from reports/report.md.j2."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import lru_cache
+
+import jinja2
+
+from scanner.catalog import Catalog
+from scanner.model import Finding, LaunchSite, ScanResult, Verdict
+from scanner.output.sanitize import md_code, md_fence, md_message, md_text
+from scanner.resources import reports_dir
+
+_VERDICT_LINE = {
+    Verdict.PRESENT: "at least one AI agent runs in the operator's own security context.",
+    Verdict.UNCLEAR: "no agent is shown to share the operator's context, but at least one launch depends on something outside the repository.",
+    Verdict.NOT_PRESENT: "every agent launch site found is contained.",
+}
+_SURFACE_LANG = {"python": "python", "javascript": "javascript", "shell": "shell", "makefile": "shell",
+                 "package-json": "shell", "github-workflow": "shell"}
+_FENCE_LANG = {"python": "python", "javascript": "javascript", "shell": "sh"}
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(reports_dir())),
+        autoescape=False,  # values are escaped for Markdown in Python before they get here
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("report.md.j2")
+
+
+def _where(f_loc) -> str:  # type: ignore[no-untyped-def]
+    return f"{md_code(f_loc.path)} line {f_loc.line}"
+
+
+def _why(result: ScanResult, catalog: Catalog) -> str:
+    active = [f for f in result.findings if not f.suppressed]
+    if result.verdict is Verdict.NOT_PRESENT:
+        if not result.launch_sites:
+            return ("No AI agent is started from this repository, so none can inherit the operator's identity from it. "
+                    "Agents started from outside the repository are outside this scan.")
+        return ("Each agent found runs inside a boundary that keeps the operator's credentials, home directory and "
+                "network out of its reach. The remaining findings, if any, are hardening that narrows it further.")
+    top = max(active, key=lambda f: (f.severity.rank, f.confidence.value == "high"), default=None)
+    if top is None:
+        return md_text(catalog.rule("agent-containment-undecided").why)
+    return md_text(catalog.rule(top.rule_id).why)
+
+
+def _fixes(result: ScanResult, catalog: Catalog) -> list[dict[str, str]]:
+    first: OrderedDict[str, Finding] = OrderedDict()
+    for f in sorted((f for f in result.findings if not f.suppressed), key=lambda f: (-f.severity.rank, f.sort_key)):
+        first.setdefault(f.rule_id, f)
+    sites = {s.site_id: s for s in result.launch_sites}
+    out = []
+    for rule_id, f in first.items():
+        rule = catalog.rules.get(rule_id)
+        if rule is None:
+            continue
+        site = sites.get(f.site_id)
+        surface = _SURFACE_LANG.get(site.surface if site else "", "shell")
+        example = rule.fix_examples.get(surface) or rule.fix_examples.get("shell") or next(iter(rule.fix_examples.values()), None)
+        lang = _FENCE_LANG.get(surface, "")
+        out.append({
+            "rule": md_code(rule_id),
+            "title": md_text(rule.title),
+            "summary": md_text(rule.fix),
+            "where": _where(f.location),
+            "before": md_fence(f.location.quote, lang),
+            "after": md_fence(example.after if example else rule.fix, lang),
+        })
+    return out
+
+
+def _site(site: LaunchSite, findings: list[Finding]) -> dict[str, object]:
+    c = site.containment
+    boundary = c.boundary.value + (f" ({c.boundary_tool})" if c.boundary_tool else "")
+    return {
+        "title": md_text(f"{site.agent_name} via {site.launcher}"),
+        "where": f"{md_code(site.location.path)} line {site.location.line}: {md_code(site.location.quote)}",
+        "boundary": md_text(boundary),
+        "env": md_text(c.env.value),
+        "egress": md_text(c.egress.value),
+        "findings": [
+            {
+                "severity": f.severity.value,
+                "confidence": f.confidence.value,
+                "suppressed": bool(f.suppressed),
+                "rule": md_code(f.rule_id),
+                "where": _where(f.location),
+                "quote": md_code(f.location.quote).replace("|", "\\|"),
+                "message": md_message(f.message) + (f" Suppressed: {md_text(f.suppressed)}" if f.suppressed else ""),
+            }
+            for f in findings
+        ],
+    }
+
+
+def render_markdown(result: ScanResult, catalog: Catalog) -> str:
+    by_site: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        by_site.setdefault(f.site_id, []).append(f)
+    cov = result.coverage
+    return _template().render(
+        verdict=result.verdict.value.upper(),
+        verdict_line=_VERDICT_LINE[result.verdict],
+        needs_context=[md_text(n) for n in result.needs_context],
+        sites=[_site(s, by_site.get(s.site_id, [])) for s in result.launch_sites],
+        why=_why(result, catalog),
+        fixes=_fixes(result, catalog),
+        files_seen=cov.files_seen,
+        files_scanned=cov.files_scanned,
+        files_parsed=cov.files_parsed,
+        skipped=sorted(cov.skipped.items()),
+        not_analysed=[f"{md_code(s.path)} ({md_text(s.reason)})" for s in cov.not_analysed],
+        search_terms=", ".join(md_code(t) for t in cov.search_terms),
+        search_terms_count=len(cov.search_terms),
+        rules_run=", ".join(md_code(r) for r in cov.rules_run),
+    )

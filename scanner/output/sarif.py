@@ -1,0 +1,100 @@
+"""SARIF 2.1.0 through sarif-om, shaped for GitHub code scanning (see research/peers.md §3)."""
+
+from __future__ import annotations
+
+import sarif_om as sarif
+from jschema_to_python.to_json import to_json
+
+from scanner import __version__
+from scanner.catalog import Catalog, RuleMeta
+from scanner.model import Finding, Location, ScanResult, Severity
+from scanner.output.sanitize import plain
+
+CATEGORY = "blastwall"
+_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
+          Severity.LOW: "note", Severity.INFO: "note"}
+_PRECISION = {"high": "high", "medium": "medium", "low": "low"}
+
+
+def _help_markdown(rule: RuleMeta) -> str:
+    parts = [f"**{rule.title}**", "", "## Why it matters", "", rule.why, "", "## Fix", "", rule.fix]
+    for surface, example in sorted(rule.fix_examples.items()):
+        parts += ["", f"Before ({surface}):", "", "```", example.before, "```", "", "After:", "", "```", example.after, "```"]
+    return "\n".join(parts)
+
+
+def _rule(rule: RuleMeta) -> sarif.ReportingDescriptor:
+    return sarif.ReportingDescriptor(
+        id=rule.id,
+        name="".join(word.capitalize() for word in rule.id.split("-")),
+        short_description=sarif.MultiformatMessageString(text=rule.title),
+        full_description=sarif.MultiformatMessageString(text=rule.why),
+        help=sarif.MultiformatMessageString(text=f"{rule.why} Fix: {rule.fix}", markdown=_help_markdown(rule)),
+        default_configuration=sarif.ReportingConfiguration(level=_LEVEL[rule.severity]),
+        properties={
+            "tags": ["security", "ai-agent", rule.category],
+            "precision": _PRECISION[rule.confidence.value],
+            "security-severity": rule.security_severity,
+            "category": rule.category,
+        },
+    )
+
+
+def _physical(loc: Location) -> sarif.PhysicalLocation:
+    region = sarif.Region(start_line=loc.line, start_column=loc.column, end_line=loc.last_line,
+                          snippet=sarif.ArtifactContent(text=plain(loc.quote)))
+    if loc.end_column and loc.last_line == loc.line and loc.end_column > loc.column:
+        region.end_column = loc.end_column
+    return sarif.PhysicalLocation(artifact_location=sarif.ArtifactLocation(uri=loc.path, uri_base_id="%SRCROOT%"),
+                                  region=region)
+
+
+def _result(f: Finding, index: dict[str, int]) -> sarif.Result:
+    result = sarif.Result(
+        rule_id=f.rule_id,
+        rule_index=index[f.rule_id],
+        level=_LEVEL[f.severity],
+        message=sarif.Message(text=plain(f"{f.title}: {f.message}", 1000)),
+        locations=[sarif.Location(physical_location=_physical(f.location))],
+        partial_fingerprints={"blastwall/v1": f.fingerprint},
+        properties={"severity": f.severity.value, "confidence": f.confidence.value, "category": f.category,
+                    "launch_site": f.site_id, **({"needs_context": f.needs_context} if f.needs_context else {})},
+    )
+    if f.related:
+        result.related_locations = [
+            sarif.Location(id=i + 1, physical_location=_physical(r), message=sarif.Message(text=r.label or "related"))
+            for i, r in enumerate(f.related[:10])
+        ]
+    if f.suppressed:
+        result.suppressions = [sarif.Suppression(kind="inSource", justification=plain(f.suppressed))]
+    return result
+
+
+def render_sarif(result: ScanResult, catalog: Catalog) -> str:
+    rules = [catalog.rules[r] for r in sorted(catalog.rules)]
+    extra = sorted({f.rule_id for f in result.findings} - set(catalog.rules))
+    descriptors = [_rule(r) for r in rules] + [
+        sarif.ReportingDescriptor(id=r, short_description=sarif.MultiformatMessageString(text=r),
+                                  full_description=sarif.MultiformatMessageString(text=r),
+                                  help=sarif.MultiformatMessageString(text=r),
+                                  properties={"tags": ["security"], "security-severity": "5.0"})
+        for r in extra
+    ]
+    index = {d.id: i for i, d in enumerate(descriptors)}
+    run = sarif.Run(
+        tool=sarif.Tool(driver=sarif.ToolComponent(
+            name="blastwall", semantic_version=__version__, information_uri="https://github.com/blastwall/blastwall",
+            rules=descriptors)),
+        automation_details=sarif.RunAutomationDetails(id=f"{CATEGORY}/"),
+        original_uri_base_ids={"%SRCROOT%": sarif.ArtifactLocation(uri="./")},
+        column_kind="unicodeCodePoints",
+        results=[_result(f, index) for f in result.findings],
+        properties={
+            "verdict": result.verdict.value,
+            "needsContext": list(result.needs_context),
+            "launchSites": len(result.launch_sites),
+            "filesScanned": result.coverage.files_scanned,
+        },
+    )
+    log = sarif.SarifLog(version="2.1.0", schema_uri="https://json.schemastore.org/sarif-2.1.0.json", runs=[run])
+    return to_json(log) + "\n"

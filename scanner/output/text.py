@@ -1,0 +1,43 @@
+"""Terminal report with rich: colour only on a TTY, every repo string stripped of escapes."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from scanner.model import ScanResult, Verdict
+from scanner.output.sanitize import plain
+
+_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+_VERDICT_STYLE = {Verdict.PRESENT: "bold red", Verdict.UNCLEAR: "bold yellow", Verdict.NOT_PRESENT: "bold green"}
+
+
+def _s(text: str) -> str:
+    return escape(plain(text))
+
+
+def render_text(result: ScanResult, console: Console) -> None:
+    console.print(f"[bold]1. VERDICT[/]  [{_VERDICT_STYLE[result.verdict]}]{result.verdict.value}[/]")
+    for item in result.needs_context:
+        console.print(f"   needs: {_s(item)}")
+    console.print("[bold]2. EVIDENCE[/]")
+    if not result.launch_sites:
+        console.print(f"   no agent launch site in {result.coverage.files_scanned} scanned files")
+    by_site: dict[str, list] = {}
+    for f in result.findings:
+        by_site.setdefault(f.site_id, []).append(f)
+    for site in result.launch_sites:
+        c = site.containment
+        console.print(f"   [bold]{_s(site.agent_name)}[/] via {_s(site.launcher)} at "
+                      f"{_s(site.location.path)}:{site.location.line}  "
+                      f"(boundary {c.boundary.value}, env {c.env.value}, egress {c.egress.value})")
+        for f in by_site.get(site.site_id, []):
+            sup = " [dim](suppressed)[/]" if f.suppressed else ""
+            console.print(f"     [{_STYLE[f.severity.value]}]{f.severity.value:8}[/] {f.rule_id}{sup}  "
+                          f"{_s(f.location.path)}:{f.location.line}")
+            console.print(f"              {_s(f.location.quote)}", style="dim", highlight=False)
+    console.print("[bold]3. WHY IT MATTERS[/] / [bold]4. FIX[/]: see `blastwall explain RULE_ID` or --format markdown")
+    cov = result.coverage
+    skipped = sum(cov.skipped.values())
+    console.print(f"[dim]scanned {cov.files_scanned} files ({cov.files_parsed} parsed), skipped {skipped}; "
+                  f"{len(result.launch_sites)} launch sites, {len(result.findings)} findings[/]")
