@@ -64,6 +64,7 @@ class Unresolved:
 
     reason: str
     word: Word
+    agent: AgentSpec | None = None
 
 
 ShellSplitter = Callable[[Word], list[list[Word]]]
@@ -219,8 +220,9 @@ class CommandReader:
     def _dynamic_head(self, head: Word, rest: list[Word], layers: list[Layer]) -> Unresolved | None:
         # A command from a variable matters only when an agent is visibly involved.
         for word in rest:
-            if not word.dynamic and self.agent_for(word, []) is not None:
-                return Unresolved(f"the program in `{head.text}` that receives `{word.text}`", head)
+            spec = None if word.dynamic else self.agent_for(word, [])
+            if spec is not None:
+                return Unresolved(f"the program in `{head.text}` that receives `{word.text}`", head, spec)
         return None
 
     def _continue(self, layer: Layer, rest: list[Word], layers: list[Layer], assigns: list[Word], depth: int):

@@ -37,8 +37,8 @@ class SiteJudge:
     def judge_unresolved(self, item: Unresolved, ctx: LaunchContext, agent_hint: str) -> tuple[LaunchSite, list[Finding]]:
         site = LaunchSite(
             site_id=site_id_for(ctx.location, "unknown"),
-            agent="unknown",
-            agent_name=agent_hint or "an agent",
+            agent=item.agent.id if item.agent else "unknown",
+            agent_name=item.agent.name if item.agent else (agent_hint or "an agent"),
             surface=ctx.surface,
             launcher=ctx.launcher,
             location=ctx.location,

@@ -32,6 +32,8 @@ class PythonModule:
         self.aliases: dict[str, str] = {}
         self.assigns: dict[tuple[int, str], list[_Assign]] = {}
         self._index(root, root)
+        for items in self.assigns.values():
+            items.sort(key=lambda a: a.start)
 
     # -- indexing ------------------------------------------------------------------------
 
@@ -76,7 +78,6 @@ class PythonModule:
                 if left is not None and right is not None and left.type == "identifier" and op is not None and op.type == "+=":
                     self._record(sc, self.src.node_text(left), _Assign(n.start_byte, "extend", right))
             elif t == "call":
-                fn = n.function if hasattr(n, "function") else n.child_by_field_name("function")
                 fn = n.child_by_field_name("function")
                 args = n.child_by_field_name("arguments")
                 if fn is not None and fn.type == "attribute" and args is not None and args.named_child_count:
