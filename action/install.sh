@@ -40,6 +40,10 @@ else
   die "input 'version' must be empty (install from the action checkout) or a release number such as 0.1.0, got '${BLASTWALL_INPUT_VERSION}'"
 fi
 
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+  die "blastwall needs Python 3.10 or newer; add actions/setup-python before the blastwall step"
+fi
+
 venv="$(mktemp -d "${RUNNER_TEMP}/blastwall-venv.XXXXXX")"
 echo "Installing ${described} into ${venv}"
 "$PYTHON" -m venv "$venv"

@@ -180,7 +180,7 @@ def test_zizmor_reports_no_findings() -> None:
     zizmor = _zizmor()
     if zizmor is None:
         pytest.skip("zizmor is not installed")
-    targets = [str(ACTION.relative_to(ROOT)), ".github/workflows/"]
+    targets = ["action.yml", ".github/workflows/", ".pre-commit-hooks.yaml"]
     proc = subprocess.run(
         [zizmor, "--offline", "--no-progress", "--format", "json", *targets],
         cwd=ROOT,
