@@ -101,6 +101,7 @@ class Catalog:
     agents: tuple[AgentSpec, ...]
     rules: dict[str, RuleMeta]
     containment: Containment
+    sdk_terms: tuple[str, ...] = ()
 
     @cached_property
     def by_binary(self) -> dict[str, AgentSpec]:
@@ -135,6 +136,7 @@ class Catalog:
             terms.update(b for b in spec.binaries if b not in spec.requires_any)
             terms.update(spec.requires_any)
             terms.update(spec.packages)
+        terms.update(self.sdk_terms)
         return tuple(sorted(terms))
 
 
@@ -209,7 +211,9 @@ def load_catalog(root: Path | None = None) -> Catalog:
 @lru_cache(maxsize=4)
 def _load_cached(base: str) -> Catalog:
     root = Path(base)
-    agents = tuple(_agent(a) for a in _read_yaml(root / "agents.yaml")["agents"])
+    agents_doc = _read_yaml(root / "agents.yaml")
+    agents = tuple(_agent(a) for a in agents_doc["agents"])
+    sdk_terms = tuple(str(t) for t in agents_doc.get("sdk_terms") or ())
     rules = {}
     for path in sorted((root / "checks").glob("*.yaml")):
         meta = _rule(_read_yaml(path))
@@ -217,4 +221,4 @@ def _load_cached(base: str) -> Catalog:
             raise ValueError(f"{path.name}: rule id {meta.id!r} does not match its file name")
         rules[meta.id] = meta
     containment = Containment(_read_yaml(root / "containment.yaml"))
-    return Catalog(agents=agents, rules=rules, containment=containment)
+    return Catalog(agents=agents, rules=rules, containment=containment, sdk_terms=sdk_terms)

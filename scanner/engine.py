@@ -60,6 +60,7 @@ def prefilter_pattern(catalog: Catalog) -> str:
             else:
                 simple.add(re.escape(binary))
         simple.update(re.escape(p) for p in spec.packages)
+    simple.update(re.escape(t) for t in catalog.sdk_terms)
     body = "|".join(sorted(simple, key=lambda s: (-len(s), s)))
     return rf"(?<![\w-])(?:{body})(?![\w])" + "".join(f"|{c}" for c in companions)
 
