@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -44,7 +45,8 @@ CODEX = SandboxSpec(
     cpus="1.5",
     pids=128,
 )
-OFFLINE = SandboxSpec(agents=("aider",), command=("aider", "--message", "it's fine; $(no)"))
+# No endpoints, no secrets, and an argv full of quoting hazards.
+OFFLINE = SandboxSpec(agents=("aider",), command=("aider", "--message", "it's \"fine\"; $(no) `x` caf\u00e9 {{ y }} #7: a"))
 SPECS = {"claude": CLAUDE, "codex": CODEX, "offline": OFFLINE}
 
 
@@ -293,7 +295,7 @@ def test_compose_contract(case):
     assert any(t.startswith("/tmp") for t in agent["tmpfs"])
     [volume] = agent["volumes"]
     assert volume["read_only"] is True and volume["target"] == "/workspace"
-    assert agent["command"] == list(spec.command)
+    assert [arg.replace("$$", "$") for arg in agent["command"]] == list(spec.command)
     assert agent["entrypoint"][0] == "timeout" and agent["entrypoint"][-1] == str(spec.timeout_seconds)
     secrets = {k for k, v in agent["environment"].items() if v is None}
     assert secrets == set(spec.secrets)
@@ -386,7 +388,7 @@ def test_workflow_contract(case):
     assert checkout["with"]["persist-credentials"] is False
     with_secrets = [s for s in steps if "secrets." in json.dumps(s)]
     runner = steps[-1]
-    assert "agent-bwrap.sh" in runner["run"]
+    assert runner["run"] == "./agent-bwrap.sh " + " ".join(shlex.quote(a) for a in spec.command)
     if spec.secrets:
         assert with_secrets == [runner]
         assert {k for k, v in runner["env"].items() if "secrets." in v} == set(spec.secrets)
@@ -456,6 +458,33 @@ def test_spec_normalises_and_validates():
             SandboxSpec(**{"agents": ("claude-code",), "command": ("claude",), **bad})
     with pytest.raises(Exception):
         CLAUDE.target = "x"  # frozen
+
+
+def test_argv_stays_literal_where_formats_expand_variables():
+    argv = ("claude", "-p", "${{ github.event.comment.body }} $(HOME) $USER")
+    files = render_configs(SandboxSpec(agents=("claude-code",), command=argv))
+    workflow = files["github-actions-job.yml"]
+    assert "github.event" not in workflow
+    assert _yaml(files, "github-actions-job.yml")["jobs"]["agent"]["steps"][-1]["run"] == "./agent-bwrap.sh"
+    assert "github.event.comment.body" in files["agent-bwrap.sh"]  # the default argv, single-quoted
+    compose = _yaml(files, "compose.sandbox.yaml")["services"]["agent"]["command"]
+    assert compose[2] == "$${{ github.event.comment.body }} $$(HOME) $$USER"
+    job = _yaml(files, "k8s/agent-job.yaml")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert job[2] == "${{ github.event.comment.body }} $$(HOME) $USER"
+
+
+def test_config_dir_and_target_paths_are_relative_to_where_files_live():
+    spec = SandboxSpec(agents=("codex",), command=("codex", "exec", "x"), target="src/app",
+                       endpoints=("api.openai.com",), secrets=("OPENAI_API_KEY",),
+                       config_dir=".blastwall/sandbox")
+    files = render_configs(spec)
+    volume = _yaml(files, "compose.sandbox.yaml")["services"]["agent"]["volumes"][0]
+    assert volume["source"] == "${BLASTWALL_TARGET:-../../src/app}"
+    steps = _yaml(files, "github-actions-job.yml")["jobs"]["agent"]["steps"]
+    assert steps[-1]["run"] == "./.blastwall/sandbox/agent-bwrap.sh codex exec x"
+    assert 'TARGET="${BLASTWALL_TARGET:-$PWD/src/app}"' in files["agent-bwrap.sh"]
+    assert json.loads(files[".devcontainer/devcontainer.json"])["workspaceMount"].startswith(
+        "source=${localWorkspaceFolder}/src/app,")
 
 
 def test_templates_dir_is_the_repo_reports_folder():

@@ -92,6 +92,10 @@ def _environment(folder: str) -> jinja2.Environment:
     env.filters["sh"] = lambda value: shlex.quote(str(value))
     env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=True)
     env.filters["k8s_quantity"] = _k8s_memory
+    # Literal argv in formats that expand variables themselves: compose interpolates "$", and
+    # Kubernetes expands "$(NAME)" in args; both take a doubled "$" as a literal one.
+    env.filters["compose_literal"] = lambda args: [arg.replace("$", "$$") for arg in args]
+    env.filters["k8s_literal"] = lambda args: [arg.replace("$(", "$$(") for arg in args]
     return env
 
 
@@ -121,6 +125,8 @@ def _context(spec: SandboxSpec) -> dict[str, object]:
         "secrets": list(spec.secrets),
         "command": list(spec.command),
         "command_sh": " ".join(shlex.quote(arg) for arg in spec.command),
+        # GitHub evaluates "${{ ... }}" anywhere in a workflow, so such an argv stays out of it.
+        "command_has_expression": any("${{" in arg for arg in spec.command),
         "proxy_host": PROXY_HOST,
         "proxy_port": PROXY_PORT,
         "proxy_url": f"http://{PROXY_HOST}:{PROXY_PORT}",
