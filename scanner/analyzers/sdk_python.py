@@ -1,0 +1,1000 @@
+"""Python in-process agents and code-executing frameworks.
+
+Every detector reads a call by its import-resolved name (`from x import Y as Z` and
+`import x as y` both resolve), its keyword and positional arguments, and options objects built
+in same-file variables (`opts = {...}; opts["k"] = v`, `o = Options(...); o.k = v`, a constant
+parameter default). A value this scan cannot see makes the site undecided, never safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
+from scanner.analyzers.python_lang import PythonModule, _argument_parts
+from scanner.analyzers.sdks import SiteBuilder
+from scanner.commandline import Word
+from scanner.containment import EnvInfo
+from scanner.model import Boundary, Confidence, Egress, EnvMode, Location
+from scanner.parsing import parse
+
+HOST_EXEC = "framework-host-code-execution"
+MCP_ENV = "mcp-stdio-forwards-environment"
+BROWSER = "browser-agent-operator-profile"
+INLINE = "agent-inline-launch"
+_UNSET = object()
+
+
+@dataclass
+class Call:
+    node: Node
+    name: str  # import-resolved dotted name
+    positional: list[Node]
+    keywords: dict[str, Node]
+
+    @property
+    def root(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def leaf(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+
+class PyFacts:
+    """Same-file value reading on top of the front end's PythonModule."""
+
+    def __init__(self, mod: PythonModule):
+        self.mod = mod
+        self.src = mod.src
+        self.attr_sets: dict[str, list[tuple[int, str, Node, Node]]] = {}
+        self.key_sets: dict[str, list[tuple[int, str, Node, Node]]] = {}
+        self.functions: dict[str, list[Node]] = {}
+        self.calls: list[Call] = []
+        self._index()
+
+    def _index(self) -> None:
+        stack = [self.mod.root]
+        while stack:
+            n = stack.pop()
+            stack.extend(n.children)
+            if n.type == "assignment":
+                left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+                if left is None or right is None:
+                    continue
+                if left.type == "attribute":
+                    obj, attr = left.child_by_field_name("object"), left.child_by_field_name("attribute")
+                    if obj is not None and attr is not None:
+                        self.attr_sets.setdefault(self.src.node_text(obj), []).append(
+                            (n.start_byte, self.src.node_text(attr), right, n))
+                elif left.type == "subscript":
+                    obj, sub = left.child_by_field_name("value"), left.child_by_field_name("subscript")
+                    key = self.const(sub) if sub is not None else None
+                    if obj is not None and isinstance(key, str):
+                        self.key_sets.setdefault(self.src.node_text(obj), []).append((n.start_byte, key, right, n))
+            elif n.type == "function_definition":
+                name = n.child_by_field_name("name")
+                if name is not None:
+                    self.functions.setdefault(self.src.node_text(name), []).append(n)
+            elif n.type == "call":
+                fn, args = n.child_by_field_name("function"), n.child_by_field_name("arguments")
+                if fn is None or args is None or args.type != "argument_list":
+                    continue
+                positional, keywords = _argument_parts(args)
+                self.calls.append(Call(n, self.mod.qualified(fn), positional, keywords))
+        self.calls.sort(key=lambda c: c.node.start_byte)
+
+    # -- values ------------------------------------------------------------------------
+
+    def loc(self, node: Node) -> Location:
+        return self.src.node_loc(node)
+
+    def text(self, node: Node) -> str:
+        return " ".join(self.src.node_text(node).split())[:80]
+
+    def deref(self, node: Node | None, depth: int = 0) -> Node | None:
+        """Follow a name to the one value it holds in this file; None when it cannot be seen."""
+        while node is not None and node.type in ("parenthesized_expression", "await") and node.named_children:
+            node = node.named_children[-1]
+        if node is None or depth > 6:
+            return None
+        if node.type != "identifier":
+            return node
+        name = self.src.node_text(node)
+        hist = self.mod.history(name, node)
+        if hist and len(hist) == 1 and hist[0].kind == "set":
+            return self.deref(hist[0].value, depth + 1)
+        if hist is None:
+            default = self._param_default(name, node)
+            if default is not None:
+                return self.deref(default, depth + 1)
+        return None
+
+    def _param_default(self, name: str, at: Node) -> Node | None:
+        scope = self.mod.scope_of(at)
+        if scope.type != "function_definition":
+            return None
+        params = scope.child_by_field_name("parameters")
+        for p in params.named_children if params is not None else ():
+            if p.type in ("default_parameter", "typed_default_parameter"):
+                pname = p.child_by_field_name("name")
+                if pname is not None and self.src.node_text(pname) == name:
+                    return p.child_by_field_name("value")
+        return None
+
+    def const(self, node: Node | None):
+        """A Python constant (str, bool, None, int) or _UNSET when not constant here."""
+        node = self.deref(node)
+        if node is None:
+            return _UNSET
+        t = node.type
+        if t in ("string", "concatenated_string"):
+            value = self.mod.string_value(node)
+            return value if value is not None else _UNSET
+        if t == "true":
+            return True
+        if t == "false":
+            return False
+        if t == "none":
+            return None
+        if t == "integer":
+            try:
+                return int(self.src.node_text(node).replace("_", ""), 0)
+            except ValueError:
+                return _UNSET
+        if t == "call":
+            call = self.call_at(node)
+            if call is not None and call.name in ("os.environ.get", "os.getenv") and len(call.positional) >= 2:
+                return _UNSET
+        return _UNSET
+
+    def strings(self, node: Node | None) -> list[str | None] | None:
+        node = self.deref(node)
+        if node is None or node.type not in ("list", "tuple", "set"):
+            return None
+        out: list[str | None] = []
+        for child in node.named_children:
+            value = self.const(child)
+            out.append(value if isinstance(value, str) else None)
+        return out
+
+    def call_at(self, node: Node | None) -> Call | None:
+        node = self.deref(node)
+        if node is None or node.type != "call":
+            return None
+        for call in self.calls:
+            if call.node.id == node.id:
+                return call
+        return None
+
+    def mapping(self, node: Node | None, depth: int = 0) -> dict[str, Node] | None:
+        """Keyword arguments of a constructor call, or the string keys of a dict, plus later
+        `x.k = v` / `x["k"] = v` on the variable that holds it. None when not visible."""
+        if node is None or depth > 4:
+            return None
+        name = self.src.node_text(node) if node.type == "identifier" else None
+        target = self.deref(node)
+        if target is None:
+            return None
+        out: dict[str, Node] = {}
+        if target.type == "call":
+            call = self.call_at(target)
+            if call is None:
+                return None
+            if not (call.leaf == "dict" or call.leaf[:1].isupper()):
+                return None  # a helper function's result: not visible here
+            if call.leaf == "dict":
+                for p in call.positional:
+                    out.update(self.mapping(p, depth + 1) or {})
+            out.update(call.keywords)
+        elif target.type == "dictionary":
+            for child in target.named_children:
+                if child.type == "pair":
+                    key, value = child.child_by_field_name("key"), child.child_by_field_name("value")
+                    k = self.const(key) if key is not None else _UNSET
+                    if isinstance(k, str) and value is not None:
+                        out[k] = value
+                elif child.type == "dictionary_splat" and child.named_children:
+                    out.update(self.mapping(child.named_children[0], depth + 1) or {})
+        else:
+            return None
+        if name is not None:
+            # Later `x.k = v` / `x["k"] = v` on the same name refine it (last one wins).
+            for _, attr, value, _ in self.attr_sets.get(name, ()):
+                out[attr] = value
+            for _, key, value, _ in self.key_sets.get(name, ()):
+                out[key] = value
+        return out
+
+    def option(self, call: Call, key: str, position: int | None = None) -> Node | None:
+        if key in call.keywords:
+            return call.keywords[key]
+        if position is not None and position < len(call.positional):
+            return call.positional[position]
+        return None
+
+    def is_environ(self, node: Node | None) -> bool:
+        return node is not None and self.mod._is_environ(node)
+
+    def enclosing_timeout(self, node: Node) -> Location | None:
+        """An `asyncio.wait_for(..., timeout)` / `asyncio.timeout()` / `anyio.fail_after()` around the site."""
+        cur = node.parent
+        while cur is not None:
+            if cur.type == "call":
+                call = self.call_at(cur)
+                if call is not None and call.name in ("asyncio.wait_for", "anyio.fail_after", "anyio.move_on_after",
+                                                      "trio.fail_after", "async_timeout.timeout", "asyncio.timeout"):
+                    return self.loc(cur)
+            if cur.type in ("with_statement",):
+                for item in cur.named_children:
+                    if item.type == "with_clause":
+                        for w in item.named_children:
+                            val = w.named_children[0] if w.named_children else None
+                            call = self.call_at(val) if val is not None and val.type == "call" else None
+                            if call is not None and call.name in ("asyncio.timeout", "anyio.fail_after",
+                                                                  "async_timeout.timeout", "anyio.move_on_after"):
+                                return self.loc(val)
+            cur = cur.parent
+        return None
+
+    def assigned_name(self, node: Node) -> str | None:
+        parent = node.parent
+        while parent is not None and parent.type in ("list", "tuple", "parenthesized_expression", "await"):
+            parent = parent.parent
+        if parent is not None and parent.type == "assignment":
+            left = parent.child_by_field_name("left")
+            if left is not None and left.type in ("identifier", "attribute"):
+                return self.src.node_text(left)
+        return None
+
+
+# ---------------------------------------------------------------------------------------
+# Detectors
+
+
+def _is(call: Call, roots: tuple[str, ...], *leaves: str, bare: bool = False) -> bool:
+    if call.leaf not in leaves:
+        return False
+    if call.root in roots:
+        return True
+    return bare and call.name == call.leaf
+
+
+class PythonDetector:
+    def __init__(self, analysis: Analysis):
+        self.src = analysis.source
+        tree = parse("python", self.src.data)
+        self.mod = PythonModule(self.src, tree.root_node)
+        self.px = PyFacts(self.mod)
+        self.out: list = []
+
+    def site(self, call: Call, agent: str, agent_name: str, launcher: str) -> SiteBuilder:
+        return SiteBuilder(agent=agent, agent_name=agent_name, surface="python", launcher=launcher,
+                           location=self.px.loc(call.node), command=self.px.text(call.node))
+
+    def emit(self, site: SiteBuilder) -> None:
+        self.out.append(site.build())
+
+    def run(self) -> Iterator:
+        for call in self.px.calls:
+            for handler in _HANDLERS:
+                if handler(self, call):
+                    break
+        yield from self.out
+        yield from wrapped_launches(self)
+
+    # -- shared shapes -----------------------------------------------------------------
+
+    def host_exec(self, call: Call, *, agent: str, name: str, launcher: str, what: str, fix: str,
+                  confidence: Confidence | None = None, timeout: Location | None = None,
+                  extra=None) -> SiteBuilder:
+        site = self.site(call, agent, name, launcher)
+        site.set_env(EnvMode.INHERITED, f"{launcher} runs in the operator's process and keeps its environment")
+        if timeout is not None:
+            site.fact("timeout", "timeout", timeout)
+        handed = self.handed_to_agent(call)
+        site.report(HOST_EXEC, site.location,
+                    f"{what} on the host, as the operator, with the operator's files, network and environment; {fix}.",
+                    replaces=(INLINE, "agent-inherits-environment"),
+                    confidence=confidence or (Confidence.HIGH if handed or agent not in _TOOL_AGENTS else Confidence.MEDIUM),
+                    related=(handed,) if handed else ())
+        if extra:
+            extra(site)
+        self.emit(site)
+        return site
+
+    def contained(self, call: Call, *, agent: str, name: str, launcher: str, boundary: Boundary, tool: str,
+                  egress: Egress = Egress.UNKNOWN) -> None:
+        site = self.site(call, agent, name, launcher)
+        site.contain(boundary, tool, egress)
+        site.set_env(EnvMode.MINIMAL, f"{tool} does not pass the operator's environment")
+        site.fact("timeout", f"{tool} bounds each execution")
+        self.emit(site)
+
+    def undecided(self, call: Call, *, agent: str, name: str, launcher: str, needs: str, at: Node | None = None) -> None:
+        site = self.site(call, agent, name, launcher)
+        site.contain(Boundary.UNKNOWN, launcher)
+        site.set_env(EnvMode.MINIMAL, "decided with the executor")
+        site.fact("timeout", "decided with the executor")
+        site.unknown(needs, self.px.loc(at) if at is not None else None)
+        self.emit(site)
+
+    def handed_to_agent(self, call: Call) -> Location | None:
+        """The call that gives this tool/executor to an agent, when the file shows one."""
+        name = self.px.assigned_name(call.node)
+        for other in self.px.calls:
+            if other.leaf not in _AGENT_MAKERS or other.node.id == call.node.id:
+                continue
+            args = other.node.child_by_field_name("arguments")
+            if args is None:
+                continue
+            if args.start_byte <= call.node.start_byte < args.end_byte:
+                return self.px.loc(other.node)
+            if name and _mentions(self.src.node_text(args), name):
+                return self.px.loc(other.node)
+        return None
+
+
+_TOOL_AGENTS = ("langchain", "openai-agents")
+_AGENT_MAKERS = {"create_react_agent", "create_agent", "initialize_agent", "AgentExecutor", "Agent",
+                 "CodeExecutorAgent", "AssistantAgent", "UserProxyAgent", "ConversableAgent", "CodeAgent",
+                 "ToolCallingAgent", "SandboxAgent", "from_tools", "FunctionAgent", "ReActAgent",
+                 "create_tool_calling_agent", "create_openai_tools_agent", "PythonCodeExecutionTool"}
+
+
+def _mentions(text: str, name: str) -> bool:
+    import re
+
+    return re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", text) is not None
+
+
+# -- Claude Agent SDK ---------------------------------------------------------------------
+
+_CLAUDE_ROOTS = ("claude_agent_sdk", "claude_code_sdk")
+_BYPASS_MODES = ("bypassPermissions", "dontAsk", "auto")
+
+
+def _claude(d: PythonDetector, call: Call) -> bool:
+    if not _is(call, _CLAUDE_ROOTS, "query", "ClaudeSDKClient"):
+        return False
+    px = d.px
+    options_node = px.option(call, "options", 0 if call.leaf == "ClaudeSDKClient" else None)
+    site = d.site(call, "claude-code", "Claude Agent SDK", f"{call.root}.{call.leaf}")
+    site.set_env(EnvMode.INHERITED, "the Python Agent SDK starts the claude CLI with the whole os.environ",
+                 px.loc(options_node) if options_node is not None else None)
+    timeout = px.enclosing_timeout(call.node)
+    if timeout is not None:
+        site.fact("timeout", "timeout", timeout)
+    opts: dict[str, Node] | None = {}
+    if options_node is not None:
+        opts = px.mapping(options_node)
+    if opts is None:
+        site.contain(Boundary.UNKNOWN, "Claude Agent SDK options")
+        site.unknown(f"the Claude Agent SDK options `{px.text(options_node)}` (permission mode, sandbox)",
+                     px.loc(options_node))
+        d.emit(site)
+        return True
+    _claude_options(site, px, opts)
+    d.emit(site)
+    return True
+
+
+def _claude_options(site: SiteBuilder, px: PyFacts, opts: dict[str, Node]) -> None:
+    mode = opts.get("permission_mode")
+    if mode is not None:
+        value = px.const(mode)
+        if value in _BYPASS_MODES:
+            site.fact("bypass-flag", f"permission_mode={value}", px.loc(mode))
+        elif value is _UNSET:
+            site.unknown(f"the permission mode `{px.text(mode)}`", px.loc(mode))
+    tools = opts.get("allowed_tools")
+    if tools is not None:
+        names = px.strings(tools)
+        if names and any(n in ("Bash", "Bash(*)") for n in names if n):
+            site.fact("bypass-flag", "allowed_tools=[\"Bash\"]", px.loc(tools))
+    sandbox = opts.get("sandbox")
+    if sandbox is not None:
+        sb = px.mapping(sandbox)
+        enabled = px.const(sb.get("enabled")) if sb is not None and "enabled" in sb else _UNSET
+        if enabled is True:
+            site.contain(Boundary.AGENT_SANDBOX, "Claude Code sandbox")
+            site.fact("agent-sandbox", "sandbox enabled", px.loc(sandbox))
+        elif sb is None or (enabled is _UNSET and "enabled" in sb):
+            site.contain(Boundary.UNKNOWN, "Claude Code sandbox")
+            site.unknown(f"whether the sandbox `{px.text(sandbox)}` is enabled", px.loc(sandbox))
+    user = opts.get("user")
+    if user is not None:
+        value = px.const(user)
+        if value in ("root", "0", 0):
+            site.fact("user-root", "user=root", px.loc(user))
+        elif value is not None:
+            if site.boundary in (Boundary.NONE, Boundary.AGENT_SANDBOX):
+                site.contain(Boundary.OTHER_USER, f"user={value if isinstance(value, str) else px.text(user)}")
+            site.fact("other-user", str(value) if value is not _UNSET else px.text(user), px.loc(user))
+    env = opts.get("env")
+    if env is not None:
+        envmap = px.mapping(env)
+        if envmap is not None:
+            site.secrets((k, px.loc(v)) for k, v in envmap.items())
+
+
+# -- OpenAI Agents SDK --------------------------------------------------------------------
+
+_AGENTS_ROOTS = ("agents",)
+_HOSTED_SANDBOXES = ("DockerSandboxClient", "E2BSandboxClient", "ModalSandboxClient", "DaytonaSandboxClient",
+                     "BlaxelSandboxClient", "CloudflareSandboxClient", "RunloopSandboxClient", "VercelSandboxClient")
+
+
+def _openai_agents(d: PythonDetector, call: Call) -> bool:
+    px = d.px
+    if _is(call, _AGENTS_ROOTS, "LocalShellTool", bare=True):
+        d.host_exec(call, agent="openai-agents", name="OpenAI Agents SDK LocalShellTool", launcher="LocalShellTool",
+                    what="LocalShellTool runs the model's shell commands through the executor",
+                    fix="give the agent a hosted container shell (ShellTool with environment={\"type\": \"container_auto\"}) or run the executor inside a sandbox",
+                    extra=lambda s: _needs_approval(s, px, call))
+        return True
+    if _is(call, _AGENTS_ROOTS, "ShellTool"):
+        env = px.option(call, "environment")
+        kind: object = "local"
+        if env is not None:
+            m = px.mapping(env)
+            kind = px.const(m.get("type")) if m is not None and "type" in m else _UNSET
+        if kind in ("container_auto", "container_reference"):
+            d.contained(call, agent="openai-agents", name="OpenAI Agents SDK ShellTool", launcher="ShellTool",
+                        boundary=Boundary.VM, tool=f"hosted {kind} shell")
+        elif kind == "local":
+            d.host_exec(call, agent="openai-agents", name="OpenAI Agents SDK ShellTool", launcher="ShellTool",
+                        what="ShellTool with a local environment runs the model's shell commands through its executor",
+                        fix="set environment={\"type\": \"container_auto\"} or run the executor inside a sandbox",
+                        extra=lambda s: _needs_approval(s, px, call))
+        else:
+            d.undecided(call, agent="openai-agents", name="OpenAI Agents SDK ShellTool", launcher="ShellTool",
+                        needs=f"the ShellTool environment `{px.text(env)}` (local runs on the host)", at=env)
+        return True
+    if _is(call, _AGENTS_ROOTS, "UnixLocalSandboxClient", bare=True):
+        d.host_exec(call, agent="openai-agents", name="OpenAI Agents SDK SandboxAgent", launcher="UnixLocalSandboxClient",
+                    what="UnixLocalSandboxClient is not a sandbox: the SandboxAgent's commands run on the local filesystem",
+                    fix="use DockerSandboxClient (with network_mode=\"none\") or a hosted sandbox client")
+        return True
+    if _is(call, _AGENTS_ROOTS, *_HOSTED_SANDBOXES, bare=True):
+        boundary = Boundary.CONTAINER if call.leaf == "DockerSandboxClient" else Boundary.VM
+        d.contained(call, agent="openai-agents", name="OpenAI Agents SDK SandboxAgent", launcher=call.leaf,
+                    boundary=boundary, tool=call.leaf)
+        return True
+    return False
+
+
+def _needs_approval(site: SiteBuilder, px: PyFacts, call: Call) -> None:
+    node = px.option(call, "needs_approval")
+    value = px.const(node) if node is not None else False
+    if value is False:
+        site.fact("bypass-default" if node is None else "bypass-flag",
+                  "needs_approval is off (the default)" if node is None else "needs_approval=False",
+                  px.loc(node) if node is not None else None)
+
+
+# -- LangChain / LangGraph ---------------------------------------------------------------
+
+_LC_ROOTS = ("langchain", "langchain_community", "langchain_experimental", "langchain_core", "langgraph",
+             "langchain_classic")
+
+
+def _langchain(d: PythonDetector, call: Call) -> bool:
+    px = d.px
+    if _is(call, _LC_ROOTS, "ShellTool", "BashProcess"):
+        d.host_exec(call, agent="langchain", name="LangChain ShellTool", launcher=call.leaf,
+                    what=f"{call.leaf} runs the model's shell commands",
+                    fix="run the tool inside a container (ShellToolMiddleware with DockerExecutionPolicy) or remove it")
+        return True
+    if _is(call, _LC_ROOTS, "PythonREPLTool", "PythonAstREPLTool", bare=True) or _is(call, _LC_ROOTS, "PythonREPL"):
+        d.host_exec(call, agent="langchain", name=f"LangChain {call.leaf}", launcher=call.leaf,
+                    what=f"{call.leaf} executes model-written Python in the operator's process",
+                    fix="execute code in a remote or container sandbox instead of an in-process REPL")
+        return True
+    if _is(call, _LC_ROOTS, "ShellToolMiddleware", bare=True):
+        policy = px.option(call, "execution_policy")
+        target = px.call_at(policy) if policy is not None else None
+        if policy is None or (target is not None and target.leaf == "HostExecutionPolicy"):
+            d.host_exec(call, agent="langchain", name="LangChain ShellToolMiddleware", launcher="ShellToolMiddleware",
+                        what="ShellToolMiddleware with the host execution policy (the default) runs the model's shell commands",
+                        fix="pass execution_policy=DockerExecutionPolicy(...) or CodexSandboxExecutionPolicy(...)",
+                        confidence=Confidence.HIGH)
+        elif target is not None and target.leaf in ("DockerExecutionPolicy", "CodexSandboxExecutionPolicy"):
+            boundary = Boundary.CONTAINER if target.leaf.startswith("Docker") else Boundary.OS_SANDBOX
+            net = px.const(px.option(target, "network_enabled"))
+            d.contained(call, agent="langchain", name="LangChain ShellToolMiddleware", launcher="ShellToolMiddleware",
+                        boundary=boundary, tool=target.leaf, egress=Egress.OPEN if net is True else Egress.NONE)
+        else:
+            d.undecided(call, agent="langchain", name="LangChain ShellToolMiddleware", launcher="ShellToolMiddleware",
+                        needs=f"the execution policy `{px.text(policy)}`", at=policy)
+        return True
+    if _is(call, _LC_ROOTS, "load_tools"):
+        names = px.strings(px.option(call, "tool_names", 0)) or []
+        risky = [n for n in names if n in ("terminal", "python_repl")]
+        if risky:
+            d.host_exec(call, agent="langchain", name="LangChain load_tools", launcher="load_tools",
+                        what=f"load_tools({risky}) gives the agent a host {'shell' if 'terminal' in risky else 'Python REPL'}",
+                        fix="drop the tool or run it inside a sandbox", confidence=Confidence.HIGH)
+            return True
+    return False
+
+
+# -- AutoGen ------------------------------------------------------------------------------
+
+_AG_ROOTS = ("autogen_ext", "autogen_agentchat", "autogen_core", "autogen", "ag2")
+
+
+def _autogen(d: PythonDetector, call: Call) -> bool:
+    px = d.px
+    if _is(call, _AG_ROOTS, "LocalCommandLineCodeExecutor", bare=True) or _is(call, _AG_ROOTS, "JupyterCodeExecutor"):
+        timeout = px.option(call, "timeout")
+        d.host_exec(call, agent="autogen", name=f"AutoGen {call.leaf}", launcher=call.leaf,
+                    what=f"{call.leaf} runs model-written code",
+                    fix="use DockerCommandLineCodeExecutor (or ACADynamicSessionsCodeExecutor) instead",
+                    timeout=px.loc(timeout) if timeout is not None else px.loc(call.node))
+        return True
+    if _is(call, _AG_ROOTS, "DockerCommandLineCodeExecutor", "DockerJupyterCodeExecutor", "ACADynamicSessionsCodeExecutor",
+           bare=True):
+        boundary = Boundary.VM if call.leaf.startswith("ACA") else Boundary.CONTAINER
+        d.contained(call, agent="autogen", name=f"AutoGen {call.leaf}", launcher=call.leaf, boundary=boundary,
+                    tool=call.leaf)
+        return True
+    if _is(call, _AG_ROOTS, "MagenticOne"):
+        executor = px.option(call, "code_executor")
+        if executor is None:
+            d.undecided(call, agent="autogen", name="AutoGen MagenticOne", launcher="MagenticOne",
+                        needs="whether Docker is available where MagenticOne runs: without a code_executor it falls back to executing code on the host")
+            return True
+        return False
+    if "code_execution_config" in call.keywords and call.root in ("autogen", "ag2") or (
+        "code_execution_config" in call.keywords and call.leaf in ("UserProxyAgent", "ConversableAgent", "AssistantAgent")
+    ):
+        node = call.keywords["code_execution_config"]
+        if px.const(node) is False:
+            return True
+        cfg = px.mapping(node)
+        name = f"AutoGen {call.leaf}"
+        if cfg is None:
+            d.undecided(call, agent="autogen", name=name, launcher="code_execution_config",
+                        needs=f"the code_execution_config `{px.text(node)}` (use_docker)", at=node)
+            return True
+        executor = cfg.get("executor")
+        if executor is not None:
+            ex_call = px.call_at(executor)
+            value = px.const(executor)
+            if value == "commandline-local" or (ex_call is not None and ex_call.leaf in ("LocalCommandLineCodeExecutor",
+                                                                                          "JupyterCodeExecutor")):
+                d.host_exec(call, agent="autogen", name=name, launcher="code_execution_config",
+                            what="the agent's code_execution_config runs model-written code with a local executor",
+                            fix="use the Docker command-line executor")
+            return True
+        use_docker = cfg.get("use_docker")
+        value = px.const(use_docker) if use_docker is not None else _UNSET
+        if use_docker is None:
+            env_off = _autogen_env_off(px)
+            if env_off is not None:
+                d.host_exec(call, agent="autogen", name=name, launcher="code_execution_config",
+                            what="AUTOGEN_USE_DOCKER is turned off in this file, so code_execution_config runs model-written code",
+                            fix="leave AUTOGEN_USE_DOCKER at its default and set use_docker to an image")
+            return True
+        if value is False or value in ("False", "false", "0", "no"):
+            d.host_exec(call, agent="autogen", name=name, launcher="code_execution_config",
+                        what="code_execution_config with use_docker False runs model-written code",
+                        fix="set \"use_docker\": True (or an image name)")
+        elif value is _UNSET:
+            d.undecided(call, agent="autogen", name=name, launcher="code_execution_config",
+                        needs=f"the value of use_docker `{px.text(use_docker)}`", at=use_docker)
+        return True
+    return False
+
+
+def _autogen_env_off(px: PyFacts) -> Node | None:
+    for name in ("os.environ",):
+        for _, key, value, node in px.key_sets.get(name, ()):
+            if key == "AUTOGEN_USE_DOCKER" and str(px.const(value)).lower() in ("0", "false", "no"):
+                return node
+    return None
+
+
+# -- CrewAI -------------------------------------------------------------------------------
+
+
+def _crewai(d: PythonDetector, call: Call) -> bool:
+    px = d.px
+    if call.root not in ("crewai", "crewai_tools"):
+        return False
+    if call.leaf == "CodeInterpreterTool":
+        unsafe = px.option(call, "unsafe_mode")
+        if unsafe is not None and px.const(unsafe) is True:
+            d.host_exec(call, agent="crewai", name="CrewAI CodeInterpreterTool", launcher="CodeInterpreterTool",
+                        what="CodeInterpreterTool(unsafe_mode=True) runs model-written code",
+                        fix="drop unsafe_mode so the tool runs code in Docker")
+            return True
+        return False
+    if call.leaf == "Agent" and "allow_code_execution" in call.keywords:
+        if px.const(call.keywords["allow_code_execution"]) is not True:
+            return False
+        mode = px.option(call, "code_execution_mode")
+        value = px.const(mode) if mode is not None else "safe"
+        if value == "unsafe":
+            d.host_exec(call, agent="crewai", name="CrewAI Agent", launcher="allow_code_execution",
+                        what="an agent with code_execution_mode=\"unsafe\" runs model-written code",
+                        fix="use code_execution_mode=\"safe\" (Docker)")
+        elif value == "safe":
+            d.contained(call, agent="crewai", name="CrewAI Agent", launcher="allow_code_execution",
+                        boundary=Boundary.CONTAINER, tool="CrewAI safe code execution (Docker)")
+        else:
+            d.undecided(call, agent="crewai", name="CrewAI Agent", launcher="allow_code_execution",
+                        needs=f"the code execution mode `{px.text(mode)}`", at=mode)
+        return True
+    return False
+
+
+# -- smolagents ---------------------------------------------------------------------------
+
+_REMOTE_EXECUTORS = {"docker": Boundary.CONTAINER, "e2b": Boundary.VM, "modal": Boundary.VM, "blaxel": Boundary.VM,
+                     "wasm": Boundary.OS_SANDBOX}
+
+
+def _smolagents(d: PythonDetector, call: Call) -> bool:
+    px = d.px
+    if call.root != "smolagents":
+        return False
+    if call.leaf == "LocalPythonExecutor":
+        d.host_exec(call, agent="smolagents", name="smolagents LocalPythonExecutor", launcher="LocalPythonExecutor",
+                    what="LocalPythonExecutor evaluates model-written Python in the operator's process",
+                    fix="use a remote executor (executor_type=\"docker\", \"e2b\", \"modal\" or \"blaxel\")",
+                    extra=lambda s: _star_imports(s, px, call))
+        return True
+    if call.leaf != "CodeAgent":
+        return False
+    node = px.option(call, "executor_type")
+    value = px.const(node) if node is not None else "local"
+    if value == "local":
+        d.host_exec(call, agent="smolagents", name="smolagents CodeAgent", launcher="CodeAgent",
+                    what=("CodeAgent without executor_type" if node is None else "CodeAgent with executor_type=\"local\"")
+                    + " evaluates model-written Python in the operator's process",
+                    fix="set executor_type=\"docker\" (or \"e2b\", \"modal\", \"blaxel\")",
+                    extra=lambda s: _star_imports(s, px, call))
+    elif isinstance(value, str) and value in _REMOTE_EXECUTORS:
+        d.contained(call, agent="smolagents", name="smolagents CodeAgent", launcher="CodeAgent",
+                    boundary=_REMOTE_EXECUTORS[value], tool=f"executor_type={value}")
+    else:
+        d.undecided(call, agent="smolagents", name="smolagents CodeAgent", launcher="CodeAgent",
+                    needs=f"the executor type `{px.text(node)}` (local runs on the host)", at=node)
+    return True
+
+
+def _star_imports(site: SiteBuilder, px: PyFacts, call: Call) -> None:
+    node = px.option(call, "additional_authorized_imports")
+    names = px.strings(node) if node is not None else None
+    if names and "*" in names:
+        site.fact("bypass-flag", "additional_authorized_imports=[\"*\"]", px.loc(node))
+
+
+# -- Others -------------------------------------------------------------------------------
+
+_PROFILE_HINTS = ("google-chrome", "google/chrome", "chrome/user data", "chromium", "application support/google",
+                  "microsoft edge", "bravesoftware", "mozilla", "firefox", "user data")
+
+
+def _others(d: PythonDetector, call: Call) -> bool:
+    px = d.px
+    if call.root == "llama_index" and call.leaf == "CodeInterpreterToolSpec":
+        d.host_exec(call, agent="llamaindex", name="LlamaIndex CodeInterpreterToolSpec", launcher="CodeInterpreterToolSpec",
+                    what="CodeInterpreterToolSpec runs model-written Python with subprocess",
+                    fix="use a remote sandboxed interpreter tool instead")
+        return True
+    if call.root == "minisweagent" and call.leaf == "LocalEnvironment":
+        d.host_exec(call, agent="swe-agent", name="mini-swe-agent LocalEnvironment", launcher="LocalEnvironment",
+                    what="LocalEnvironment runs the agent's shell commands",
+                    fix="use the Docker environment (DockerEnvironment) instead")
+        return True
+    if call.root in ("swerex", "sweagent") and call.leaf in ("LocalDeployment", "LocalDeploymentConfig"):
+        d.host_exec(call, agent="swe-agent", name="SWE-agent local deployment", launcher=call.leaf,
+                    what=f"{call.leaf} runs the agent's shell commands",
+                    fix="use DockerDeploymentConfig (the default) instead")
+        return True
+    if call.root == "openhands" and (call.leaf in ("LocalRuntime", "CLIRuntime") or
+                                     px.const(call.keywords.get("runtime")) in ("local", "cli")):
+        d.host_exec(call, agent="openhands", name="OpenHands", launcher=call.leaf,
+                    what="the OpenHands local/cli runtime runs the agent's commands",
+                    fix="use the docker runtime (runtime=\"docker\")", confidence=Confidence.HIGH)
+        return True
+    if call.root == "browser_use" and call.leaf in ("Browser", "BrowserSession", "BrowserProfile", "BrowserConfig"):
+        _browser_use(d, call)
+        return True
+    if call.leaf in ("StdioServerParameters", "StdioServerParams", "MCPServerStdio", "StdioTransport") and (
+        call.root in ("mcp", "agents", "pydantic_ai", "autogen_ext", "fastmcp", "mcp_use", "strands")
+    ):
+        _mcp_stdio(d, call)
+        return True
+    return False
+
+
+def _browser_use(d: PythonDetector, call: Call) -> None:
+    px = d.px
+    profile = call.keywords.get("user_data_dir")
+    cdp = call.keywords.get("cdp_url") or call.keywords.get("wss_url")
+    reason = None
+    at = None
+    if profile is not None:
+        value = px.const(profile)
+        w = px.mod.word(profile)
+        text = (value if isinstance(value, str) else w.text).lower()
+        if any(h in text.replace("\\", "/") for h in _PROFILE_HINTS):
+            reason, at = f"the operator's real browser profile `{text}`", profile
+    if cdp is not None and reason is None:
+        value = px.const(cdp)
+        text = value if isinstance(value, str) else px.mod.word(cdp).text
+        if any(h in text for h in ("localhost", "127.0.0.1", "[::1]", "0.0.0.0")):
+            reason, at = f"the operator's running browser at `{text}`", cdp
+    if reason is None or at is None:
+        return
+    site = d.site(call, "browser-use", "browser-use agent", call.leaf)
+    site.set_env(EnvMode.INHERITED, "browser-use runs in the operator's process")
+    site.report(BROWSER, px.loc(at),
+                f"The browser agent drives {reason}: its cookies, saved logins and sessions act as the operator on every site.",
+                replaces=(INLINE, "agent-inherits-environment"))
+    d.emit(site)
+
+
+def _mcp_stdio(d: PythonDetector, call: Call) -> None:
+    """An MCP stdio server: its command goes through the shared command reader; its env is checked here."""
+    px = d.px
+    params = call
+    if call.leaf == "MCPServerStdio" and call.root == "agents":
+        m = px.mapping(px.option(call, "params", 0))
+        if m is None:
+            return
+        command, args, env = m.get("command"), m.get("args"), m.get("env")
+    else:
+        command = px.option(params, "command", 0)
+        args = px.option(params, "args", 1)
+        env = px.option(params, "env", 2 if call.leaf != "MCPServerStdio" else None)
+    if command is None:
+        return
+    words = [px.mod.word(command)]
+    if args is not None:
+        more = px.mod.words(args)
+        words.extend(more if more is not None else [px.mod._dynamic(args)])
+    env_info = _mcp_env(px, env, call)
+    if env is not None and env_info.mode is EnvMode.INHERITED:
+        # Anchor at the argument that forwards it; the mapping may be built lines above.
+        env_info = EnvInfo(env_info.mode, px.loc(env), env_info.detail, env_info.names)
+    d.out.append(LaunchFound(surface="python", launcher=f"MCP stdio server ({call.leaf})", location=px.loc(call.node),
+                             env=env_info, words=tuple(words)))
+    if env_info.mode is EnvMode.INHERITED and not _wrapped(words):
+        _mcp_env_site(d, call, words, env_info)
+
+
+def _mcp_env(px: PyFacts, env: Node | None, call: Call) -> EnvInfo:
+    if env is None or px.const(env) is None:
+        return EnvInfo(EnvMode.MINIMAL, px.loc(call.node), "the MCP SDK's default allow-list (HOME, PATH, USER, ...)")
+    return px.mod.env_info(env, call.node, call.leaf)
+
+
+_WRAPPERS = {"docker", "podman", "nerdctl", "srt", "bwrap", "firejail", "nsjail", "sandbox-exec", "sbx", "minijail0"}
+
+
+def _wrapped(words: list[Word]) -> bool:
+    return bool(words) and not words[0].dynamic and words[0].text.rsplit("/", 1)[-1] in _WRAPPERS
+
+
+def _mcp_env_site(d, call_loc_node, words: list[Word], env_info: EnvInfo, surface: str = "python") -> None:
+    loc = d.px.loc(call_loc_node.node) if hasattr(call_loc_node, "node") else call_loc_node
+    command = " ".join(w.text for w in words)
+    site = SiteBuilder(agent="mcp-server", agent_name=f"MCP server `{command[:60]}`", surface=surface,
+                       launcher="MCP stdio client", location=loc, command=command)
+    site.set_env(EnvMode.INHERITED, env_info.detail, env_info.location)
+    site.secrets((w.text, w.location) for w in env_info.names)
+    site.report(MCP_ENV, env_info.location,
+                f"The MCP stdio server `{command[:60]}` is handed the operator's whole environment ({env_info.detail}); "
+                "the SDK would otherwise pass only a small allow-list.",
+                replaces=(INLINE, "agent-inherits-environment", "agent-unbounded-session"))
+    d.emit(site)
+
+
+# -- open-interpreter ---------------------------------------------------------------------
+
+
+def _oi(d: PythonDetector, call: Call) -> bool:
+    """`interpreter.chat(...)` / `OpenInterpreter(...).chat()`: the agent runs in this process."""
+    px = d.px
+    if call.leaf not in ("chat",) or call.root != "interpreter":
+        return False
+    fn = call.node.child_by_field_name("function")
+    obj = fn.child_by_field_name("object") if fn is not None and fn.type == "attribute" else None
+    if obj is None:
+        return False
+    site = d.site(call, "open-interpreter", "Open Interpreter", "interpreter.chat")
+    site.set_env(EnvMode.INHERITED, "Open Interpreter runs code in the operator's process environment")
+    obj_text = px.src.node_text(obj)
+    sets = [s for s in px.attr_sets.get(obj_text, ()) if s[0] < call.node.start_byte] or px.attr_sets.get(obj_text, [])
+    auto = [s for s in sets if s[1] == "auto_run"]
+    ctor = px.call_at(obj)
+    value_node = auto[-1][2] if auto else (ctor.keywords.get("auto_run") if ctor is not None else None)
+    if value_node is not None:
+        value = px.const(value_node)
+        if value is True:
+            site.fact("bypass-flag", "auto_run = True", px.loc(value_node))
+        elif value is _UNSET:
+            site.unknown(f"whether auto_run `{px.text(value_node)}` is on", px.loc(value_node))
+    d.emit(site)
+    return True
+
+
+_HANDLERS = (_claude, _openai_agents, _langchain, _autogen, _crewai, _smolagents, _oi, _others)
+
+
+# ---------------------------------------------------------------------------------------
+# Same-file helpers that wrap a launcher: `def run_agent(cmd): subprocess.run(cmd)` called with
+# ["claude", ...]. The launch is reported at the call site with the argv resolved there.
+
+
+@dataclass
+class _Wrapper:
+    fn: Node
+    params: list[str]
+    is_method: bool
+    launcher: str
+    spec: dict
+    inner: Call
+    template: Node  # the argv / string expression inside the helper
+    shell: bool
+
+
+def _wrappers(d: PythonDetector) -> dict[str, list[_Wrapper]]:
+    px = d.px
+    table = launch_tables()["python"]
+    out: dict[str, list[_Wrapper]] = {}
+    for name, defs in px.functions.items():
+        for fn in defs:
+            params_node = fn.child_by_field_name("parameters")
+            params: list[str] = []
+            for p in params_node.named_children if params_node is not None else ():
+                ident = p if p.type == "identifier" else (p.child_by_field_name("name") or
+                                                          next((c for c in p.named_children if c.type == "identifier"), None))
+                if ident is not None and ident.type == "identifier":
+                    params.append(px.src.node_text(ident))
+            if not params:
+                continue
+            is_method = params[0] in ("self", "cls")
+            for call in px.calls:
+                if not (fn.start_byte < call.node.start_byte < fn.end_byte) or px.mod.scope_of(call.node).id != fn.id:
+                    continue
+                spec = table.get(call.name)
+                if spec is None:
+                    continue
+                template, shell = None, False
+                if "argv" in spec:
+                    template = call.positional[spec["argv"]] if spec["argv"] < len(call.positional) else call.keywords.get(spec.get("argv_kw", ""))
+                    shell_kw = call.keywords.get(spec.get("shell_kw", ""))
+                    shell = shell_kw is not None and px.src.node_text(shell_kw) == "True"
+                elif "string" in spec:
+                    template = call.positional[spec["string"]] if spec["string"] < len(call.positional) else None
+                    shell = True
+                elif "varargs" in spec:
+                    rest = call.positional[spec["varargs"]:]
+                    if len(rest) == 1 and rest[0].type == "list_splat":
+                        template = rest[0]
+                if template is None or not _uses_param(px, template, params):
+                    continue
+                out.setdefault(name, []).append(_Wrapper(fn, params, is_method, call.name, spec, call, template, shell))
+    return out
+
+
+def _uses_param(px: PyFacts, node: Node, params: list[str]) -> bool:
+    if node.type == "identifier":
+        return px.src.node_text(node) in params
+    if node.type in ("list", "tuple", "list_splat", "binary_operator"):
+        return any(_uses_param(px, c, params) for c in node.named_children)
+    return False
+
+
+def wrapped_launches(d: PythonDetector) -> Iterator[LaunchFound]:
+    px = d.px
+    helpers = _wrappers(d)
+    if not helpers:
+        return
+    for call in px.calls:
+        fn = call.node.child_by_field_name("function")
+        if fn is None:
+            continue
+        if fn.type == "identifier":
+            name, via_self = px.src.node_text(fn), False
+        elif fn.type == "attribute" and px.src.node_text(fn.child_by_field_name("object")) in ("self", "cls"):
+            name, via_self = px.src.node_text(fn.child_by_field_name("attribute")), True
+        else:
+            continue
+        for helper in helpers.get(name, ()):
+            if helper.fn.start_byte <= call.node.start_byte < helper.fn.end_byte:
+                continue  # recursion inside the helper itself
+            if helper.is_method != via_self:
+                continue
+            bound = _bind(helper, call)
+            found = _found_at(d, helper, call, bound)
+            if found is not None:
+                yield found
+
+
+def _bind(helper: _Wrapper, call: Call) -> dict[str, Node]:
+    params = helper.params[1:] if helper.is_method else helper.params
+    bound = dict(zip(params, call.positional))
+    for key, value in call.keywords.items():
+        if key in params:
+            bound[key] = value
+    return bound
+
+
+def _found_at(d: PythonDetector, helper: _Wrapper, call: Call, bound: dict[str, Node]) -> LaunchFound | None:
+    px, mod = d.px, d.mod
+
+    def expand(node: Node) -> list[Word] | None:
+        t = node.type
+        if t == "identifier" and px.src.node_text(node) in bound:
+            arg = bound[px.src.node_text(node)]
+            got = mod.words(arg)
+            if got is not None and arg.type != "string":
+                return got
+            return [mod.word(arg)]
+        if t == "identifier" and px.src.node_text(node) in helper.params:
+            return None  # a parameter the call site leaves at its default
+        if t in ("list", "tuple"):
+            out: list[Word] = []
+            for child in node.named_children:
+                if child.type == "list_splat" and child.named_children:
+                    got = expand(child.named_children[0])
+                    if got is None:
+                        return None
+                    out.extend(got)
+                elif child.type == "identifier" and px.src.node_text(child) in bound:
+                    got = expand(child)
+                    if got is None:
+                        return None
+                    out.extend(got)
+                else:
+                    out.append(mod.word(child))
+            return out
+        if t == "list_splat" and node.named_children:
+            return expand(node.named_children[0])
+        if t == "binary_operator":
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            if left is not None and right is not None:
+                lw, rw = expand(left), expand(right)
+                if lw is not None and rw is not None:
+                    return lw + rw
+        return None
+
+    words = expand(helper.template)
+    if not words:
+        return None
+    anchored = tuple(words)
+    inner = helper.inner
+    env_node = inner.keywords.get(helper.spec.get("env_kw", "")) if "env_kw" in helper.spec else None
+    if env_node is not None and env_node.type == "identifier" and px.src.node_text(env_node) in bound:
+        env = mod.env_info(bound[px.src.node_text(env_node)], call.node, f"{helper.launcher} (via {px.src.node_text(helper.fn.child_by_field_name('name'))})")
+    else:
+        env = mod.env_info(env_node, inner.node, helper.launcher)
+    timeout = None
+    tkw = helper.spec.get("timeout_kw")
+    if tkw and tkw in inner.keywords and inner.keywords[tkw].type != "none":
+        tnode = inner.keywords[tkw]
+        if not (tnode.type == "identifier" and px.src.node_text(tnode) in helper.params and px.src.node_text(tnode) not in bound
+                and px._param_default(px.src.node_text(tnode), tnode) is None):
+            timeout = px.loc(tnode)
+    fname = px.src.node_text(helper.fn.child_by_field_name("name"))
+    launcher = f"{helper.launcher} (via {fname}())"
+    loc = px.loc(call.node)
+    if helper.shell:
+        if len(anchored) != 1:
+            return None
+        return LaunchFound(surface="python", launcher=launcher, location=loc, env=env, shell=anchored[0], timeout=timeout)
+    return LaunchFound(surface="python", launcher=launcher, location=loc, env=env, words=anchored, timeout=timeout)
+
+
+def detect_python(analysis: Analysis) -> Iterator:
+    return PythonDetector(analysis).run()
