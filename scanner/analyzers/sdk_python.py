@@ -298,7 +298,7 @@ class PythonDetector:
         handed = self.handed_to_agent(call)
         site.report(HOST_EXEC, site.location,
                     f"{what} on the host, as the operator, with the operator's files, network and environment; {fix}.",
-                    replaces=(INLINE, "agent-inherits-environment"),
+                    replaces=(INLINE, "agent-inherits-environment", "agent-unbounded-session"),
                     confidence=confidence or (Confidence.HIGH if handed or agent not in _TOOL_AGENTS else Confidence.MEDIUM),
                     related=(handed,) if handed else ())
         if extra:
