@@ -19,7 +19,7 @@ from scanner.findings import fingerprint
 from scanner.judge import SiteJudge
 from scanner.model import Coverage, Finding, LaunchSite, ScanResult, Severity, Skip, Verdict
 from scanner.parsing import SourceFile
-from scanner.registry import ANALYZERS, kind_from_shebang
+from scanner.registry import ANALYZERS, _load_extensions, kind_from_shebang
 
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
@@ -69,6 +69,7 @@ class _Worker:
     """Per-process state: the catalog, the reader and the judge are built once."""
 
     def __init__(self) -> None:
+        _load_extensions()  # spawned workers start without the coverage modules' registrations
         self.catalog = load_catalog()
         self.reader = CommandReader(self.catalog)
         self.judge = SiteJudge(self.catalog)
@@ -86,10 +87,10 @@ class _Worker:
             if not kind:
                 result.skip_reason = "not a file kind blastwall reads"
                 return result
-        if not self.pattern.search(data):
-            return result
         analyzer = ANALYZERS.get(kind)
         if analyzer is None:
+            return result
+        if not getattr(analyzer, "unfiltered", False) and not self.pattern.search(data):
             return result
         src = SourceFile(cand.path, data)
         analysis = Analysis(src, kind)
