@@ -30,13 +30,14 @@ def test_wheel_installs_and_scans(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     py = venv / "bin" / "python"
+    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], check=True,
+                   capture_output=True, timeout=300)
     # Dependencies come from the test environment (offline); blastwall itself only from the wheel.
+    # The .pth goes in after the install, so pip never sees a blastwall the test venv may hold.
     site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True, timeout=60).stdout.strip()
     deps = [p for p in sys.path if p.endswith("site-packages")]
-    Path(site, "_test_deps.pth").write_text("\n".join(deps) + "\n")
-    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], check=True,
-                   capture_output=True, timeout=300)
+    Path(site, "zz_test_deps.pth").write_text("\n".join(deps) + "\n")
     proc = subprocess.run([str(venv / "bin" / "blastwall"), "scan", str(ROOT / "fixtures" / "repos" / "ts-codex-yolo"),
                            "-f", "json", "--fail-on", "never"], capture_output=True, text=True, cwd=tmp_path, timeout=120,
                           env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)})
