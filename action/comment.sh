@@ -41,6 +41,7 @@ body="$(mktemp "${RUNNER_TEMP}/blastwall-comment.XXXXXX")"
   --output "$body" \
   --fail-on "${BLASTWALL_INPUT_FAIL_ON:-}" \
   --exit-code "${BLASTWALL_SCAN_EXIT_CODE:-}" \
+  --path-prefix "${BLASTWALL_PATH_PREFIX:-}" \
   --new-only "${BLASTWALL_NEW_ONLY:-false}" \
   --category "$category"
 

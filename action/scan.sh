@@ -189,10 +189,12 @@ done < <("$PYTHON" "${here}/context.py" report "$json_file")
 workspace="${GITHUB_WORKSPACE:-$PWD}"
 scan_abs="$(cd -- "$( [[ -d "$scan_path" ]] && echo "$scan_path" || dirname -- "$scan_path")" && pwd -P)"
 workspace_abs="$(cd -- "$workspace" && pwd -P)"
+path_prefix=""
 if [[ "$scan_abs" == "$workspace_abs" ]]; then
   :
 elif [[ "$scan_abs" == "$workspace_abs"/* ]]; then
-  "$PYTHON" "${here}/context.py" rebase-sarif "$sarif_file" "${scan_abs#"$workspace_abs"/}"
+  path_prefix="${scan_abs#"$workspace_abs"/}"
+  "$PYTHON" "${here}/context.py" rebase-sarif "$sarif_file" "$path_prefix"
 else
   gh_warning "'${scan_path}' is outside the workspace; code scanning cannot link its SARIF locations to repository files"
 fi
@@ -235,6 +237,7 @@ set_output artifact-name "$artifact_name"
 set_output comment "$comment_allowed"
 set_output pr-number "$pr_number"
 set_output note "$note"
+set_output path-prefix "$path_prefix"
 set_output new-only "$([[ -n "$diff_base" || -n "$baseline" ]] && echo true || echo false)"
 
 echo "blastwall verdict: ${verdict} (${findings} finding(s)); fail-on ${fail_on} gives exit code ${exit_code}"

@@ -207,6 +207,7 @@ def render(
     fail_on: str,
     note: str,
     exit_code: str = "",
+    path_prefix: str = "",
     max_rows: int,
     budget: int,
     measure: Callable[[str], int],
@@ -247,6 +248,8 @@ def render(
         rows = ["| Severity | Rule | Location | Line |", "| --- | --- | --- | --- |"]
         for finding in shown[:max_rows]:
             location = str(finding.get("path", ""))
+            if path_prefix:
+                location = f"{path_prefix}/{location}"
             line = _int(finding.get("line"))
             if line:
                 location += f":{line}"
@@ -288,6 +291,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--output", required=True, help="summary: file to append; comment: JSON body to write")
     parser.add_argument("--fail-on", default="")
     parser.add_argument("--exit-code", default="", help="the scan's exit code (0 or 1)")
+    parser.add_argument("--path-prefix", default="", help="the scanned folder, relative to the repository root")
     parser.add_argument("--new-only", default="false", choices=("true", "false"))
     parser.add_argument("--note", default="", choices=("", *NOTES))
     parser.add_argument("--artifact", default="blastwall")
@@ -304,7 +308,8 @@ def main(argv: list[str]) -> int:
         markdown = f"*{problem}.*\n\n" + markdown
     artifact = re.sub(r"[^A-Za-z0-9._-]", "-", args.artifact)[:100]
     note = NOTES[args.note].format(artifact=artifact) if args.note else ""
-    common = {"new_only": args.new_only == "true", "fail_on": args.fail_on, "note": note, "exit_code": args.exit_code}
+    common = {"new_only": args.new_only == "true", "fail_on": args.fail_on, "note": note, "exit_code": args.exit_code,
+              "path_prefix": args.path_prefix.strip("/")}
 
     if args.mode == "summary":
         text = render(report, markdown, max_rows=200, budget=SUMMARY_LIMIT_BYTES, measure=_bytes, **common)

@@ -16,6 +16,7 @@ here="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
   --output "$GITHUB_STEP_SUMMARY" \
   --fail-on "${BLASTWALL_INPUT_FAIL_ON:-}" \
   --exit-code "${BLASTWALL_SCAN_EXIT_CODE:-}" \
+  --path-prefix "${BLASTWALL_PATH_PREFIX:-}" \
   --new-only "${BLASTWALL_NEW_ONLY:-false}" \
   --note "${BLASTWALL_NOTE:-}" \
   --artifact "${BLASTWALL_ARTIFACT_NAME:-blastwall}"

@@ -111,6 +111,7 @@ class Runner:
                 BLASTWALL_INPUT_FAIL_ON=inputs.get("fail_on", "present"),
                 BLASTWALL_SCAN_EXIT_CODE=out["exit-code"],
                 BLASTWALL_NEW_ONLY=out["new-only"],
+                BLASTWALL_PATH_PREFIX=out["path-prefix"],
                 BLASTWALL_NOTE=out["note"],
                 BLASTWALL_ARTIFACT_NAME=out["artifact-name"],
             )
@@ -345,6 +346,8 @@ def test_sarif_paths_are_rebased_onto_the_repository_root(tmp_path: Path, worksp
     sarif = json.loads(Path(out["sarif-file"]).read_text(encoding="utf-8"))
     uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"] for loc in r["locations"]}
     assert uris == {"scripts/scripts/agent.sh"}  # the stub reports paths relative to the scanned folder
+    assert out["path-prefix"] == "scripts"
+    assert "| scripts/scripts/agent.sh:3 |" in runner.summary.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(("inputs", "message"), [
