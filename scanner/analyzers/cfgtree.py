@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -25,7 +25,7 @@ class Node:
     line: int
     key_line: int = 0  # for a mapping entry: the line of its key
     quoted: bool = False
-    items_lines: dict[str, int] = field(default_factory=dict)
+    style: str = ""  # YAML scalar style: "|", ">", "'", '"' or "" (plain)
 
     # -- access ---------------------------------------------------------------------------
 
@@ -139,7 +139,7 @@ def from_yaml_node(node: yaml.Node | None, depth: int = 0, key_line: int = 0) ->
     if isinstance(node, yaml.ScalarNode):
         raw = node.value
         if node.style not in (None, ""):
-            return Node(raw, line, key_line, quoted=True)
+            return Node(raw, line, key_line, quoted=True, style=node.style)
         if raw in _BOOL:
             return Node(_BOOL[raw], line, key_line)
         if raw in ("", "~", "null", "Null", "NULL"):

@@ -1,0 +1,161 @@
+"""Shared helpers for config-file surfaces: read a command, build a judged launch site.
+
+Config files describe a launch in pieces (a service's command, its volumes, its network...).
+The analyzers turn those pieces into `Fact`s anchored at their exact lines, then call
+`make_site`, which runs the agent's own flags and the environment names through the shared
+`ContainmentJudge` and sets the boundary the config file creates.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import replace
+from functools import lru_cache
+
+from scanner.catalog import AgentSpec, Catalog, load_catalog
+from scanner.commandline import CommandReader, Invocation, Unresolved, Word
+from scanner.containment import ContainmentJudge, EnvInfo, LaunchContext
+from scanner.judge import site_id_for
+from scanner.model import Boundary, Containment, Egress, EnvMode, Fact, LaunchSite, Location
+
+_ORDER = [Boundary.NONE, Boundary.AGENT_SANDBOX, Boundary.OTHER_USER, Boundary.UNKNOWN,
+          Boundary.OS_SANDBOX, Boundary.CONTAINER, Boundary.VM]
+
+
+@lru_cache(maxsize=1)
+def tools() -> tuple[Catalog, CommandReader, ContainmentJudge]:
+    catalog = load_catalog()
+    return catalog, CommandReader(catalog), ContainmentJudge(catalog)
+
+
+def catalog() -> Catalog:
+    return tools()[0]
+
+
+def split_words(text: str, loc: Location) -> list[Word]:
+    """A command string from a config file as words, all anchored at `loc`."""
+    try:
+        parts = shlex.split(text, comments=False, posix=True)
+    except ValueError:
+        parts = text.split()
+    return [Word(p, loc, "$" in p and not p.startswith("-")) for p in parts]
+
+
+def read(words: list[Word]) -> list[Invocation | Unresolved]:
+    """Words of one command (exec form), or a single shell string when `shell` is set."""
+    _cat, reader, _j = tools()
+    if not words:
+        return []
+    found = reader.read(words)
+    return [found] if found is not None else []
+
+
+def read_shell(text: str, loc: Location) -> list[Invocation | Unresolved]:
+    _cat, reader, _j = tools()
+    return reader.read_shell(Word(text, loc, False))
+
+
+def agent_by_name(name: str) -> AgentSpec | None:
+    cat = catalog()
+    for spec in cat.agents:
+        if spec.id == name:
+            return spec
+    return cat.by_binary.get(name) or cat.by_package.get(name)
+
+
+_GENERIC = {"agent", "mini", "q", "i", "cn", "amp", "goose"}
+
+
+def agent_in_image(image: str) -> AgentSpec | None:
+    """An image whose name is an agent's (`ghcr.io/x/claude-code:1`) runs that agent by default."""
+    name = image.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0].lower()
+    parts = set(re.split(r"[-_.]", name))
+    for spec in catalog().agents:
+        for binary in spec.binaries:
+            if binary in _GENERIC:
+                continue
+            if binary == name or binary in parts:
+                return spec
+    return None
+
+
+def credential_kind(name: str) -> str:
+    return catalog().credential_kind(name)
+
+
+def secret_fact(name: str, loc: Location, *, secret_ref: str = "") -> Fact | None:
+    """A fact for a variable the agent receives: the agent's model key, an operator credential, or nothing."""
+    cat = catalog()
+    for candidate in (secret_ref, name):
+        if candidate and any(candidate in a.api_keys for a in cat.agents):
+            return Fact("secret-model-key", name, loc)
+    kind = cat.credential_kind(name) or (cat.credential_kind(secret_ref) if secret_ref else "")
+    if kind == "model-key":
+        return Fact("secret-model-key", name, loc)
+    if kind or secret_ref:
+        return Fact("secret-operator", name, loc)
+    return None
+
+
+def make_site(
+    *,
+    agent: AgentSpec,
+    location: Location,
+    surface: str,
+    launcher: str,
+    command: str,
+    boundary: Boundary | None,
+    tool: str = "",
+    env: EnvMode = EnvMode.MINIMAL,
+    env_detail: str = "",
+    env_location: Location | None = None,
+    egress: Egress = Egress.OPEN,
+    facts: list[Fact] | tuple[Fact, ...] = (),
+    unknowns: list[Fact] | tuple[Fact, ...] = (),
+    invocation: Invocation | None = None,
+    args: list[Word] | tuple[Word, ...] = (),
+    timeout: Location | None = None,
+) -> LaunchSite:
+    """Judge the agent's flags and environment, then apply the boundary the config creates."""
+    _cat, _reader, judge = tools()
+    inv = invocation or Invocation(agent, Word(agent.binaries[0] if agent.binaries else agent.id, location), tuple(args), ())
+    ctx = LaunchContext(surface, launcher, location,
+                        EnvInfo(env, env_location or location, env_detail or "the environment the config sets"),
+                        timeout, tuple(facts), tuple(unknowns))
+    judged = judge.judge(inv, ctx)
+    if boundary is not None and _ORDER.index(boundary) > _ORDER.index(judged.boundary):
+        judged = replace(judged, boundary=boundary, boundary_tool=tool, egress=egress)
+    elif judged.boundary is Boundary.NONE:
+        judged = replace(judged, egress=Egress.OPEN)
+    return LaunchSite(
+        site_id=site_id_for(location, inv.agent.id),
+        agent=inv.agent.id,
+        agent_name=inv.agent.name,
+        surface=surface,
+        launcher=launcher,
+        location=location,
+        command=_clip(command),
+        containment=judged,
+    )
+
+
+def undecided_site(reason: str, location: Location, surface: str, launcher: str, command: str,
+                   agent_name: str = "an agent", facts: tuple[Fact, ...] = ()) -> LaunchSite:
+    return LaunchSite(
+        site_id=site_id_for(location, "unknown"),
+        agent="unknown",
+        agent_name=agent_name,
+        surface=surface,
+        launcher=launcher,
+        location=location,
+        command=_clip(command),
+        containment=Containment(boundary=Boundary.UNKNOWN, env=EnvMode.MINIMAL, egress=Egress.UNKNOWN,
+                                facts=(*facts, Fact("timeout", "decided with the unknown piece", location)),
+                                unknowns=(Fact("unknown", reason, location),)),
+    )
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,109 @@
+"""Links between files, applied after every file was analysed on its own.
+
+- a devcontainer whose lifecycle command runs a firewall script: the script in the repo decides
+  its egress (default-deny OUTPUT with an allow-list);
+- a workflow run step that starts a script in the repo: the script's launches get the step's
+  secrets, the job's token and its triggers;
+- a compose service built from a Dockerfile in the repo: the Dockerfile's agent launch is run
+  with that service's mounts, network, user and environment.
+
+A linked site is re-judged: its old standard findings are replaced by the new ones, findings an
+analyzer added itself are kept.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from scanner.analyzers.base import Analysis
+from scanner.judge import SiteJudge
+from scanner.model import Egress, Fact, Finding, LaunchSite
+from scanner.parsing import SourceFile
+
+_MAX = 1024 * 1024
+_DENY_OUTPUT = re.compile(r"^\s*(ip6?tables(-legacy|-nft)?\s+(-w\s+)?-P\s+OUTPUT\s+(DROP|REJECT)\b|"
+                          r"ip6?tables\S*\s+.*-A\s+OUTPUT\s+.*-j\s+(DROP|REJECT)\s*$|.*\bchain\s+output\b.*policy\s+drop)",
+                          re.I | re.M)
+
+
+def _read(root: Path, rel: str) -> SourceFile | None:
+    rel = posixpath.normpath(rel)
+    if rel.startswith("../") or rel.startswith("/") or rel == "..":
+        return None
+    path = root / rel
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > _MAX:
+            return None
+        return SourceFile(rel, path.read_bytes())
+    except OSError:
+        return None
+
+
+def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[Finding],
+         judge: SiteJudge) -> tuple[list[LaunchSite], list[Finding]]:
+    """Return sites and findings with cross-file context applied."""
+    if root.is_file():
+        return sites, findings
+    replaced: dict[str, LaunchSite] = {}
+    added: list[tuple[LaunchSite, list[Finding]]] = []
+    by_path: dict[str, list[LaunchSite]] = {}
+    for site in sites:
+        by_path.setdefault(site.location.path, []).append(site)
+    path_set = set(paths)
+
+    # Devcontainer firewall scripts.
+    for site in sites:
+        if site.surface != "devcontainer":
+            continue
+        fw = next((f for f in site.containment.facts if f.kind == "firewall-script"), None)
+        if fw is None:
+            continue
+        script = _find_script(fw.value, site.location.path, path_set)
+        src = _read(root, script) if script else None
+        if src is None:
+            continue
+        m = _DENY_OUTPUT.search(src.text)
+        if not m:
+            continue
+        line = src.text.count("\n", 0, m.start(1)) + 1
+        c = site.containment
+        facts = tuple(f for f in c.facts if f.kind not in ("network-default",)) + (
+            Fact("egress-allow-list", f"{script} sets default-deny OUTPUT", src.loc(line)),)
+        replaced[site.site_id] = replace(site, containment=replace(c, facts=facts, egress=Egress.ALLOW_LIST))
+
+    # Workflow steps that run scripts; compose services built from Dockerfiles.
+    from scanner.analyzers import workflow_links
+
+    for site, extra in workflow_links.script_links(root, paths, by_path, _read):
+        replaced[site.site_id] = site
+        added.append((site, extra))
+    for site in workflow_links.compose_links(root, paths, by_path, _read):
+        replaced[site.site_id] = site
+
+    if not replaced:
+        return sites, findings
+    old = {s.site_id: s for s in sites}
+    out_findings = list(findings)
+    for sid, new in replaced.items():
+        stale = {(f.rule_id, f.location, f.message) for f in judge.findings(old[sid])}
+        out_findings = [f for f in out_findings if not (f.site_id == sid and (f.rule_id, f.location, f.message) in stale)]
+        out_findings.extend(judge.findings(new))
+    for _site, extra in added:
+        out_findings.extend(extra)
+    return [replaced.get(s.site_id, s) for s in sites], out_findings
+
+
+def _find_script(spelled: str, config_path: str, paths: set[str]) -> str | None:
+    base = posixpath.basename(spelled)
+    here = posixpath.dirname(config_path)
+    for candidate in (posixpath.join(here, base), posixpath.normpath(posixpath.join(here, spelled)) if not spelled.startswith("/") else ""):
+        if candidate in paths:
+            return candidate
+    matches = sorted(p for p in paths if posixpath.basename(p) == base)
+    return matches[0] if matches else None
+
+
+__all__ = ["link", "Analysis"]
