@@ -165,7 +165,10 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
         sites.extend(res.sites)
         findings.extend(f for f in res.findings if f.rule_id not in options.disabled_rules)
 
-    findings = _finalise(findings)
+    from scanner.links import link  # cross-file context: workflow -> script, compose -> Dockerfile, firewall scripts
+
+    sites, findings = link(root, [c.path for c in walked.candidates], sites, findings, _worker().judge)
+    findings = _finalise([f for f in findings if f.rule_id not in options.disabled_rules])
     sites = sorted({s.site_id: s for s in sites}.values(), key=lambda s: (s.location.path, s.location.line, s.agent))
     verdict, needs = decide(findings, sites)
     scanned = len(walked.candidates) - sum(1 for r in results if r.skip_reason)
