@@ -8,7 +8,7 @@ from scanner.analyzers.cfgjudge import agent_in_image, make_site, read, secret_f
 from scanner.analyzers.cfgtree import Node, load_yaml_all
 from scanner.analyzers.containers import host_kind, image_facts
 from scanner.commandline import Invocation, Word
-from scanner.model import Boundary, Egress, EnvMode, Fact, Location
+from scanner.model import Boundary, Egress, EnvMode, Fact
 
 WORKLOADS = {"Pod", "Deployment", "Job", "CronJob", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"}
 
@@ -73,10 +73,6 @@ def policy_egress(src, policies: list[tuple[Node, object]], labels: dict[str, st
         return None
     order = [Egress.OPEN, Egress.ALLOW_LIST, Egress.NONE]
     return max(decided, key=lambda d: order.index(d[0]) if d[0] in order else 0)  # policies are additive: widest wins
-
-
-def _widest(decided):
-    return decided
 
 
 def analyze_kubernetes(analysis: Analysis):
@@ -225,7 +221,3 @@ def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
     return make_site(agent=inv.agent, location=site_loc, surface="kubernetes", launcher=f"Kubernetes {kind} `{name}`",
                      command=" ".join(w.text for w in inv.all_words), boundary=Boundary.CONTAINER,
                      tool=f"Kubernetes {kind}", env=EnvMode.MINIMAL, egress=egress, facts=facts, invocation=inv)
-
-
-def is_location(x) -> bool:
-    return isinstance(x, Location)
