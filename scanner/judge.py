@@ -181,7 +181,9 @@ class SiteJudge:
                 f"{agent}'s containment depends on {fact.value}, which this repository does not define.",
                 confidence=Confidence.LOW, needs_context=fact.value, related=[site.location],
                 category="open-egress" if "network" in fact.value else "inline-launch")
-        return out
+        # A front end that reported the hazard under a sharper rule marks the generic one superseded.
+        dropped = {f.value for f in c.facts if f.kind == "superseded"}
+        return [f for f in out if f.rule_id not in dropped] if dropped else out
 
 
 def _clip(text: str, limit: int = 200) -> str:

@@ -129,30 +129,6 @@ class SiteBuilder:
         return site, findings
 
 
-def _install_superseded_filter() -> None:
-    """Drop the judge's generic finding when a detector reported the hazard by a sharper rule.
-
-    The judge reads `Containment` facts; a `superseded` fact names a rule id the site's own
-    analyzer has already reported (e.g. `framework-host-code-execution` instead of the CLI-shaped
-    `agent-inline-launch`). Once the judge honours `superseded` itself this wrapper is a no-op.
-    """
-    from scanner.judge import SiteJudge
-
-    original = SiteJudge.findings
-    if getattr(original, "_honours_superseded", False):
-        return
-
-    def findings(self, site):  # type: ignore[no-untyped-def]
-        out = original(self, site)
-        dropped = {f.value for f in site.containment.facts if f.kind == SUPERSEDED}
-        if not dropped:
-            return out
-        return [f for f in out if f.rule_id not in dropped]
-
-    findings._honours_superseded = True  # type: ignore[attr-defined]
-    SiteJudge.findings = findings  # type: ignore[method-assign]
-
-
 def _chain(original, detector, gate):
     def analyzer(analysis: Analysis) -> Iterator:
         yield from original(analysis)
@@ -183,7 +159,6 @@ def _register() -> None:
                                           lambda data: mentions_sdk(data) or may_wrap_launcher(data))
     for kind in ("javascript", "typescript", "tsx"):
         registry.ANALYZERS[kind] = _chain(registry.ANALYZERS[kind], _javascript_detector, mentions_sdk)
-    _install_superseded_filter()
 
 
 _register()
