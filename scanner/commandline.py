@@ -116,6 +116,9 @@ class CommandReader:
     def __init__(self, catalog: Catalog, split_shell: ShellSplitter = default_shell_splitter):
         self.catalog = catalog
         self.split_shell = split_shell
+        # Set per file by the engine: the commands of a repo script that pass "$@" on, so a
+        # launch through `./run-agent.sh claude ...` is read through the script's own wrappers.
+        self.scripts: Callable[[str], list[list[Word]]] | None = None
         c = catalog.containment
         self.passthrough = c.section("passthrough")
         self.timeouts = c.section("timeouts")
@@ -215,6 +218,18 @@ class CommandReader:
         three = f"{two} {rest[1].text}" if len(rest) > 1 else ""
         if three in self.runners:
             return self._runner(head, rest[2:], layers, assigns, depth, three)
+        if self.scripts is not None and rest and ("/" in head.text or head.text.endswith(".sh")):
+            return self._script(head, rest, layers, assigns, depth)
+        return None
+
+    def _script(self, head, rest, layers, assigns, depth):
+        layer = Layer(f"script {head.text}", "passthrough", (), head)
+        for command in self.scripts(head.text) if self.scripts else ():
+            for i, word in enumerate(command):
+                if word.dynamic and word.text in ("$@", "${@}", "$*"):
+                    found = self._read([*command[:i], *rest, *command[i + 1 :]], [*layers, layer], list(assigns), depth + 1)
+                    if isinstance(found, Invocation):
+                        return found
         return None
 
     def _dynamic_head(self, head: Word, rest: list[Word], layers: list[Layer]) -> Unresolved | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from scanner.analyzers.base import Analysis, LaunchFound
 from scanner.catalog import Catalog, load_catalog
-from scanner.commandline import CommandReader, Invocation, Unresolved
+from scanner.commandline import CommandReader, Invocation, Unresolved, Word
 from scanner.containment import LaunchContext
 from scanner.discovery import Candidate, read_candidate, walk
 from scanner.findings import fingerprint
@@ -74,9 +75,32 @@ class _Worker:
         self.reader = CommandReader(self.catalog)
         self.judge = SiteJudge(self.catalog)
         self.pattern = _prefilter(self.catalog)
+        self.root = Path(".")
+        self._script_cache: dict[str, list[list[Word]]] = {}
+        self.reader.scripts = self._script_commands
+
+    def _script_commands(self, spelled: str) -> list[list[Word]]:
+        """Commands of a repo script that hand "$@" on; [] for anything outside the repo."""
+        rel = posixpath.normpath(spelled.lstrip("./") if spelled.startswith("./") else spelled)
+        if rel.startswith(("/", "..")) or "$" in rel:
+            return []
+        if rel not in self._script_cache:
+            self._script_cache[rel] = []
+            data, _reason = read_candidate(self.root, Candidate(rel, "shell", 0)) if self.root.is_dir() else (None, "")
+            if data:
+                from scanner.analyzers.shell import ShellText
+
+                text = ShellText(SourceFile(rel, data), data)
+                self._script_cache[rel] = [
+                    words for _node, words in text.commands()
+                    if any(w.dynamic and w.text in ("$@", "${@}", "$*") for w in words)
+                ]
+        return self._script_cache[rel]
 
     def analyze(self, root: Path, cand: Candidate) -> FileResult:
         result = FileResult(cand.path)
+        if root != self.root:
+            self.root, self._script_cache = root, {}
         data, reason = read_candidate(root, cand)
         if data is None:
             result.skip_reason = reason

@@ -18,6 +18,7 @@ from scanner.containment import EnvInfo
 from scanner.model import EnvMode, Location
 from scanner.parsing import SourceFile, parse
 
+_ENGINES = {"docker", "podman", "nerdctl"}
 _SKIP_CHILDREN = {"file_redirect", "heredoc_redirect", "herestring_redirect", "comment"}
 
 
@@ -29,6 +30,7 @@ class ShellText:
         self.data = data
         self.tree = parse("bash", data)
         self.vars: dict[str, str | None] = {}
+        self.arrays: dict[str, list[Node]] = {}
         self._collect_vars()
 
     def text(self, node: Node) -> str:
@@ -45,9 +47,20 @@ class ShellText:
                 if name is None:
                     continue
                 key = self.text(name)
+                if value is not None and value.type == "array":
+                    # Arrays are folded in source order, appends included (conditional ones too:
+                    # an over-approximation that can only add flags, never hide one).
+                    self.arrays.setdefault(key, []).append(value)
+                    continue
                 literal = self._literal(value) if value is not None else ""
-                # Assigned twice, or to something computed: not a constant.
-                self.vars[key] = None if key in self.vars else literal
+                # Assigned twice, or to something computed: not a constant. One exception: a
+                # choice between container engines (ENGINE=podman / ENGINE=docker) reads the same.
+                if key in self.vars:
+                    prior = self.vars[key]
+                    same_kind = prior in _ENGINES and literal in _ENGINES
+                    self.vars[key] = prior if same_kind else None
+                else:
+                    self.vars[key] = literal
 
     def _literal(self, node: Node) -> str | None:
         if node.type == "word":
@@ -57,6 +70,24 @@ class ShellText:
         if node.type == "string" and all(c.type == "string_content" for c in node.named_children):
             return self.text(node)[1:-1]
         return None
+
+    def array_words(self, node: Node) -> list[Word] | None:
+        """`"${name[@]}"` of a folded array, as the array's own words (with their own lines)."""
+        target = node
+        if target.type == "string" and len(target.named_children) == 1:
+            target = target.named_children[0]
+        if target.type != "expansion":
+            return None
+        sub = next((c for c in target.named_children if c.type == "subscript"), None)
+        if sub is None:
+            return None
+        name = sub.child_by_field_name("name")
+        index = sub.child_by_field_name("index")
+        key = self.text(name) if name is not None else ""
+        if index is None or self.text(index) not in ("@", "*") or key not in self.arrays:
+            return None
+        arrays = sorted(self.arrays[key], key=lambda n: n.start_byte)
+        return [self.word(child) for arr in arrays for child in arr.named_children if child.type != "comment"]
 
     def word(self, node: Node) -> Word:
         loc = self.src.node_loc(node)
@@ -122,7 +153,11 @@ class ShellText:
                     inner = child.named_children[0] if child.named_children else child
                     words.append(self.word(inner))
                 else:
-                    words.append(self.word(child))
+                    expanded = self.array_words(child)
+                    if expanded is not None:
+                        words.extend(expanded)
+                    else:
+                        words.append(self.word(child))
             if words:
                 yield n, words
 
