@@ -95,7 +95,7 @@ namespace Acme.Build.Agents
         public Process InDocker(string prompt)
         {
             // ok: csharp-agent-inline-launch, csharp-agent-inherits-environment, csharp-agent-permission-bypass
-            var psi = new ProcessStartInfo("docker", $"run --rm --network=none -v {_workdir}:/work:ro {_image} claude -p \"{prompt}\" --dangerously-skip-permissions");
+            var psi = new ProcessStartInfo("docker", $"run --rm --network=none -v {_workdir}:/workspace:ro {_image} claude -p \"{prompt}\" --dangerously-skip-permissions");
             return Process.Start(psi)!;
         }
 

@@ -100,7 +100,7 @@ func (r *Runner) CodexReadOnly(ctx context.Context, prompt string) error {
 func (r *Runner) ReviewInContainer(ctx context.Context, prompt string) error {
 	// ok: go-agent-inline-launch, go-agent-inherits-environment, go-agent-permission-bypass
 	cmd := exec.CommandContext(ctx, "docker", "run", "--rm", "--network", "none",
-		"-v", r.Workdir+":/work:ro", r.Image,
+		"-v", r.Workdir+":/workspace:ro", r.Image,
 		"codex", "exec", "--dangerously-bypass-approvals-and-sandbox", prompt)
 	return cmd.Run()
 }
@@ -112,7 +112,7 @@ func (r *Runner) ReviewInPodman(ctx context.Context, prompt string) error {
 
 func (r *Runner) ReviewInBwrap(ctx context.Context, prompt string) error {
 	// ok: go-agent-inline-launch, go-agent-inherits-environment, go-agent-permission-bypass
-	cmd := exec.CommandContext(ctx, "bwrap", "--ro-bind", "/usr", "/usr", "--bind", r.Workdir, "/work",
+	cmd := exec.CommandContext(ctx, "bwrap", "--ro-bind", "/usr", "/usr", "--bind", r.Workdir, "/workspace",
 		"--unshare-all", "--die-with-parent", "--clearenv", "--", "claude", "-p", prompt, "--dangerously-skip-permissions")
 	return cmd.Run()
 }
@@ -129,7 +129,7 @@ func (r *Runner) ReviewWithSrt(prompt string) error {
 
 func (r *Runner) ShellInDocker(ctx context.Context) error {
 	// ok: go-agent-inline-launch, go-agent-inherits-environment, go-agent-permission-bypass
-	return exec.CommandContext(ctx, "sh", "-c", "docker run --rm -v \"$PWD:/work:ro\" agent-image sh -c 'cd /work && codex exec --yolo'").Run()
+	return exec.CommandContext(ctx, "sh", "-c", "docker run --rm -v \"$PWD:/workspace:ro\" agent-image sh -c 'cd /workspace && codex exec --yolo'").Run()
 }
 
 // Not agent launches: version probes, codex's own sandbox helper, agent names as arguments.

@@ -105,7 +105,7 @@ public class AgentJobRunner {
     }
 
     public Process explicitEnvp(String prompt) throws IOException {
-        String[] envp = {"PATH=/usr/bin", "HOME=/tmp/agent-home"};
+        String[] envp = {"PATH=/usr/bin", "HOME=/var/lib/agent/home"};
         // ruleid: java-agent-inline-launch
         return Runtime.getRuntime().exec(new String[]{"claude", "-p", prompt}, envp);
     }
@@ -113,7 +113,7 @@ public class AgentJobRunner {
     public Process inDocker(String prompt) throws IOException {
         // ok: java-agent-inline-launch, java-agent-inherits-environment, java-agent-permission-bypass
         return new ProcessBuilder("docker", "run", "--rm", "--network=none",
-                "-v", workspace + ":/work:ro", image,
+                "-v", workspace + ":/workspace:ro", image,
                 "claude", "-p", prompt, "--dangerously-skip-permissions").start();
     }
 

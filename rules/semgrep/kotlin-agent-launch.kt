@@ -66,7 +66,7 @@ class AgentFixer(private val workspace: File, private val image: String, private
 
     fun inDocker(prompt: String): Process {
         // ok: kotlin-agent-inline-launch, kotlin-agent-inherits-environment, kotlin-agent-permission-bypass
-        return ProcessBuilder("docker", "run", "--rm", "--network=none", "-v", "${workspace.path}:/work:ro", image,
+        return ProcessBuilder("docker", "run", "--rm", "--network=none", "-v", "${workspace.path}:/workspace:ro", image,
             "claude", "-p", prompt, "--dangerously-skip-permissions").start()
     }
 

@@ -79,7 +79,7 @@ final class AgentFixJob
     public function inDocker(string $prompt): ?string
     {
         // ok: php-agent-inline-launch, php-agent-inherits-environment, php-agent-permission-bypass
-        return shell_exec('docker run --rm --network=none -v ' . escapeshellarg($this->workdir . ':/work:ro') . ' ' . $this->image . ' claude -p ' . escapeshellarg($prompt) . ' --dangerously-skip-permissions');
+        return shell_exec('docker run --rm --network=none -v ' . escapeshellarg($this->workdir . ':/workspace:ro') . ' ' . $this->image . ' claude -p ' . escapeshellarg($prompt) . ' --dangerously-skip-permissions');
     }
 
     public function inPodman(string $prompt): void

@@ -81,7 +81,7 @@ class AgentRunner
 
   def in_docker(prompt)
     # ok: ruby-agent-inline-launch, ruby-agent-inherits-environment, ruby-agent-permission-bypass
-    system("docker", "run", "--rm", "--network=none", "-v", "#{@workdir}:/work:ro", @image,
+    system("docker", "run", "--rm", "--network=none", "-v", "#{@workdir}:/workspace:ro", @image,
            "claude", "-p", prompt, "--dangerously-skip-permissions")
   end
 
