@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from scanner.catalog import Catalog
+from scanner.catalog import Catalog, RuleMeta
 from scanner.model import Confidence, Finding, Location
 
 
@@ -21,13 +21,16 @@ def new_finding(
     category: str | None = None,
     related: Iterable[Location] = (),
     needs_context: str = "",
+    meta: RuleMeta | None = None,
 ) -> Finding:
     """Build a finding for `rule_id` anchored at `location` (its primary location).
 
     Severity comes from the rule's data: `severity`, or `severity_contained` when the site sits
     inside a real boundary. Callers may lower confidence but never invent a severity.
     """
-    rule = catalog.rule(rule_id)  # KeyError for an unknown rule is a programming error
+    # A user's own semgrep rule brings its metadata along; every other id must be in the catalog
+    # (a KeyError for an unknown id is a programming error).
+    rule = meta if meta is not None and meta.id == rule_id else catalog.rule(rule_id)
     if not isinstance(location, Location) or not location.quote:
         raise ValueError(f"{rule_id}: a finding needs a primary location with its quoted line")
     chosen = category or rule.category
