@@ -29,7 +29,11 @@ _MATCHERS: list[tuple[str, Callable[[str], bool]]] = [
     ("typescript", lambda p: p.endswith((".ts", ".mts", ".cts")) and not p.endswith(".d.ts")),
     ("tsx", lambda p: p.endswith(".tsx")),
     ("shell", lambda p: p.endswith((".sh", ".bash", ".zsh", ".ksh", ".bats", ".envrc"))),
+    ("semgrep", lambda p: p.endswith((".go", ".java", ".kt", ".kts", ".rb", ".rs", ".cs", ".php"))),
 ]
+
+# Kinds no built-in analyzer reads: files that pass the prefilter are handed to semgrep as a batch.
+EXTERNAL_KINDS = frozenset({"semgrep"})
 
 
 def register_kind(kind: str, predicate: Callable[[str], bool], analyzer: Analyzer, first: bool = True) -> None:
