@@ -76,13 +76,21 @@ def scan(
     sarif_output: Optional[Path] = typer.Option(None, "--sarif-output", help="Also write SARIF here."),
     markdown_output: Optional[Path] = typer.Option(None, "--markdown-output", help="Also write Markdown here."),
     fail_on: FailOn = typer.Option(FailOn.present, "--fail-on", help="Exit 1 when the verdict is at or above this."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", metavar="FILE",
+                                            help="Report only findings not in this previous JSON report."),
+    diff_base: Optional[str] = typer.Option(None, "--diff-base", metavar="REF",
+                                            help="Report only findings on lines changed since this git revision."),
+    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE",
+                                          help="Configuration file (default: .blastwall.toml or [tool.blastwall] "
+                                               "in pyproject.toml at PATH)."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = one per core)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Never show a progress bar."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
 ) -> None:
     """Scan PATH and answer VERDICT / EVIDENCE / WHY IT MATTERS / FIX."""
     try:
-        code = _scan(path, format, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress)
+        code = _scan(path, format, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress,
+                     baseline=baseline, diff_base=diff_base, config=config)
     except UsageError as exc:
         typer.echo(f"blastwall: error: {exc}", err=True)
         raise typer.Exit(EXIT_ERROR)
@@ -97,7 +105,37 @@ def scan(
     raise typer.Exit(code)
 
 
-def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress) -> int:  # type: ignore[no-untyped-def]
+def _project_options(path: Path, baseline: Optional[Path], diff_base: Optional[str], config: Optional[Path]) -> dict:  # type: ignore[type-arg]
+    """ScanOptions fields from the project's configuration, --baseline and --diff-base."""
+    from scanner.baseline import BaselineError, load_baseline
+    from scanner.config import ConfigError, config_paths, load_config
+    from scanner.gitdiff import GitError, changes_since
+
+    try:
+        cfg = load_config(path, config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    config_files = [config_paths(path)[0].name]
+    if config is not None:
+        try:
+            config_files.append(config.resolve().relative_to(path.resolve() if path.is_dir() else path.resolve().parent).as_posix())
+        except (ValueError, OSError):
+            pass
+    try:
+        prints = load_baseline(baseline) if baseline is not None else None
+    except BaselineError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        changes = changes_since(path, diff_base) if diff_base is not None else None
+    except GitError as exc:
+        raise UsageError(str(exc)) from None
+    return {"excludes": cfg.exclude, "disabled_rules": cfg.disable, "extra_agents": cfg.agents,
+            "severity_overrides": cfg.severity, "baseline": prints, "changes": changes,
+            "config_files": tuple(dict.fromkeys(config_files))}
+
+
+def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress,  # type: ignore[no-untyped-def]
+          baseline=None, diff_base=None, config=None) -> int:
     import os
     import stat
 
@@ -118,6 +156,7 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
             raise UsageError(f"permission denied: {path}")
     else:
         raise UsageError(f"not a regular file or folder: {path}")
+    project = _project_options(path, baseline, diff_base, config)
 
     progress = None
     if not no_progress and sys.stderr.isatty():
@@ -132,7 +171,7 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
     else:
         bar = None
     try:
-        result = run_scan(path, ScanOptions(jobs=jobs, progress=progress))
+        result = run_scan(path, ScanOptions(jobs=jobs, progress=progress, **project))
     finally:
         if bar is not None:
             bar.stop()

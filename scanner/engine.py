@@ -12,15 +12,19 @@ from functools import lru_cache
 from pathlib import Path
 
 from scanner.analyzers.base import Analysis, LaunchFound
-from scanner.catalog import Catalog, load_catalog
+from scanner.baseline import postprocess
+from scanner.catalog import Catalog
 from scanner.commandline import CommandReader, Invocation, Unresolved, Word
 from scanner.containment import LaunchContext
+from scanner.config import ExtraAgent, catalog_for
 from scanner.discovery import Candidate, read_candidate, walk
 from scanner.findings import fingerprint
+from scanner.gitdiff import Changes
 from scanner.judge import SiteJudge
 from scanner.model import Coverage, Finding, LaunchSite, ScanResult, Severity, Skip, Verdict
 from scanner.parsing import SourceFile
 from scanner.registry import ANALYZERS, _load_extensions, kind_from_shebang
+from scanner.suppress import Directive, find_directives
 
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
@@ -32,6 +36,12 @@ class ScanOptions:
     excludes: tuple[str, ...] = ()
     disabled_rules: tuple[str, ...] = ()
     progress: Callable[[int, int], None] | None = None
+    # Project configuration and new-only mode (scanner.config, scanner.baseline, scanner.gitdiff).
+    extra_agents: tuple[ExtraAgent, ...] = ()
+    severity_overrides: tuple[tuple[str, Severity], ...] = ()
+    baseline: frozenset[str] | None = None  # fingerprints of a previous report
+    changes: Changes | None = None  # --diff-base: lines changed since a git revision
+    config_files: tuple[str, ...] = (".blastwall.toml",)  # for review notes, relative to the root
 
 
 @dataclass
@@ -42,6 +52,7 @@ class FileResult:
     skip_reason: str = ""
     parsed: bool = False
     notes: list[str] = field(default_factory=list)
+    ignores: tuple[Directive, ...] = ()  # inline `blastwall: ignore[...]` comments
 
 
 @lru_cache(maxsize=1)
@@ -69,9 +80,10 @@ def prefilter_pattern(catalog: Catalog) -> str:
 class _Worker:
     """Per-process state: the catalog, the reader and the judge are built once."""
 
-    def __init__(self) -> None:
+    def __init__(self, agents: tuple[ExtraAgent, ...] = ()) -> None:
         _load_extensions()  # spawned workers start without the coverage modules' registrations
-        self.catalog = load_catalog()
+        self.agents = agents
+        self.catalog = catalog_for(agents)
         self.reader = CommandReader(self.catalog)
         self.judge = SiteJudge(self.catalog)
         self.pattern = _prefilter(self.catalog)
@@ -105,6 +117,7 @@ class _Worker:
         if data is None:
             result.skip_reason = reason
             return result
+        result.ignores = find_directives(cand.path, data)
         kind = cand.kind
         if kind == "shebang":
             kind = kind_from_shebang(data.split(b"\n", 1)[0]) or ""
@@ -157,21 +170,21 @@ class _Worker:
 _WORKER: _Worker | None = None
 
 
-def _worker() -> _Worker:
+def _worker(agents: tuple[ExtraAgent, ...] = ()) -> _Worker:
     global _WORKER
-    if _WORKER is None:
-        _WORKER = _Worker()
+    if _WORKER is None or _WORKER.agents != agents:
+        _WORKER = _Worker(agents)
     return _WORKER
 
 
-def _analyze_batch(root: str, batch: list[Candidate]) -> list[FileResult]:
-    worker = _worker()
+def _analyze_batch(root: str, batch: list[Candidate], agents: tuple[ExtraAgent, ...] = ()) -> list[FileResult]:
+    worker = _worker(agents)
     return [worker.analyze(Path(root), cand) for cand in batch]
 
 
 def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     options = options or ScanOptions()
-    catalog = load_catalog()
+    catalog = catalog_for(options.extra_agents)
     walked = walk(root, options.excludes)
     results = _run(root, walked.candidates, options)
 
@@ -191,8 +204,13 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
 
     from scanner.links import link  # cross-file context: workflow -> script, compose -> Dockerfile, firewall scripts
 
-    sites, findings = link(root, [c.path for c in walked.candidates], sites, findings, _worker().judge)
+    sites, findings = link(root, [c.path for c in walked.candidates], sites, findings,
+                           _worker(options.extra_agents).judge)
     findings = _finalise([f for f in findings if f.rule_id not in options.disabled_rules])
+    post = postprocess(findings, [d for r in results for d in r.ignores], catalog, _finalise, root=root,
+                       disabled=options.disabled_rules, severity=options.severity_overrides,
+                       baseline=options.baseline, changes=options.changes, config_files=options.config_files)
+    findings = post.findings
     sites = sorted({s.site_id: s for s in sites}.values(), key=lambda s: (s.location.path, s.location.line, s.agent))
     verdict, needs = decide(findings, sites)
     scanned = len(walked.candidates) - sum(1 for r in results if r.skip_reason)
@@ -212,6 +230,9 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
         launch_sites=tuple(sites),
         coverage=coverage,
         needs_context=needs,
+        filtered_preexisting=post.filtered,
+        new_only=post.new_only,
+        review_notes=post.notes,
     )
 
 
@@ -219,7 +240,7 @@ def _run(root: Path, candidates: list[Candidate], options: ScanOptions) -> list[
     jobs = options.jobs or os.cpu_count() or 1
     total = len(candidates)
     if jobs <= 1 or total < PARALLEL_THRESHOLD:
-        worker = _worker()
+        worker = _worker(options.extra_agents)
         out = []
         for i, cand in enumerate(candidates):
             out.append(worker.analyze(root, cand))
@@ -230,7 +251,7 @@ def _run(root: Path, candidates: list[Candidate], options: ScanOptions) -> list[
     batches = [candidates[i : i + size] for i in range(0, total, size)]
     out = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_analyze_batch, str(root), batch) for batch in batches]
+        futures = [pool.submit(_analyze_batch, str(root), batch, options.extra_agents) for batch in batches]
         for done, future in enumerate(futures):
             out.extend(future.result())
             if options.progress:

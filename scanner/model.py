@@ -194,6 +194,15 @@ class Coverage:
 
 
 @dataclass(frozen=True)
+class ReviewNote:
+    """A line a reviewer should see: a new inline ignore or a change to blastwall's configuration."""
+
+    path: str
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
 class ScanResult:
     root_name: str
     verdict: Verdict
@@ -202,3 +211,5 @@ class ScanResult:
     coverage: Coverage
     needs_context: tuple[str, ...] = ()
     filtered_preexisting: int = 0
+    new_only: str = ""  # what "pre-existing" was measured against: "baseline", "changes since REF", both; "" = off
+    review_notes: tuple[ReviewNote, ...] = ()

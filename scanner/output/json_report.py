@@ -55,7 +55,9 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
             "findings": sum(1 for f in result.findings if not f.suppressed),
             "suppressed": sum(1 for f in result.findings if f.suppressed),
             "filtered_preexisting": result.filtered_preexisting,
+            "new_only": result.new_only,
         },
+        "review_notes": [{"path": n.path, "line": n.line, "text": n.text} for n in result.review_notes],
         "findings": [finding_dict(f) for f in result.findings],
         "launch_sites": [
             {

@@ -42,6 +42,9 @@ def _where(f_loc) -> str:  # type: ignore[no-untyped-def]
 def _why(result: ScanResult, catalog: Catalog) -> str:
     active = [f for f in result.findings if not f.suppressed]
     if result.verdict is Verdict.NOT_PRESENT:
+        if result.new_only and result.launch_sites:
+            return ("Nothing reported here adds an agent that runs with the operator's identity. Findings that "
+                    "were already there before this change are counted in the verdict section, not repeated.")
         if not result.launch_sites:
             return ("No AI agent is started from this repository, so none can inherit the operator's identity from it. "
                     "Agents started from outside the repository are outside this scan.")
@@ -102,6 +105,14 @@ def _site(site: LaunchSite, findings: list[Finding]) -> dict[str, object]:
     }
 
 
+def _site_less(result: ScanResult) -> list[dict[str, str]]:
+    """Findings that belong to no launch site: blastwall's own ignore comments."""
+    ids = {s.site_id for s in result.launch_sites}
+    return [{"severity": f.severity.value, "rule": md_code(f.rule_id), "where": _where(f.location),
+             "quote": md_code(f.location.quote), "message": md_message(f.message)}
+            for f in result.findings if f.site_id not in ids]
+
+
 def render_markdown(result: ScanResult, catalog: Catalog) -> str:
     by_site: dict[str, list[Finding]] = {}
     for f in result.findings:
@@ -114,6 +125,10 @@ def render_markdown(result: ScanResult, catalog: Catalog) -> str:
         sites=[_site(s, by_site.get(s.site_id, [])) for s in result.launch_sites],
         why=_why(result, catalog),
         fixes=_fixes(result, catalog),
+        new_only=md_text(result.new_only),
+        filtered=result.filtered_preexisting,
+        review_notes=[f"{md_code(n.path)} line {n.line}: {md_code(n.text)}" for n in result.review_notes],
+        loose=_site_less(result),
         files_seen=cov.files_seen,
         files_scanned=cov.files_scanned,
         files_parsed=cov.files_parsed,

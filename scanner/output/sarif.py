@@ -94,6 +94,8 @@ def render_sarif(result: ScanResult, catalog: Catalog) -> str:
             "needsContext": list(result.needs_context),
             "launchSites": len(result.launch_sites),
             "filesScanned": result.coverage.files_scanned,
+            "filteredPreexisting": result.filtered_preexisting,
+            **({"newOnly": result.new_only} if result.new_only else {}),
         },
     )
     log = sarif.SarifLog(version="2.1.0", schema_uri="https://json.schemastore.org/sarif-2.1.0.json", runs=[run])

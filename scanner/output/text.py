@@ -20,6 +20,10 @@ def render_text(result: ScanResult, console: Console) -> None:
     console.print(f"[bold]1. VERDICT[/]  [{_VERDICT_STYLE[result.verdict]}]{result.verdict.value}[/]")
     for item in result.needs_context:
         console.print(f"   needs: {_s(item)}")
+    if result.new_only:
+        console.print(f"   new findings only ({_s(result.new_only)}): {result.filtered_preexisting} filtered as pre-existing")
+    for note in result.review_notes:
+        console.print(f"   config change: {_s(note.path)}:{note.line}  {_s(note.text)}")
     console.print("[bold]2. EVIDENCE[/]")
     if not result.launch_sites:
         console.print(f"   no agent launch site in {result.coverage.files_scanned} scanned files")
@@ -36,6 +40,10 @@ def render_text(result: ScanResult, console: Console) -> None:
             console.print(f"     [{_STYLE[f.severity.value]}]{f.severity.value:8}[/] {f.rule_id}{sup}  "
                           f"{_s(f.location.path)}:{f.location.line}")
             console.print(f"              {_s(f.location.quote)}", style="dim", highlight=False)
+    site_ids = {s.site_id for s in result.launch_sites}
+    for f in (f for f in result.findings if f.site_id not in site_ids):
+        console.print(f"   [{_STYLE[f.severity.value]}]{f.severity.value:8}[/] {f.rule_id}  "
+                      f"{_s(f.location.path)}:{f.location.line}  {_s(f.message)}")
     console.print("[bold]3. WHY IT MATTERS[/] / [bold]4. FIX[/]: see `blastwall explain RULE_ID` or --format markdown")
     cov = result.coverage
     skipped = sum(cov.skipped.values())
