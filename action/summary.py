@@ -243,6 +243,19 @@ def render(
     parts.append(counts + "\n")
     if note:
         parts.append(f"> [!NOTE]\n> {note}\n")
+    notes = [n for n in report.get("review_notes") or [] if isinstance(n, dict)]
+    if notes:
+        items = []
+        for item in notes[:max_rows]:
+            where = str(item.get("path", ""))
+            if path_prefix:
+                where = f"{path_prefix}/{where}"
+            line = _int(item.get("line"))
+            items.append(f"- {escape_cell(where + (f':{line}' if line else ''), 120)}: {escape_cell(item.get('text', ''))}")
+        if len(notes) > max_rows:
+            items.append(f"- … and {len(notes) - max_rows} more in the full report.")
+        parts.append("**Changes to blastwall's own configuration in this diff** (ignores and settings):\n\n"
+                     + "\n".join(items) + "\n")
 
     if shown:
         rows = ["| Severity | Rule | Location | Line |", "| --- | --- | --- | --- |"]

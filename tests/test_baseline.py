@@ -193,3 +193,23 @@ def test_git_runs_with_a_minimal_environment(tmp_path: Path, monkeypatch: pytest
                                                   "GIT_CONFIG_GLOBAL", "GIT_TERMINAL_PROMPT", "GIT_OPTIONAL_LOCKS"}
     assert seen["stdin"] is subprocess.DEVNULL and seen["timeout"]
     assert "core.quotepath=off" in seen["cmd"]  # type: ignore[operator]
+
+
+def test_action_summary_lists_review_notes() -> None:
+    import importlib.util
+
+    action = ROOT / "action"
+    sys.path.insert(0, str(action))
+    try:
+        spec = importlib.util.spec_from_file_location("blastwall_action_summary", action / "summary.py")
+        assert spec and spec.loader
+        summary = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(summary)
+    finally:
+        sys.path.remove(str(action))
+    report = {"verdict": "not present", "findings": [], "launch_sites": [],
+              "review_notes": [{"path": ".blastwall.toml", "line": 2, "text": 'disable = ["agent-open-egress"] <b>@x'}]}
+    text = summary.render(report, "", new_only=True, fail_on="present", note="", path_prefix="sub", max_rows=10,
+                          budget=100_000, measure=len)
+    assert "Changes to blastwall's own configuration in this diff" in text
+    assert "sub/.blastwall.toml:2" in text and "<b>" not in text and "&lt;b&gt;" in text
