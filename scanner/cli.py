@@ -81,8 +81,8 @@ def scan(
     diff_base: Optional[str] = typer.Option(None, "--diff-base", metavar="REF",
                                             help="Report only findings on lines changed since this git revision."),
     config: Optional[Path] = typer.Option(None, "--config", metavar="FILE",
-                                          help="Configuration file (default: .blastwall.toml or [tool.blastwall] "
-                                               "in pyproject.toml at PATH)."),
+                                          help="Configuration file (default: .blastwall.toml, else the "
+                                               "tool.blastwall table of pyproject.toml, at PATH)."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = one per core)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Never show a progress bar."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
@@ -188,8 +188,9 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
             return render_sarif(result, catalog)
         if kind is Format.markdown:
             from scanner.output.markdown import render_markdown
+            from scanner.remediation.apply import fix_snippets
 
-            return render_markdown(result, catalog)
+            return render_markdown(result, catalog, fix_snippets(path, result))
         from io import StringIO
 
         from rich.console import Console
@@ -241,6 +242,90 @@ def explain(rule_id: str = typer.Argument(..., help="A rule id from `blastwall r
     for surface, example in sorted(rule.fix_examples.items()):
         typer.echo(f"\n  {surface}, before:\n    " + example.before.replace("\n", "\n    "))
         typer.echo("  after:\n    " + example.after.replace("\n", "\n    "))
+
+
+@app.command("fix")
+def fix(
+    path: Path = typer.Argument(Path("."), help="Repository folder to remediate."),
+    out: Path = typer.Option(Path("sandbox"), "--out", help="Folder for the generated configs (relative paths are inside PATH)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite generated files that already exist."),
+    apply: bool = typer.Option(False, "--apply", help="Rewrite launch sites to go through the generated runner."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
+) -> None:
+    """Write sandbox configs tailored to PATH's launch sites; with --apply, route the sites through them."""
+    try:
+        code = _fix(path, out, force, apply, yes)
+    except UsageError as exc:
+        typer.echo(f"blastwall: error: {exc}", err=True)
+        raise typer.Exit(EXIT_ERROR)
+    except Exception as exc:  # noqa: BLE001
+        if debug:
+            raise
+        typer.echo(f"blastwall: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", err=True)
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(code)
+
+
+def _fix(path: Path, out: Path, force: bool, apply: bool, yes: bool) -> int:
+    from scanner.catalog import load_catalog
+    from scanner.engine import ScanOptions, scan as run_scan
+    from scanner.remediation import render_configs, spec_from_catalog, write_configs
+    from scanner.remediation.apply import plan_apply, write_plan
+
+    if not path.is_dir():
+        raise UsageError(f"not a folder: {path}")
+    root = path
+    out_dir = out if out.is_absolute() else root / out
+    try:
+        out_rel = out_dir.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        out_rel = ""
+    result = run_scan(root, ScanOptions(excludes=((out_rel + "/",) if out_rel else ())))
+    catalog = load_catalog()
+    agents = sorted({s.agent for s in result.launch_sites if s.agent in {a.id for a in catalog.agents}})
+    if not agents:
+        if not result.launch_sites:
+            typer.echo("No agent launch site found; nothing to generate.")
+            return EXIT_OK
+        # Launch sites of tools outside the catalog (MCP servers, frameworks): no runner to tailor.
+        needing = {f.site_id for f in result.findings if not f.suppressed and f.severity.rank >= 3}
+        for site in result.launch_sites:
+            if site.site_id in needing:
+                typer.echo(f"manual: {site.location.path}:{site.location.line}: {site.surface} launch sites are "
+                           "configuration; wrap the command in a sandbox and broker its credentials by hand")
+        return EXIT_OK
+    keys: dict[str, tuple[str, ...]] = {}
+    for site in result.launch_sites:
+        found = tuple(f.value for f in site.containment.facts if f.kind == "secret-model-key")
+        spec_keys = catalog.agent(site.agent).api_keys[:1] if site.agent in agents else ()
+        keys[site.agent] = tuple(dict.fromkeys((*keys.get(site.agent, ()), *(found or spec_keys))))
+    first = catalog.agent(agents[0])
+    spec = spec_from_catalog(agents, (first.binaries[0],), secrets=sorted({k for v in keys.values() for k in v}))
+    report = write_configs(out_dir, render_configs(spec), force=force)
+    for name in report.written:
+        typer.echo(f"wrote {(out_dir / name).as_posix() if out.is_absolute() else (out / name).as_posix()}")
+    for name in report.skipped:
+        typer.echo(f"kept existing {(out / name).as_posix()} (use --force to overwrite)")
+    if not apply:
+        return EXIT_OK
+    if not out_rel:
+        raise UsageError("--apply needs --out inside the repository, so the rewritten launches can reach the runner")
+    runner = f"./{out_rel}/agent-bwrap.sh"
+    plan = plan_apply(root, result, runner, keys)
+    if plan.edits:
+        sys.stdout.write(plan.diff())
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UsageError("refusing to rewrite files without confirmation; rerun with --yes")
+            if not typer.confirm(f"Rewrite {len(plan.edits)} file(s)?", default=False):
+                typer.echo("Nothing changed.")
+                return EXIT_OK
+        for name in write_plan(root, plan):
+            typer.echo(f"rewrote {name}")
+    for item in plan.manual:
+        typer.echo(f"manual: {item.path}:{item.line}: {item.reason}")
+    return EXIT_OK
 
 
 def main() -> None:

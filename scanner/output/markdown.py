@@ -8,7 +8,7 @@ from functools import lru_cache
 import jinja2
 
 from scanner.catalog import Catalog
-from scanner.model import Finding, LaunchSite, ScanResult, Verdict
+from scanner.model import Boundary, Egress, EnvMode, Finding, LaunchSite, ScanResult, Verdict
 from scanner.output.sanitize import md_code, md_fence, md_message, md_text
 from scanner.resources import reports_dir
 
@@ -56,11 +56,17 @@ def _why(result: ScanResult, catalog: Catalog) -> str:
     return md_text(catalog.rule(top.rule_id).why)
 
 
-def _fixes(result: ScanResult, catalog: Catalog) -> list[dict[str, str]]:
+# Rules whose fix is the launch call itself: their after-snippet is the site's real rewrite.
+_CALL_LEVEL = {"agent-inline-launch", "agent-inherits-environment", "agent-unbounded-session", "agent-permission-bypass",
+               "agent-operator-credentials-passed", "agent-root-in-sandbox"}
+
+
+def _fixes(result: ScanResult, catalog: Catalog, snippets: dict[str, tuple[str, str]]) -> list[dict[str, str]]:
     first: OrderedDict[str, Finding] = OrderedDict()
     for f in sorted((f for f in result.findings if not f.suppressed), key=lambda f: (-f.severity.rank, f.sort_key)):
         first.setdefault(f.rule_id, f)
     sites = {s.site_id: s for s in result.launch_sites}
+    shown: set[str] = set()
     out = []
     for rule_id, f in first.items():
         rule = catalog.rules.get(rule_id)
@@ -70,15 +76,75 @@ def _fixes(result: ScanResult, catalog: Catalog) -> list[dict[str, str]]:
         surface = _SURFACE_LANG.get(site.surface if site else "", "shell")
         example = rule.fix_examples.get(surface) or rule.fix_examples.get("shell") or next(iter(rule.fix_examples.values()), None)
         lang = _FENCE_LANG.get(surface, "")
+        snippet = snippets.get(f.site_id) if rule_id in _CALL_LEVEL else None
+        repeat = snippet is not None and f.site_id in shown
+        if snippet is not None:
+            shown.add(f.site_id)
         out.append({
             "rule": md_code(rule_id),
             "title": md_text(rule.title),
-            "summary": md_text(rule.fix),
-            "where": _where(f.location),
-            "before": md_fence(f.location.quote, lang),
-            "after": md_fence(example.after if example else rule.fix, lang),
+            "summary": md_message(rule.fix),
+            "where": _where(site.location if snippet and site else f.location),
+            "before": "" if repeat else md_fence(snippet[0] if snippet else f.location.quote, lang),
+            "after": "" if repeat else md_fence(snippet[1] if snippet else (example.after if example else rule.fix), lang),
         })
     return out
+
+
+def _label(text: str) -> str:
+    """A Mermaid label: our own vocabulary plus a catalog name, quotes and brackets neutralised."""
+    return "".join(ch for ch in text if ch.isalnum() or ch in " .,:/+()-").strip()[:60] or "agent"
+
+
+def _diagram(site: LaunchSite) -> str:
+    """Operator zone, the agent's runtime today and after the fix, and what crosses between them."""
+    c = site.containment
+    kinds = {f.kind for f in c.facts}
+    if c.env is EnvMode.INHERITED:
+        creds = "whole environment"
+    elif kinds & {"secret-operator", "env-file"}:
+        creds = "operator credentials"
+    elif "secret-model-key" in kinds:
+        creds = "model key only"
+    else:
+        creds = "nothing"
+    if any(k.startswith(("mount-credentials", "mount-home", "mount-host-root")) for k in kinds):
+        creds += " + credential files"
+    if c.boundary is Boundary.NONE:
+        files = "everything the user can write"
+    elif any(k.endswith("-rw") and k.startswith("mount-") for k in kinds):
+        files = "host paths read-write"
+    elif any(k.startswith("mount-") for k in kinds):
+        files = "mounts read-only"
+    else:
+        files = "no host files"
+    net = {Egress.NONE: "no network", Egress.ALLOW_LIST: "allow-list only", Egress.OPEN: "open egress",
+           Egress.HOST: "host network", Egress.UNKNOWN: "egress unknown"}[c.egress]
+    today = "no boundary, same user" if c.boundary is Boundary.NONE else f"{c.boundary.value} {c.boundary_tool}"
+    agent = _label(site.agent_name)
+    lines = [
+        "```mermaid",
+        "flowchart LR",
+        '  subgraph OP["Operator zone"]',
+        '    C["Credentials"]',
+        '    F["Files: home and repository"]',
+        '    N["Network"]',
+        "  end",
+        f'  subgraph NOW["Today: {_label(today)}"]',
+        f'    A["{agent}"]',
+        "  end",
+        f'  C -- "{_label(creds)}" --> A',
+        f'  F -- "{_label(files)}" --> A',
+        f'  A -- "{_label(net)}" --> N',
+        '  subgraph FIX["After the fix: ephemeral sandbox"]',
+        f'    B["{agent}"]',
+        "  end",
+        '  C -. "model key by name" .-> B',
+        '  F -. "target read-only" .-> B',
+        '  B -. "allow-list or none" .-> N',
+        "```",
+    ]
+    return "\n".join(lines)
 
 
 def _site(site: LaunchSite, findings: list[Finding]) -> dict[str, object]:
@@ -90,6 +156,7 @@ def _site(site: LaunchSite, findings: list[Finding]) -> dict[str, object]:
         "boundary": md_text(boundary),
         "env": md_text(c.env.value),
         "egress": md_text(c.egress.value),
+        "diagram": _diagram(site),
         "findings": [
             {
                 "severity": f.severity.value,
@@ -113,7 +180,7 @@ def _site_less(result: ScanResult) -> list[dict[str, str]]:
             for f in result.findings if f.site_id not in ids]
 
 
-def render_markdown(result: ScanResult, catalog: Catalog) -> str:
+def render_markdown(result: ScanResult, catalog: Catalog, snippets: dict[str, tuple[str, str]] | None = None) -> str:
     by_site: dict[str, list[Finding]] = {}
     for f in result.findings:
         by_site.setdefault(f.site_id, []).append(f)
@@ -124,7 +191,7 @@ def render_markdown(result: ScanResult, catalog: Catalog) -> str:
         needs_context=[md_text(n) for n in result.needs_context],
         sites=[_site(s, by_site.get(s.site_id, [])) for s in result.launch_sites],
         why=_why(result, catalog),
-        fixes=_fixes(result, catalog),
+        fixes=_fixes(result, catalog, snippets or {}),
         new_only=md_text(result.new_only),
         filtered=result.filtered_preexisting,
         review_notes=[f"{md_code(n.path)} line {n.line}: {md_code(n.text)}" for n in result.review_notes],

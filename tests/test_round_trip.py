@@ -1,0 +1,74 @@
+"""`blastwall fix --apply --yes` then `blastwall scan`: the verdict must flip to `not present`.
+
+Scenarios whose launch sites are configuration blastwall does not rewrite (compose, Kubernetes,
+MCP servers that need a credential, SDK calls, workflow permissions) stay listed here as manual:
+the test checks that `fix` says so, so the gap stays visible rather than silently skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+REPOS = ROOT / "fixtures" / "repos"
+PRESENT = sorted(p.name for p in REPOS.iterdir()
+                 if (p / "expected.yaml").is_file() and yaml.safe_load((p / "expected.yaml").read_text())["verdict"] == "present")
+MANUAL = {
+    "compose-mounts-ssh-docker-socket": "compose launch sites are configuration",
+    "k8s-privileged-hostpath": "kubernetes launch sites are configuration",
+    "mcp-forwards-token": "launch sites are configuration",
+    "sdk-mixed-frameworks": "is not a shape blastwall rewrites",
+    "workflow-write-token-bypass": "put the runner in front of the agent by hand",
+}
+
+
+def blastwall(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "HOME": os.environ.get("HOME", "/")}
+    return subprocess.run([sys.executable, "-m", "scanner", *args], capture_output=True, text=True, env=env,
+                          timeout=180, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_fix_apply_flips_the_verdict(tmp_path: Path, name: str) -> None:
+    repo = tmp_path / name
+    shutil.copytree(REPOS / name, repo)
+    (repo / "expected.yaml").unlink()
+    fix = blastwall("fix", str(repo), "--apply", "--yes")
+    assert fix.returncode == 0, fix.stderr
+    assert "wrote sandbox/agent-bwrap.sh" in fix.stdout or name in MANUAL
+    verdict = json.loads(blastwall("scan", str(repo), "-f", "json", "--fail-on", "never").stdout)["verdict"]
+    if name in MANUAL:
+        assert "manual: " in fix.stdout and MANUAL[name] in fix.stdout
+        assert verdict == "present"
+    else:
+        assert verdict == "not present", fix.stdout
+
+
+def test_apply_asks_before_rewriting(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(REPOS / "py-inline-claude", repo)
+    before = (repo / "reviewbot" / "review.py").read_text()
+    proc = blastwall("fix", str(repo), "--apply")
+    assert proc.returncode == 2 and "--yes" in proc.stderr
+    assert "+++ b/reviewbot/review.py" in proc.stdout  # the diff is shown first
+    assert (repo / "reviewbot" / "review.py").read_text() == before
+
+
+def test_fix_never_overwrites_without_force(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(REPOS / "shell-gemini-yolo", repo)
+    (repo / "sandbox").mkdir()
+    (repo / "sandbox" / "agent-bwrap.sh").write_text("# mine\n")
+    proc = blastwall("fix", str(repo))
+    assert "kept existing sandbox/agent-bwrap.sh" in proc.stdout
+    assert (repo / "sandbox" / "agent-bwrap.sh").read_text() == "# mine\n"
+    blastwall("fix", str(repo), "--force")
+    assert (repo / "sandbox" / "agent-bwrap.sh").read_text() != "# mine\n"
