@@ -23,7 +23,7 @@ from scanner.gitdiff import Changes
 from scanner.judge import SiteJudge
 from scanner.model import Coverage, Finding, LaunchSite, ScanResult, Severity, Skip, Verdict
 from scanner.parsing import SourceFile
-from scanner.registry import ANALYZERS, _load_extensions, kind_from_shebang
+from scanner.registry import ANALYZERS, EXTERNAL_KINDS, _load_extensions, kind_from_shebang
 from scanner.suppress import Directive, find_directives
 
 # Below this many files to parse, a process pool costs more than it saves.
@@ -42,6 +42,7 @@ class ScanOptions:
     baseline: frozenset[str] | None = None  # fingerprints of a previous report
     changes: Changes | None = None  # --diff-base: lines changed since a git revision
     config_files: tuple[str, ...] = (".blastwall.toml",)  # for review notes, relative to the root
+    semgrep_rules: tuple[Path, ...] = ()  # the user's own semgrep rule folders, run with the pack
 
 
 @dataclass
@@ -53,6 +54,7 @@ class FileResult:
     parsed: bool = False
     notes: list[str] = field(default_factory=list)
     ignores: tuple[Directive, ...] = ()  # inline `blastwall: ignore[...]` comments
+    external: bool = False  # passed the prefilter; analysed by the semgrep stage
 
 
 @lru_cache(maxsize=1)
@@ -124,6 +126,9 @@ class _Worker:
             if not kind:
                 result.skip_reason = "not a file kind blastwall reads"
                 return result
+        if kind in EXTERNAL_KINDS:
+            result.external = bool(self.pattern.search(data))
+            return result
         analyzer = ANALYZERS.get(kind)
         if analyzer is None:
             return result
@@ -202,6 +207,16 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
         sites.extend(res.sites)
         findings.extend(f for f in res.findings if f.rule_id not in options.disabled_rules)
 
+    external = [r.path for r in results if r.external]
+    stage = None
+    if external or options.semgrep_rules:
+        from scanner.semgrep_stage import run_stage
+
+        stage = run_stage(root, external, catalog, options.semgrep_rules, _prefilter(catalog))
+        sites.extend(stage.sites)
+        findings.extend(stage.findings)
+        parsed += len(external) - len(stage.not_analysed)
+
     from scanner.links import link  # cross-file context: workflow -> script, compose -> Dockerfile, firewall scripts
 
     sites, findings = link(root, [c.path for c in walked.candidates], sites, findings,
@@ -222,6 +237,7 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
         skipped_files=tuple(sorted(skipped_files, key=lambda s: (s.path, s.reason))),
         search_terms=catalog.search_terms(),
         rules_run=tuple(sorted(r for r in catalog.rules if r not in options.disabled_rules)),
+        not_analysed=stage.not_analysed if stage else (),
     )
     return ScanResult(
         root_name=root.resolve().name or ".",
