@@ -212,7 +212,9 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     if external or options.semgrep_rules:
         from scanner.semgrep_stage import run_stage
 
-        stage = run_stage(root, external, catalog, options.semgrep_rules, _prefilter(catalog))
+        # The user's own rules may target any language: they see every scanned file.
+        targets = sorted({*external, *(c.path for c in walked.candidates)}) if options.semgrep_rules else external
+        stage = run_stage(root, targets, catalog, options.semgrep_rules, _prefilter(catalog))
         sites.extend(stage.sites)
         findings.extend(stage.findings)
         parsed += len(external) - len(stage.not_analysed)
