@@ -83,6 +83,8 @@ def scan(
     config: Optional[Path] = typer.Option(None, "--config", metavar="FILE",
                                           help="Configuration file (default: .blastwall.toml, else the "
                                                "tool.blastwall table of pyproject.toml, at PATH)."),
+    semgrep_rules: list[Path] = typer.Option([], "--semgrep-rules", metavar="DIR",
+                                             help="Also run your own semgrep rules from DIR (repeatable)."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = one per core)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Never show a progress bar."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
@@ -90,7 +92,7 @@ def scan(
     """Scan PATH and answer VERDICT / EVIDENCE / WHY IT MATTERS / FIX."""
     try:
         code = _scan(path, format, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress,
-                     baseline=baseline, diff_base=diff_base, config=config)
+                     baseline=baseline, diff_base=diff_base, config=config, semgrep_rules=semgrep_rules)
     except UsageError as exc:
         typer.echo(f"blastwall: error: {exc}", err=True)
         raise typer.Exit(EXIT_ERROR)
@@ -135,9 +137,13 @@ def _project_options(path: Path, baseline: Optional[Path], diff_base: Optional[s
 
 
 def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress,  # type: ignore[no-untyped-def]
-          baseline=None, diff_base=None, config=None) -> int:
+          baseline=None, diff_base=None, config=None, semgrep_rules=()) -> int:
     import os
     import stat
+
+    for folder in semgrep_rules:
+        if not folder.is_dir():
+            raise UsageError(f"--semgrep-rules: not a folder: {folder}")
 
     from scanner.catalog import load_catalog
     from scanner.engine import ScanOptions, scan as run_scan
@@ -171,7 +177,7 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
     else:
         bar = None
     try:
-        result = run_scan(path, ScanOptions(jobs=jobs, progress=progress, **project))
+        result = run_scan(path, ScanOptions(jobs=jobs, progress=progress, semgrep_rules=tuple(semgrep_rules), **project))
     finally:
         if bar is not None:
             bar.stop()
