@@ -307,7 +307,14 @@ def _fix(path: Path, out: Path, force: bool, apply: bool, yes: bool) -> int:
         spec_keys = catalog.agent(site.agent).api_keys[:1] if site.agent in agents else ()
         keys[site.agent] = tuple(dict.fromkeys((*keys.get(site.agent, ()), *(found or spec_keys))))
     first = catalog.agent(agents[0])
-    spec = spec_from_catalog(agents, (first.binaries[0],), secrets=sorted({k for v in keys.values() for k in v}))
+    from scanner.config import ConfigError, load_config
+
+    try:
+        allowed = load_config(root).allowed_egress  # the project's extra egress hosts
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    spec = spec_from_catalog(agents, (first.binaries[0],), secrets=sorted({k for v in keys.values() for k in v}),
+                             extra_endpoints=allowed)
     report = write_configs(out_dir, render_configs(spec), force=force)
     for name in report.written:
         typer.echo(f"wrote {(out_dir / name).as_posix() if out.is_absolute() else (out / name).as_posix()}")

@@ -72,3 +72,12 @@ def test_fix_never_overwrites_without_force(tmp_path: Path) -> None:
     assert (repo / "sandbox" / "agent-bwrap.sh").read_text() == "# mine\n"
     blastwall("fix", str(repo), "--force")
     assert (repo / "sandbox" / "agent-bwrap.sh").read_text() != "# mine\n"
+
+
+def test_fix_adds_the_projects_allowed_egress(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(REPOS / "shell-gemini-yolo", repo)
+    (repo / ".blastwall.toml").write_text('allowed-egress = ["pypi.org"]\n')
+    assert blastwall("fix", str(repo)).returncode == 0
+    squid = (repo / "sandbox" / "egress-proxy" / "squid.conf").read_text()
+    assert "pypi.org" in squid and "generativelanguage.googleapis.com" in squid
