@@ -23,6 +23,7 @@ PRESENT = sorted(p.name for p in REPOS.iterdir()
                  if (p / "expected.yaml").is_file() and yaml.safe_load((p / "expected.yaml").read_text())["verdict"] == "present")
 MANUAL = {
     "compose-mounts-ssh-docker-socket": "compose launch sites are configuration",
+    "go-codex-danger": "launches found by the semgrep pack are not rewritten",
     "k8s-privileged-hostpath": "kubernetes launch sites are configuration",
     "mcp-forwards-token": "launch sites are configuration",
     "sdk-mixed-frameworks": "is not a shape blastwall rewrites",

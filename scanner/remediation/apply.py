@@ -109,6 +109,8 @@ def _rewrite(text: str, site: LaunchSite, runner: str, keys: tuple[str, ...]) ->
         return _rewrite_package_json(text, site, runner)
     if site.location.path.endswith((".claude/settings.json", ".claude/settings.local.json")):
         return _rewrite_claude_settings(text)
+    if site.surface == "semgrep":
+        return None, f"launches found by the semgrep pack are not rewritten; route them through {runner} by hand"
     return None, f"{site.surface} launch sites are configuration; apply the generated config for it by hand"
 
 
@@ -278,12 +280,20 @@ def fix_snippets(root: Path, result: ScanResult, runner: str = "./sandbox/agent-
         if new is None:
             continue
         old_lines, new_lines = text.split("\n"), new.split("\n")
-        matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+        # Diff only the changed middle: SequenceMatcher is quadratic on long runs of equal lines.
+        lo, shortest = 0, min(len(old_lines), len(new_lines))
+        while lo < shortest and old_lines[lo] == new_lines[lo]:
+            lo += 1
+        hi = 0
+        while hi < shortest - lo and old_lines[-1 - hi] == new_lines[-1 - hi]:
+            hi += 1
+        matcher = difflib.SequenceMatcher(a=old_lines[lo : len(old_lines) - hi], b=new_lines[lo : len(new_lines) - hi],
+                                          autojunk=False)
         blocks = [op for op in matcher.get_opcodes() if op[0] != "equal"]
         if not blocks:
             continue
-        a0, a1 = min(b[1] for b in blocks), max(b[2] for b in blocks)
-        b0, b1 = min(b[3] for b in blocks), max(b[4] for b in blocks)
+        a0, a1 = lo + min(b[1] for b in blocks), lo + max(b[2] for b in blocks)
+        b0, b1 = lo + min(b[3] for b in blocks), lo + max(b[4] for b in blocks)
         before = "\n".join(old_lines[a0:a1]).strip("\n")
         after = "\n".join(new_lines[b0:b1]).strip("\n")
         if len(before) < 4000 and len(after) < 4000:
