@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from scanner.model import CATEGORIES
+
 __all__ = [
     "SEMGREP_LANG_EXTS",
     "SemgrepHit",
@@ -42,16 +44,7 @@ NOT_INSTALLED = "semgrep is not installed"
 
 _SEVERITIES = frozenset({"critical", "high", "medium", "low", "info"})
 _CONFIDENCES = frozenset({"high", "medium", "low"})
-_CATEGORIES = frozenset({
-    "inline-launch",
-    "inherited-credentials",
-    "writable-mount",
-    "open-egress",
-    "permission-bypass",
-    "boundary-escape",
-    "unbounded-session",
-    "unverified-image",
-})
+_CATEGORIES = frozenset(CATEGORIES)
 # semgrep's own severities for rules that carry no blastwall mapping (a user's own rules).
 _SEMGREP_SEVERITY = {
     "CRITICAL": "critical",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from tree_sitter import Node
 
@@ -21,6 +21,61 @@ def _module_name(text: str) -> str | None:
     return _MODULES.get(name)
 
 
+def import_bindings(root: Node, text: Callable[[Node], str]) -> Iterator[tuple[str, str, str, Node]]:
+    """Every ES import and `require()` binding: (local name, module text, imported name, node).
+
+    The imported name is "*" for a namespace import and for `const x = require(m)`, "default" for a
+    default import, else the exported name. Module text is the raw source string, quotes included.
+    """
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        stack.extend(n.children)
+        if n.type == "import_statement":
+            source = n.child_by_field_name("source")
+            if source is None:
+                continue
+            module = text(source)
+            for clause in (c for c in n.children if c.type == "import_clause"):
+                for item in clause.named_children:
+                    if item.type == "identifier":
+                        yield text(item), module, "default", n
+                    elif item.type == "namespace_import":
+                        ident = next((c for c in item.named_children if c.type == "identifier"), None)
+                        if ident is not None:
+                            yield text(ident), module, "*", n
+                    elif item.type == "named_imports":
+                        for spec in item.named_children:
+                            if spec.type != "import_specifier":
+                                continue
+                            name = spec.child_by_field_name("name")
+                            alias = spec.child_by_field_name("alias")
+                            if name is not None:
+                                yield text(alias or name), module, text(name), n
+        elif n.type == "variable_declarator":
+            name, value = n.child_by_field_name("name"), n.child_by_field_name("value")
+            if name is None or value is None:
+                continue
+            if value.type == "await_expression" and value.named_children:
+                value = value.named_children[0]
+            if value.type != "call_expression":
+                continue
+            fn, args = value.child_by_field_name("function"), value.child_by_field_name("arguments")
+            if fn is None or text(fn) not in ("require", "import") or args is None or not args.named_children:
+                continue
+            module = text(args.named_children[0])
+            if name.type == "identifier":
+                yield text(name), module, "*", n
+            elif name.type == "object_pattern":
+                for prop in name.named_children:
+                    if prop.type == "shorthand_property_identifier_pattern":
+                        yield text(prop), module, text(prop), n
+                    elif prop.type == "pair_pattern":
+                        key, val = prop.child_by_field_name("key"), prop.child_by_field_name("value")
+                        if key is not None and val is not None:
+                            yield text(val), module, text(key), n
+
+
 class JsModule:
     def __init__(self, src: SourceFile, root: Node):
         self.src = src
@@ -34,55 +89,30 @@ class JsModule:
         return self.src.node_text(node)
 
     def _index(self) -> None:
+        for local, module_text, imported, _node in import_bindings(self.root, self.text):
+            mod = _module_name(module_text)
+            if mod is None:
+                continue
+            if mod == "zx":
+                self.zx_globals = True
+            if imported == "*" or imported == "default":
+                self.aliases[local] = f"{mod}.default" if mod == "cross-spawn" else mod
+            else:
+                self.aliases[local] = f"{mod}.{imported}"
         stack = [self.root]
         while stack:
             n = stack.pop()
             stack.extend(n.children)
-            if n.type == "import_statement":
-                source = n.child_by_field_name("source")
-                mod = _module_name(self.text(source)) if source is not None else None
-                if mod is None:
-                    continue
-                if mod == "zx":
-                    self.zx_globals = True
-                for clause in (c for c in n.children if c.type == "import_clause"):
-                    for item in clause.named_children:
-                        if item.type == "identifier":
-                            self.aliases[self.text(item)] = f"{mod}.default" if mod in ("cross-spawn",) else mod
-                        elif item.type == "namespace_import":
-                            ident = next((c for c in item.named_children if c.type == "identifier"), None)
-                            if ident is not None:
-                                self.aliases[self.text(ident)] = mod
-                        elif item.type == "named_imports":
-                            for spec in item.named_children:
-                                if spec.type != "import_specifier":
-                                    continue
-                                name = spec.child_by_field_name("name")
-                                alias = spec.child_by_field_name("alias")
-                                if name is not None:
-                                    self.aliases[self.text(alias or name)] = f"{mod}.{self.text(name)}"
-            elif n.type == "variable_declarator":
-                name = n.child_by_field_name("name")
-                value = n.child_by_field_name("value")
-                if name is None or value is None:
-                    continue
-                if value.type == "await_expression" and value.named_children:
-                    value = value.named_children[0]
-                mod = self._require(value)
-                if mod is not None:
-                    if name.type == "identifier":
-                        self.aliases[self.text(name)] = f"{mod}.default" if mod == "cross-spawn" else mod
-                    elif name.type == "object_pattern":
-                        for prop in name.named_children:
-                            if prop.type == "shorthand_property_identifier_pattern":
-                                self.aliases[self.text(prop)] = f"{mod}.{self.text(prop)}"
-                            elif prop.type == "pair_pattern":
-                                key, val = prop.child_by_field_name("key"), prop.child_by_field_name("value")
-                                if key is not None and val is not None:
-                                    self.aliases[self.text(val)] = f"{mod}.{self.text(key)}"
-                    continue
-                if name.type == "identifier":
-                    self.consts.setdefault(self.text(name), []).append((n.start_byte, value))
+            if n.type != "variable_declarator":
+                continue
+            name = n.child_by_field_name("name")
+            value = n.child_by_field_name("value")
+            if name is None or value is None or name.type != "identifier":
+                continue
+            if value.type == "await_expression" and value.named_children:
+                value = value.named_children[0]
+            if self._require(value) is None:
+                self.consts.setdefault(self.text(name), []).append((n.start_byte, value))
 
     def _require(self, node: Node) -> str | None:
         if node.type == "call_expression":

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from scanner.analyzers.base import Analysis, LaunchFound
-from scanner.analyzers.javascript import JsModule
+from scanner.analyzers.javascript import JsModule, import_bindings
 from scanner.analyzers.sdks import SiteBuilder
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
@@ -49,53 +49,14 @@ class JsDetector:
         return " ".join(self.text(node).split())[:80]
 
     def _imports(self) -> None:
-        stack = [self.root]
-        while stack:
-            n = stack.pop()
-            stack.extend(n.children)
-            if n.type == "import_statement":
-                source = n.child_by_field_name("source")
-                pkg = _package(self.text(source)) if source is not None else None
-                if pkg is None:
-                    continue
-                for clause in (c for c in n.children if c.type == "import_clause"):
-                    for item in clause.named_children:
-                        if item.type == "identifier":
-                            self.imports[self.text(item)] = f"{pkg}.default"
-                        elif item.type == "namespace_import":
-                            ident = next((c for c in item.named_children if c.type == "identifier"), None)
-                            if ident is not None:
-                                self.imports[self.text(ident)] = pkg
-                        elif item.type == "named_imports":
-                            for spec in item.named_children:
-                                if spec.type == "import_specifier":
-                                    name, alias = spec.child_by_field_name("name"), spec.child_by_field_name("alias")
-                                    if name is not None:
-                                        self.imports[self.text(alias or name)] = f"{pkg}.{self.text(name)}"
-            elif n.type == "variable_declarator":
-                name, value = n.child_by_field_name("name"), n.child_by_field_name("value")
-                if name is None or value is None:
-                    continue
-                if value.type == "await_expression" and value.named_children:
-                    value = value.named_children[0]
-                if value.type != "call_expression":
-                    continue
-                fn, args = value.child_by_field_name("function"), value.child_by_field_name("arguments")
-                if fn is None or self.text(fn) not in ("require", "import") or args is None or not args.named_children:
-                    continue
-                pkg = _package(self.text(args.named_children[0]))
-                if pkg is None:
-                    continue
-                if name.type == "identifier":
-                    self.imports[self.text(name)] = pkg
-                elif name.type == "object_pattern":
-                    for prop in name.named_children:
-                        if prop.type == "shorthand_property_identifier_pattern":
-                            self.imports[self.text(prop)] = f"{pkg}.{self.text(prop)}"
-                        elif prop.type == "pair_pattern":
-                            key, val = prop.child_by_field_name("key"), prop.child_by_field_name("value")
-                            if key is not None and val is not None:
-                                self.imports[self.text(val)] = f"{pkg}.{self.text(key)}"
+        for local, module_text, imported, _node in import_bindings(self.root, self.text):
+            pkg = _package(module_text)
+            if pkg is None:
+                continue
+            if imported == "*":
+                self.imports[local] = pkg
+            else:
+                self.imports[local] = f"{pkg}.{imported}"
 
     def qualified(self, node: Node) -> str:
         text = self.text(node)
