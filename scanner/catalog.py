@@ -102,6 +102,7 @@ class Catalog:
     rules: dict[str, RuleMeta]
     containment: Containment
     sdk_terms: tuple[str, ...] = ()
+    non_session_args: frozenset[str] = frozenset()
 
     @cached_property
     def by_binary(self) -> dict[str, AgentSpec]:
@@ -214,6 +215,7 @@ def _load_cached(base: str) -> Catalog:
     agents_doc = _read_yaml(root / "agents.yaml")
     agents = tuple(_agent(a) for a in agents_doc["agents"])
     sdk_terms = tuple(str(t) for t in agents_doc.get("sdk_terms") or ())
+    non_session = frozenset(str(t) for t in agents_doc.get("non_session_args") or ())
     rules = {}
     for path in sorted((root / "checks").glob("*.yaml")):
         meta = _rule(_read_yaml(path))
@@ -221,4 +223,5 @@ def _load_cached(base: str) -> Catalog:
             raise ValueError(f"{path.name}: rule id {meta.id!r} does not match its file name")
         rules[meta.id] = meta
     containment = Containment(_read_yaml(root / "containment.yaml"))
-    return Catalog(agents=agents, rules=rules, containment=containment, sdk_terms=sdk_terms)
+    return Catalog(agents=agents, rules=rules, containment=containment, sdk_terms=sdk_terms,
+                   non_session_args=non_session)

@@ -190,6 +190,8 @@ class CommandReader:
 
         spec = self.agent_for(head, rest)
         if spec is not None:
+            if rest and not rest[0].dynamic and rest[0].text in self.catalog.non_session_args:
+                return None  # `claude --version`, `gemini extensions install`: no session starts
             return Invocation(spec, head, tuple(rest), tuple(layers), tuple(assigns))
 
         if name in _SHELLS:
@@ -245,6 +247,8 @@ class CommandReader:
 
     def _skip_flags(self, head, rest, layers, assigns, depth, kind, table):
         value_flags = set(table.get("value_flags") or ())
+        if rest and rest[0].text in set(table.get("no_run_flags") or ()):
+            return None  # `command -v claude` looks the program up; it does not run it
         i = 0
         while i < len(rest):
             text = rest[i].text
