@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,24 +74,57 @@ def classify(rel: str) -> str | None:
 
 
 class _Ignores:
+    """The .gitignore files met so far, each compiled once into a few regexes.
+
+    Consecutive patterns of the same sign are joined into one alternation and the groups are
+    tried last to first, so the last matching pattern still decides (gitignore semantics) at
+    the cost of one or two regex matches per path instead of one per pattern."""
+
     def __init__(self) -> None:
-        self.specs: list[tuple[str, pathspec.PathSpec]] = []
+        self.specs: dict[str, list[tuple[bool, Callable[[str], object]]]] = {}
 
     def load(self, base: str, file: Path) -> None:
         try:
             lines = file.read_text(encoding="utf-8", errors="replace").splitlines()[:5000]
         except OSError:
             return
-        self.specs.append((base, pathspec.PathSpec.from_lines("gitwildmatch", lines)))
+        spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
+        self.specs[base] = _compile_spec(spec)
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
-        for base, spec in self.specs:
-            if base and not rel.startswith(base + "/"):
+        if not self.specs:
+            return False
+        path = rel + ("/" if is_dir else "")
+        parts = rel.split("/")
+        for depth in range(len(parts)):
+            base = "/".join(parts[:depth])
+            groups = self.specs.get(base)
+            if groups is None:
                 continue
-            sub = rel[len(base) + 1 :] if base else rel
-            if spec.match_file(sub + ("/" if is_dir else "")):
-                return True
+            sub = path[len(base) + 1 :] if base else path
+            for include, match in groups:
+                if match(sub):
+                    if include:
+                        return True
+                    break
         return False
+
+
+def _compile_spec(spec: pathspec.PathSpec) -> list[tuple[bool, Callable[[str], object]]]:
+    runs: list[tuple[bool, list[str]]] = []
+    for pattern in spec.patterns:
+        include = getattr(pattern, "include", None)
+        if include is None:
+            continue
+        regex = getattr(pattern, "regex", None)
+        if regex is None or not hasattr(regex, "pattern"):  # not a regex pattern: let pathspec decide
+            return [(True, spec.match_file)]
+        source = re.sub(r"\(\?P<\w+>", "(?:", regex.pattern)
+        if runs and runs[-1][0] == include:
+            runs[-1][1].append(source)
+        else:
+            runs.append((include, [source]))
+    return [(include, re.compile("|".join(f"(?:{s})" for s in sources)).match) for include, sources in reversed(runs)]
 
 
 def walk(root: Path, extra_excludes: tuple[str, ...] = ()) -> Walk:

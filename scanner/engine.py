@@ -22,12 +22,15 @@ from scanner.findings import fingerprint
 from scanner.gitdiff import Changes
 from scanner.judge import SiteJudge
 from scanner.model import Coverage, Finding, LaunchSite, ScanResult, Severity, Skip, Verdict
-from scanner.parsing import SourceFile
+from scanner.parsing import OverBudget, SourceFile, check_budget, file_budget
 from scanner.registry import ANALYZERS, EXTERNAL_KINDS, _load_extensions, kind_from_shebang
 from scanner.suppress import Directive, find_directives
 
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
+# Wall-clock bound on parsing and analysing one file; past it the file is skipped, counted.
+FILE_BUDGET_SECONDS = float(os.environ.get("BLASTWALL_FILE_BUDGET", "") or 10.0)
+OVER_BUDGET = "over the per-file time budget"
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class FileResult:
 
 @lru_cache(maxsize=1)
 def _prefilter(catalog: Catalog) -> re.Pattern[bytes]:
-    return re.compile(prefilter_pattern(catalog).encode())
+    return re.compile(_search_form(catalog).encode())
 
 
 def prefilter_pattern(catalog: Catalog) -> str:
@@ -77,6 +80,29 @@ def prefilter_pattern(catalog: Catalog) -> str:
     simple.update(re.escape(t) for t in catalog.sdk_terms)
     body = "|".join(sorted(simple, key=lambda s: (-len(s), s)))
     return rf"(?<![\w-])(?:{body})(?![\w])" + "".join(f"|{c}" for c in companions)
+
+
+def _search_form(catalog: Catalog) -> str:
+    """`prefilter_pattern` rewritten for the `re` engine: it matches the same files, but every
+    branch starts with its literal (the boundary check moves behind it) and branches are
+    grouped by first character, so the engine skips most bytes instead of trying a
+    look-behind at each one (about 10x faster on a large tree)."""
+    items: list[tuple[str, str]] = []
+    simple: set[str] = set()
+    for spec in catalog.agents:
+        for binary in spec.binaries:
+            if binary in spec.requires_any:
+                req = "|".join(re.escape(r) for r in spec.requires_any[binary])
+                items.append((binary, rf"(?<![\w.-]{re.escape(binary)})\b[^\n]{{0,60}}?(?:{req})"))
+            else:
+                simple.add(binary)
+        simple.update(spec.packages)
+    simple.update(catalog.sdk_terms)
+    items.extend((t, rf"(?<![\w-]{re.escape(t)})(?![\w])") for t in sorted(simple, key=lambda s: (-len(s), s)))
+    groups: dict[str, list[str]] = {}
+    for literal, tail in items:
+        groups.setdefault(literal[0], []).append(re.escape(literal[1:]) + tail)
+    return "|".join(f"{re.escape(first)}(?:{'|'.join(rest)})" for first, rest in sorted(groups.items()))
 
 
 class _Worker:
@@ -138,16 +164,22 @@ class _Worker:
         analysis = Analysis(src, kind)
         result.parsed = True
         try:
-            for item in analyzer(analysis):
-                if isinstance(item, LaunchFound):
-                    self._launch(item, result)
-                else:
-                    site, extra = item
-                    result.sites.append(site)
-                    result.findings.extend(self.judge.findings(site))
-                    result.findings.extend(extra)
+            with file_budget(FILE_BUDGET_SECONDS):
+                for item in analyzer(analysis):
+                    check_budget()
+                    if isinstance(item, LaunchFound):
+                        self._launch(item, result)
+                    else:
+                        site, extra = item
+                        result.sites.append(site)
+                        result.findings.extend(self.judge.findings(site))
+                        result.findings.extend(extra)
         except RecursionError:
             result.skip_reason = "too deeply nested to analyse"
+            result.sites.clear()
+            result.findings.clear()
+        except OverBudget:
+            result.skip_reason = OVER_BUDGET
             result.sites.clear()
             result.findings.clear()
         result.notes.extend(analysis.notes)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -36,14 +41,69 @@ def parser(name: str) -> Parser:
     return Parser(language(name))
 
 
+class OverBudget(BaseException):
+    """A file's parse and analysis ran past the per-file time budget (a BaseException, so an
+    analyzer's `except Exception` cannot swallow it)."""
+
+
+# The deadline (time.monotonic()) of the file being analysed in this process; 0 = none.
+_deadline = 0.0
+# Above this size a parse is fed in chunks so the deadline can cancel it.
+_CANCELLABLE_FROM = 64 * 1024
+
+
+def check_budget() -> None:
+    if _deadline and time.monotonic() > _deadline:
+        raise OverBudget
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    if _deadline:
+        raise OverBudget
+
+
+@contextmanager
+def file_budget(seconds: float) -> Iterator[None]:
+    """Bound the parse and analysis of one file: tree-sitter parses check the deadline as they
+    go, analyzers are checked between launches, and in the main thread a timer interrupts any
+    Python loop that runs past it."""
+    global _deadline
+    if seconds <= 0:
+        yield
+        return
+    _deadline = time.monotonic() + seconds
+    timer = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    previous: Any = None
+    if timer:
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds + 0.05)
+    try:
+        yield
+    finally:
+        _deadline = 0.0
+        if timer:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+
+
 def parse(name: str, source: bytes, budget_micros: int = 0) -> Any:
     p = parser(name)
-    if budget_micros and hasattr(p, "timeout_micros"):
-        try:
-            p.timeout_micros = budget_micros
-        except Exception:  # newer bindings replaced the timeout with a progress callback
-            pass
-    return p.parse(source)
+    if not _deadline or len(source) < _CANCELLABLE_FROM:
+        return p.parse(source)
+    deadline = _deadline
+
+    def read(offset: int, _point: Any) -> bytes:
+        return source[offset : offset + 65536]
+
+    def cancel(*_state: Any) -> bool:
+        return time.monotonic() > deadline
+
+    try:
+        return p.parse(read, progress_callback=cancel)
+    except ValueError:
+        if time.monotonic() > deadline:
+            raise OverBudget from None
+        raise
 
 
 class SourceFile:

@@ -22,9 +22,43 @@ class _BoundedLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+# Aliases are shared nodes; a reader that walks the graph sees them expanded. Refuse documents
+# whose expanded size passes this many nodes (a billion laughs needs only ~80 aliases).
+MAX_EXPANDED_NODES = 200_000
+
+
+def _check_expansion(root: yaml.Node | None) -> None:
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)] if root is not None else []
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if not done:
+            if id(node) in entered:
+                raise yaml.YAMLError("recursive YAML alias")
+            entered.add(id(node))
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if not done:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+            continue
+        total = 1 + sum(sizes.get(id(c), 1) for c in children)
+        if total > MAX_EXPANDED_NODES:
+            raise yaml.YAMLError("YAML aliases expand to too many nodes")
+        sizes[id(node)] = total
+
+
 def compose_safely(text: str, notes: list[str]) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=_BoundedLoader)
+        node = yaml.compose(text, Loader=_BoundedLoader)
+        _check_expansion(node)
+        return node
     except yaml.YAMLError as exc:
         notes.append(f"invalid YAML: {str(exc).splitlines()[0][:120]}")
     except (RecursionError, ValueError) as exc:
@@ -34,7 +68,10 @@ def compose_safely(text: str, notes: list[str]) -> yaml.Node | None:
 
 def compose_all_safely(text: str, notes: list[str]) -> list[yaml.Node]:
     try:
-        return list(yaml.compose_all(text, Loader=_BoundedLoader))
+        docs = list(yaml.compose_all(text, Loader=_BoundedLoader))
+        for doc in docs:
+            _check_expansion(doc)
+        return docs
     except yaml.YAMLError as exc:
         notes.append(f"invalid YAML: {str(exc).splitlines()[0][:120]}")
     except (RecursionError, ValueError) as exc:

@@ -40,12 +40,20 @@ def _rule(rule: RuleMeta) -> sarif.ReportingDescriptor:
     )
 
 
+def _uri(path: str) -> str:
+    """A relative path as a URI reference: control characters, spaces and other reserved
+    characters percent-encoded (RFC 3986), so a crafted file name stays one inert URI."""
+    from urllib.parse import quote
+
+    return quote(path, safe="/-._~!$&'()*+,;=@")
+
+
 def _physical(loc: Location) -> sarif.PhysicalLocation:
     region = sarif.Region(start_line=loc.line, start_column=loc.column, end_line=loc.last_line,
                           snippet=sarif.ArtifactContent(text=plain(loc.quote)))
     if loc.end_column and loc.last_line == loc.line and loc.end_column > loc.column:
         region.end_column = loc.end_column
-    return sarif.PhysicalLocation(artifact_location=sarif.ArtifactLocation(uri=loc.path, uri_base_id="%SRCROOT%"),
+    return sarif.PhysicalLocation(artifact_location=sarif.ArtifactLocation(uri=_uri(loc.path), uri_base_id="%SRCROOT%"),
                                   region=region)
 
 
