@@ -7,6 +7,7 @@ import re
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pathspec
@@ -216,9 +217,15 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = ()) -> Walk:
     return Walk(candidates, skipped, skipped_files, seen)
 
 
+@lru_cache(maxsize=64)
+def _is_dir(path: str) -> bool:
+    return os.path.isdir(path)  # asked once per scan root, not once per file
+
+
 def read_candidate(root: Path, cand: Candidate) -> tuple[bytes | None, str]:
     """Read a file without following a final symlink and without blocking on FIFOs."""
-    path = root / cand.path if root.is_dir() else root
+    base = os.fspath(root)
+    path = os.path.join(base, cand.path) if _is_dir(base) else base
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags)

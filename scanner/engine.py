@@ -6,10 +6,11 @@ import os
 import posixpath
 import re
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from scanner.analyzers.base import Analysis, LaunchFound
 from scanner.baseline import postprocess
@@ -223,7 +224,29 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     options = options or ScanOptions()
     catalog = catalog_for(options.extra_agents)
     walked = walk(root, options.excludes)
-    results = _run(root, walked.candidates, options)
+    # Files only semgrep reads are prefiltered here, so semgrep can run in a thread (it is a
+    # subprocess: the GIL is free) while the tree-sitter analysis runs beside it.
+    main_worker = _worker(options.extra_agents)
+    ext_results = [main_worker.analyze(root, c) for c in walked.candidates if c.kind in EXTERNAL_KINDS]
+    external = [r.path for r in ext_results if r.external]
+    semgrep_job: Future[Any] | None = None
+    threads = ThreadPoolExecutor(max_workers=1)
+
+    def start_semgrep() -> None:
+        nonlocal semgrep_job
+        if external or options.semgrep_rules:
+            from scanner.semgrep_stage import run_stage
+
+            # The user's own rules may target any language: they see every scanned file.
+            targets = sorted({*external, *(c.path for c in walked.candidates)}) if options.semgrep_rules else external
+            semgrep_job = threads.submit(run_stage, root, targets, catalog, options.semgrep_rules, _prefilter(catalog))
+
+    try:
+        others = [c for c in walked.candidates if c.kind not in EXTERNAL_KINDS]
+        results = ext_results + _run(root, others, options, started=start_semgrep)
+        stage = semgrep_job.result() if semgrep_job is not None else None
+    finally:
+        threads.shutdown(wait=True)
 
     skipped = dict(walked.skipped)
     skipped_files = [Skip(p, r) for p, r in walked.skipped_files]
@@ -239,14 +262,7 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
         sites.extend(res.sites)
         findings.extend(f for f in res.findings if f.rule_id not in options.disabled_rules)
 
-    external = [r.path for r in results if r.external]
-    stage = None
-    if external or options.semgrep_rules:
-        from scanner.semgrep_stage import run_stage
-
-        # The user's own rules may target any language: they see every scanned file.
-        targets = sorted({*external, *(c.path for c in walked.candidates)}) if options.semgrep_rules else external
-        stage = run_stage(root, targets, catalog, options.semgrep_rules, _prefilter(catalog))
+    if stage is not None:
         sites.extend(stage.sites)
         findings.extend(stage.findings)
         parsed += len(external) - len(stage.not_analysed)
@@ -286,10 +302,13 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     )
 
 
-def _run(root: Path, candidates: list[Candidate], options: ScanOptions) -> list[FileResult]:
+def _run(root: Path, candidates: list[Candidate], options: ScanOptions,
+         started: Callable[[], None] = lambda: None) -> list[FileResult]:
+    """Analyse the candidates; `started` runs once the work is under way (workers forked)."""
     jobs = options.jobs or os.cpu_count() or 1
     total = len(candidates)
     if jobs <= 1 or total < PARALLEL_THRESHOLD:
+        started()
         worker = _worker(options.extra_agents)
         out = []
         for i, cand in enumerate(candidates):
@@ -302,6 +321,7 @@ def _run(root: Path, candidates: list[Candidate], options: ScanOptions) -> list[
     out = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(_analyze_batch, str(root), batch, options.extra_agents) for batch in batches]
+        started()  # after the submits: every worker is forked before the semgrep thread exists
         for done, future in enumerate(futures):
             out.extend(future.result())
             if options.progress:

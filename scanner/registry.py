@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Union
 
 from scanner.analyzers.base import Analysis, LaunchFound
@@ -38,6 +39,7 @@ EXTERNAL_KINDS = frozenset({"semgrep"})
 
 def register_kind(kind: str, predicate: Callable[[str], bool], analyzer: Analyzer, first: bool = True) -> None:
     """Add a file kind; coverage modules call this at import time."""
+    _classify_base.cache_clear()
     if first:
         _MATCHERS.insert(0, (kind, predicate))
     else:
@@ -46,6 +48,20 @@ def register_kind(kind: str, predicate: Callable[[str], bool], analyzer: Analyze
 
 
 def classify_path(rel: str) -> str | None:
+    """The kind for a path. Predicates may look at the base name and at hidden folders
+    (`.github/`, `.claude/`, ...) only: outside hidden folders the answer is memoised by base name."""
+    head, _, base = rel.rpartition("/")
+    if not head or not any(part.startswith(".") for part in head.split("/")):
+        return _classify_base(base, bool(head))
+    return _classify(rel)
+
+
+@lru_cache(maxsize=65536)
+def _classify_base(base: str, nested: bool) -> str | None:
+    return _classify(f"_/{base}" if nested else base)
+
+
+def _classify(rel: str) -> str | None:
     _load_extensions()
     for kind, predicate in _MATCHERS:
         if predicate(rel):

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tree_sitter import Node
+from functools import lru_cache
+
+from tree_sitter import Node, Query, QueryCursor
 
 from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import EnvMode
-from scanner.parsing import SourceFile, parse
+from scanner.parsing import SourceFile, language, parse
 
 _STRING_TYPES = ("string", "concatenated_string")
 
@@ -21,6 +23,30 @@ class _Assign:
     start: int
     kind: str  # "set", "extend", "append"
     value: Node
+
+
+_INDEX_QUERY = """
+(import_statement) @import
+(import_from_statement) @from
+(assignment left: (identifier)) @assign
+(augmented_assignment left: (identifier)) @augment
+(call function: (attribute object: (identifier))) @method
+"""
+
+
+@lru_cache(maxsize=None)
+def _query(source: str) -> Query:
+    return Query(language("python"), source)
+
+
+def _index_query_captures(node: Node) -> dict[str, list[Node]]:
+    return QueryCursor(_query(_INDEX_QUERY)).captures(node)
+
+
+def python_calls(node: Node) -> list[Node]:
+    """Every call in the tree, in source order, found by a compiled query."""
+    calls = QueryCursor(_query("(call) @call")).captures(node).get("call", [])
+    return sorted(calls, key=lambda n: n.start_byte)
 
 
 class PythonModule:
@@ -38,56 +64,47 @@ class PythonModule:
     # -- indexing ------------------------------------------------------------------------
 
     def _index(self, node: Node, scope: Node) -> None:
-        stack = [(node, scope)]
-        while stack:
-            n, sc = stack.pop()
-            t = n.type
-            if t in ("function_definition", "lambda"):
-                for child in n.children:
-                    stack.append((child, n))
+        # One compiled query finds the few node kinds that matter; walking every node in Python
+        # was the scanner's hottest loop.
+        captures = _index_query_captures(node)
+        for n in captures.get("import", ()):
+            for child in n.named_children:
+                if child.type == "dotted_name":
+                    name = self.src.node_text(child)
+                    self.aliases[name.split(".")[0]] = name.split(".")[0]
+                elif child.type == "aliased_import":
+                    target = child.child_by_field_name("name")
+                    alias = child.child_by_field_name("alias")
+                    if target is not None and alias is not None:
+                        self.aliases[self.src.node_text(alias)] = self.src.node_text(target)
+        for n in captures.get("from", ()):
+            module = n.child_by_field_name("module_name")
+            mod = self.src.node_text(module) if module is not None else ""
+            for child in n.children_by_field_name("name"):
+                if child.type == "dotted_name":
+                    name = self.src.node_text(child)
+                    self.aliases[name] = f"{mod}.{name}"
+                elif child.type == "aliased_import":
+                    target = child.child_by_field_name("name")
+                    alias = child.child_by_field_name("alias")
+                    if target is not None and alias is not None:
+                        self.aliases[self.src.node_text(alias)] = f"{mod}.{self.src.node_text(target)}"
+        for n in captures.get("assign", ()):
+            left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+            if left is not None and right is not None:
+                self._record(self.scope_of(n), self.src.node_text(left), _Assign(n.start_byte, "set", right))
+        for n in captures.get("augment", ()):
+            left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+            op = n.child_by_field_name("operator")
+            if left is not None and right is not None and op is not None and op.type == "+=":
+                self._record(self.scope_of(n), self.src.node_text(left), _Assign(n.start_byte, "extend", right))
+        for n in captures.get("method", ()):
+            fn, args = n.child_by_field_name("function"), n.child_by_field_name("arguments")
+            if fn is None or args is None or not args.named_child_count:
                 continue
-            if t == "import_statement":
-                for child in n.named_children:
-                    if child.type == "dotted_name":
-                        name = self.src.node_text(child)
-                        self.aliases[name.split(".")[0]] = name.split(".")[0]
-                    elif child.type == "aliased_import":
-                        target = child.child_by_field_name("name")
-                        alias = child.child_by_field_name("alias")
-                        if target is not None and alias is not None:
-                            self.aliases[self.src.node_text(alias)] = self.src.node_text(target)
-            elif t == "import_from_statement":
-                module = n.child_by_field_name("module_name")
-                mod = self.src.node_text(module) if module is not None else ""
-                for child in n.children_by_field_name("name"):
-                    if child.type == "dotted_name":
-                        name = self.src.node_text(child)
-                        self.aliases[name] = f"{mod}.{name}"
-                    elif child.type == "aliased_import":
-                        target = child.child_by_field_name("name")
-                        alias = child.child_by_field_name("alias")
-                        if target is not None and alias is not None:
-                            self.aliases[self.src.node_text(alias)] = f"{mod}.{self.src.node_text(target)}"
-            elif t == "assignment":
-                left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
-                if left is not None and right is not None and left.type == "identifier":
-                    self._record(sc, self.src.node_text(left), _Assign(n.start_byte, "set", right))
-            elif t == "augmented_assignment":
-                left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
-                op = n.child_by_field_name("operator")
-                if left is not None and right is not None and left.type == "identifier" and op is not None and op.type == "+=":
-                    self._record(sc, self.src.node_text(left), _Assign(n.start_byte, "extend", right))
-            elif t == "call":
-                fn = n.child_by_field_name("function")
-                args = n.child_by_field_name("arguments")
-                if fn is not None and fn.type == "attribute" and args is not None and args.named_child_count:
-                    obj, attr = fn.child_by_field_name("object"), fn.child_by_field_name("attribute")
-                    if obj is not None and attr is not None and obj.type == "identifier":
-                        method = self.src.node_text(attr)
-                        if method in ("append", "extend"):
-                            self._record(sc, self.src.node_text(obj), _Assign(n.start_byte, method, args.named_children[-1]))
-            for child in n.children:
-                stack.append((child, sc))
+            obj, attr = fn.child_by_field_name("object"), fn.child_by_field_name("attribute")
+            if obj is not None and attr is not None and self.src.node_text(attr) in ("append", "extend"):
+                self._record(self.scope_of(n), self.src.node_text(obj), _Assign(n.start_byte, self.src.node_text(attr), args.named_children[-1]))
 
     def _record(self, scope: Node, name: str, item: _Assign) -> None:
         self.assigns.setdefault((scope.id, name), []).append(item)
@@ -377,12 +394,7 @@ def analyze_python(analysis: Analysis) -> Iterator[LaunchFound]:
     tree = parse("python", src.data)
     module = PythonModule(src, tree.root_node)
     table = launch_tables()["python"]
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.children)
-        if node.type != "call":
-            continue
+    for node in python_calls(tree.root_node):
         fn = node.child_by_field_name("function")
         args = node.child_by_field_name("arguments")
         if fn is None or args is None or args.type != "argument_list":

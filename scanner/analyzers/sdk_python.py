@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
-from tree_sitter import Node
+from tree_sitter import Node, Query, QueryCursor
 
 from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
 from scanner.analyzers.python_lang import PythonModule, _argument_parts
@@ -19,7 +20,17 @@ from scanner.analyzers.sdks import SiteBuilder
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import Boundary, Confidence, Egress, EnvMode, Location
-from scanner.parsing import parse
+from scanner.parsing import language, parse
+
+@lru_cache(maxsize=1)
+def _FACTS_QUERY() -> Query:  # noqa: N802 - a constant, built once per process
+    return Query(language("python"), """
+(assignment left: (attribute)) @attr
+(assignment left: (subscript)) @key
+(function_definition) @func
+(call) @call
+""")
+
 
 HOST_EXEC = "framework-host-code-execution"
 MCP_ENV = "mcp-stdio-forwards-environment"
@@ -28,12 +39,27 @@ INLINE = "agent-inline-launch"
 _UNSET = object()
 
 
-@dataclass
 class Call:
-    node: Node
-    name: str  # import-resolved dotted name
-    positional: list[Node]
-    keywords: dict[str, Node]
+    """A call with its import-resolved name; its arguments are split only when asked for."""
+
+    def __init__(self, node: Node, name: str, args: Node):
+        self.node = node
+        self.name = name  # import-resolved dotted name
+        self._args = args
+        self._parts: tuple[list[Node], dict[str, Node]] | None = None
+
+    def _split(self) -> tuple[list[Node], dict[str, Node]]:
+        if self._parts is None:
+            self._parts = _argument_parts(self._args)
+        return self._parts
+
+    @property
+    def positional(self) -> list[Node]:
+        return self._split()[0]
+
+    @property
+    def keywords(self) -> dict[str, Node]:
+        return self._split()[1]
 
     @property
     def root(self) -> str:
@@ -57,34 +83,28 @@ class PyFacts:
         self._index()
 
     def _index(self) -> None:
-        stack = [self.mod.root]
-        while stack:
-            n = stack.pop()
-            stack.extend(n.children)
-            if n.type == "assignment":
-                left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
-                if left is None or right is None:
-                    continue
-                if left.type == "attribute":
-                    obj, attr = left.child_by_field_name("object"), left.child_by_field_name("attribute")
-                    if obj is not None and attr is not None:
-                        self.attr_sets.setdefault(self.src.node_text(obj), []).append(
-                            (n.start_byte, self.src.node_text(attr), right, n))
-                elif left.type == "subscript":
-                    obj, sub = left.child_by_field_name("value"), left.child_by_field_name("subscript")
-                    key = self.const(sub) if sub is not None else None
-                    if obj is not None and isinstance(key, str):
-                        self.key_sets.setdefault(self.src.node_text(obj), []).append((n.start_byte, key, right, n))
-            elif n.type == "function_definition":
-                name = n.child_by_field_name("name")
-                if name is not None:
-                    self.functions.setdefault(self.src.node_text(name), []).append(n)
-            elif n.type == "call":
-                fn, args = n.child_by_field_name("function"), n.child_by_field_name("arguments")
-                if fn is None or args is None or args.type != "argument_list":
-                    continue
-                positional, keywords = _argument_parts(args)
-                self.calls.append(Call(n, self.mod.qualified(fn), positional, keywords))
+        captures = QueryCursor(_FACTS_QUERY()).captures(self.mod.root)
+        for n in captures.get("attr", ()):
+            left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+            obj, attr = left.child_by_field_name("object"), left.child_by_field_name("attribute")
+            if right is not None and obj is not None and attr is not None:
+                self.attr_sets.setdefault(self.src.node_text(obj), []).append((n.start_byte, self.src.node_text(attr), right, n))
+        for n in captures.get("key", ()):
+            left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+            obj, sub = left.child_by_field_name("value"), left.child_by_field_name("subscript")
+            key = self.const(sub) if sub is not None else None
+            if right is not None and obj is not None and isinstance(key, str):
+                self.key_sets.setdefault(self.src.node_text(obj), []).append((n.start_byte, key, right, n))
+        for n in captures.get("func", ()):
+            name = n.child_by_field_name("name")
+            if name is not None:
+                self.functions.setdefault(self.src.node_text(name), []).append(n)
+        for n in captures.get("call", ()):
+            fn, args = n.child_by_field_name("function"), n.child_by_field_name("arguments")
+            if fn is not None and args is not None and args.type == "argument_list":
+                self.calls.append(Call(n, self.mod.qualified(fn), args))
+        for items in (*self.attr_sets.values(), *self.key_sets.values()):
+            items.sort(key=lambda item: item[0])
         self.calls.sort(key=lambda c: c.node.start_byte)
 
     # -- values ------------------------------------------------------------------------
