@@ -1,7 +1,8 @@
 """`blastwall fix --apply --yes` then `blastwall scan`: the verdict must flip to `not present`.
 
-Scenarios whose launch sites are configuration blastwall does not rewrite (compose, Kubernetes,
-MCP servers that need a credential, SDK calls, workflow permissions) stay listed here as manual:
+Scenarios whose launch sites blastwall does not rewrite (Kubernetes manifests, MCP servers that need
+a credential, SDK calls, agent actions in workflows, launches found by the semgrep pack) stay listed
+here as manual:
 the test checks that `fix` says so, so the gap stays visible rather than silently skipped.
 """
 
@@ -22,7 +23,6 @@ REPOS = ROOT / "fixtures" / "repos"
 PRESENT = sorted(p.name for p in REPOS.iterdir()
                  if (p / "expected.yaml").is_file() and yaml.safe_load((p / "expected.yaml").read_text())["verdict"] == "present")
 MANUAL = {
-    "compose-mounts-ssh-docker-socket": "compose launch sites are configuration",
     "go-codex-danger": "launches found by the semgrep pack are not rewritten",
     "k8s-privileged-hostpath": "kubernetes launch sites are configuration",
     "mcp-forwards-token": "launch sites are configuration",

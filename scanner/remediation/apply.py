@@ -68,7 +68,11 @@ def plan_apply(root: Path, result: ScanResult, runner: str, key_names: dict[str,
         new = text
         # Bottom-up, so earlier offsets stay valid.
         for site in sorted(sites, key=lambda s: (s.location.line, s.location.column), reverse=True):
-            rewritten, reason = _rewrite(new, site, runner, key_names.get(site.agent, ()))
+            if site.surface == "compose":
+                mine = [f for f in result.findings if f.site_id == site.site_id and not f.suppressed]
+                rewritten, reason = _rewrite_compose(new, mine)
+            else:
+                rewritten, reason = _rewrite(new, site, runner, key_names.get(site.agent, ()))
             if rewritten is None:
                 plan.manual.append(Manual(path, site.location.line, reason))
             else:
@@ -305,3 +309,45 @@ def _dedent(block: str) -> str:
     import textwrap
 
     return textwrap.dedent(block)
+
+
+# Compose keys whose flagged line is removed outright: what they hand the agent is the hazard.
+_COMPOSE_DROP = {"agent-docker-socket", "agent-credential-files-exposed", "agent-operator-credentials-passed",
+                 "agent-host-network", "agent-writable-host-path", "agent-privileged-sandbox"}
+_SIMPLE_ITEM = re.compile(r"^\s*-\s+[^\s{\[#][^#]*$")
+_SIMPLE_KEY = re.compile(r"^\s*[\w.-]+:\s+[^\s{\[|>#][^#]*$")
+
+
+def _rewrite_compose(text: str, findings) -> tuple[str | None, str]:  # type: ignore[no-untyped-def]
+    """Line edits for a compose service: drop escapes and operator credentials, mount the target :ro."""
+    lines = text.split("\n")
+    drop: set[int] = set()
+    for f in findings:
+        i = f.location.line - 1
+        if not 0 <= i < len(lines):
+            continue
+        line = lines[i]
+        if f.rule_id in _COMPOSE_DROP:
+            if not (_SIMPLE_ITEM.match(line) or _SIMPLE_KEY.match(line)):
+                return None, f"line {i + 1} is not a one-line entry; change it by hand"
+            drop.add(i)
+        elif f.rule_id == "agent-writable-target":
+            item = re.match(r"^(\s*-\s+)([\"']?)([^\"'#]+?)\2\s*$", line)
+            if item is None or item.group(3).count(":") != 1:
+                return None, f"line {i + 1}: mount the target read-only by hand"
+            lines[i] = f"{item.group(1)}{item.group(2)}{item.group(3)}:ro{item.group(2)}"
+    kept = [line for i, line in enumerate(lines) if i not in drop]
+    # A key left with no entries under it goes too (`volumes:` with nothing below).
+    out: list[str] = []
+    for i, line in enumerate(kept):
+        stripped = line.rstrip()
+        if stripped.endswith(":") and not stripped.lstrip().startswith("-"):
+            indent = len(line) - len(line.lstrip())
+            nxt = next((l for l in kept[i + 1 :] if l.strip()), "")
+            if len(nxt) - len(nxt.lstrip()) <= indent and not nxt.lstrip().startswith("-"):
+                continue
+        out.append(line)
+    new = "\n".join(out)
+    if new == text:
+        return None, "nothing on the flagged lines can be changed safely"
+    return new, ""
