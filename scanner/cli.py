@@ -206,7 +206,9 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
         buffer = StringIO()
         console = Console(file=buffer, force_terminal=output is None and sys.stdout.isatty(), width=120,
                           no_color=output is not None or not sys.stdout.isatty(), highlight=False)
-        render_text(result, console)
+        from scanner.remediation.apply import fix_snippets
+
+        render_text(result, console, catalog, fix_snippets(path, result))
         return buffer.getvalue()
 
     for extra, kind in ((json_output, Format.json), (sarif_output, Format.sarif), (markdown_output, Format.markdown)):

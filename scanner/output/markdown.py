@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from functools import lru_cache
 
 import jinja2
 
 from scanner.catalog import Catalog
 from scanner.model import Boundary, Egress, EnvMode, Finding, LaunchSite, ScanResult, Verdict
+from scanner.output.answer import fix_items, why_text
 from scanner.output.sanitize import md_code, md_fence, md_message, md_text
 from scanner.resources import reports_dir
 
@@ -17,9 +17,6 @@ _VERDICT_LINE = {
     Verdict.UNCLEAR: "no agent is shown to share the operator's context, but at least one launch depends on something outside the repository.",
     Verdict.NOT_PRESENT: "every agent launch site found is contained.",
 }
-_SURFACE_LANG = {"python": "python", "javascript": "javascript", "shell": "shell", "makefile": "shell",
-                 "package-json": "shell", "github-workflow": "shell"}
-_FENCE_LANG = {"python": "python", "javascript": "javascript", "shell": "sh"}
 
 
 @lru_cache(maxsize=1)
@@ -39,56 +36,21 @@ def _where(f_loc) -> str:  # type: ignore[no-untyped-def]
     return f"{md_code(f_loc.path)} line {f_loc.line}"
 
 
-def _why(result: ScanResult, catalog: Catalog) -> str:
-    active = [f for f in result.findings if not f.suppressed]
-    if result.verdict is Verdict.NOT_PRESENT:
-        if result.new_only and result.launch_sites:
-            return ("Nothing reported here adds an agent that runs with the operator's identity. Findings that "
-                    "were already there before this change are counted in the verdict section, not repeated.")
-        if not result.launch_sites:
-            return ("No AI agent is started from this repository, so none can inherit the operator's identity from it. "
-                    "Agents started from outside the repository are outside this scan.")
-        return ("Each agent found runs inside a boundary that keeps the operator's credentials, home directory and "
-                "network out of its reach. The remaining findings, if any, are hardening that narrows it further.")
-    top = max(active, key=lambda f: (f.severity.rank, f.confidence.value == "high"), default=None)
-    if top is None:
-        return md_text(catalog.rule("agent-containment-undecided").why)
-    return md_text(catalog.rule(top.rule_id).why)
-
-
-# Rules whose fix is the launch call itself: their after-snippet is the site's real rewrite.
-_CALL_LEVEL = {"agent-inline-launch", "agent-inherits-environment", "agent-unbounded-session", "agent-permission-bypass",
-               "agent-operator-credentials-passed", "agent-root-in-sandbox"}
+_FENCE_LANG = {"python": "python", "javascript": "javascript", "shell": "sh"}
 
 
 def _fixes(result: ScanResult, catalog: Catalog, snippets: dict[str, tuple[str, str]]) -> list[dict[str, str]]:
-    first: OrderedDict[str, Finding] = OrderedDict()
-    for f in sorted((f for f in result.findings if not f.suppressed), key=lambda f: (-f.severity.rank, f.sort_key)):
-        first.setdefault(f.rule_id, f)
-    sites = {s.site_id: s for s in result.launch_sites}
-    shown: set[str] = set()
-    out = []
-    for rule_id, f in first.items():
-        rule = catalog.rules.get(rule_id)
-        if rule is None:
-            continue
-        site = sites.get(f.site_id)
-        surface = _SURFACE_LANG.get(site.surface if site else "", "shell")
-        example = rule.fix_examples.get(surface) or rule.fix_examples.get("shell") or next(iter(rule.fix_examples.values()), None)
-        lang = _FENCE_LANG.get(surface, "")
-        snippet = snippets.get(f.site_id) if rule_id in _CALL_LEVEL else None
-        repeat = snippet is not None and f.site_id in shown
-        if snippet is not None:
-            shown.add(f.site_id)
-        out.append({
-            "rule": md_code(rule_id),
-            "title": md_text(rule.title),
-            "summary": md_message(rule.fix),
-            "where": _where(site.location if snippet and site else f.location),
-            "before": "" if repeat else md_fence(snippet[0] if snippet else f.location.quote, lang),
-            "after": "" if repeat else md_fence(snippet[1] if snippet else (example.after if example else rule.fix), lang),
-        })
-    return out
+    return [
+        {
+            "rule": md_code(item.rule_id),
+            "title": md_text(item.title),
+            "summary": md_message(item.summary),
+            "where": _where(item.where),
+            "before": md_fence(item.before, _FENCE_LANG[item.language]) if item.before else "",
+            "after": md_fence(item.after, _FENCE_LANG[item.language]) if item.before else "",
+        }
+        for item in fix_items(result, catalog, snippets)
+    ]
 
 
 def _label(text: str) -> str:
@@ -190,7 +152,7 @@ def render_markdown(result: ScanResult, catalog: Catalog, snippets: dict[str, tu
         verdict_line=_VERDICT_LINE[result.verdict],
         needs_context=[md_text(n) for n in result.needs_context],
         sites=[_site(s, by_site.get(s.site_id, [])) for s in result.launch_sites],
-        why=_why(result, catalog),
+        why=md_text(why_text(result, catalog)),
         fixes=_fixes(result, catalog, snippets or {}),
         new_only=md_text(result.new_only),
         filtered=result.filtered_preexisting,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from scanner.catalog import Catalog
 from scanner.model import ScanResult, Verdict
+from scanner.output.answer import fix_items, why_text
 from scanner.output.sanitize import plain
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -16,7 +18,11 @@ def _s(text: str) -> str:
     return escape(plain(text))
 
 
-def render_text(result: ScanResult, console: Console) -> None:
+_FIXES_SHOWN = 3
+
+
+def render_text(result: ScanResult, console: Console, catalog: Catalog,
+                snippets: dict[str, tuple[str, str]] | None = None) -> None:
     console.print(f"[bold]1. VERDICT[/]  [{_VERDICT_STYLE[result.verdict]}]{result.verdict.value}[/]")
     for item in result.needs_context:
         console.print(f"   needs: {_s(item)}")
@@ -44,7 +50,24 @@ def render_text(result: ScanResult, console: Console) -> None:
     for f in (f for f in result.findings if f.site_id not in site_ids):
         console.print(f"   [{_STYLE[f.severity.value]}]{f.severity.value:8}[/] {f.rule_id}  "
                       f"{_s(f.location.path)}:{f.location.line}  {_s(f.message)}")
-    console.print("[bold]3. WHY IT MATTERS[/] / [bold]4. FIX[/]: see `blastwall explain RULE_ID` or --format markdown")
+    console.print("[bold]3. WHY IT MATTERS[/]")
+    console.print(f"   {_s(why_text(result, catalog))}", highlight=False)
+    console.print("[bold]4. FIX[/]")
+    items = fix_items(result, catalog, snippets or {})
+    if not items:
+        console.print("   nothing to fix")
+    for item in items[:_FIXES_SHOWN]:
+        console.print(f"   [bold]{_s(item.title)}[/] ({item.rule_id})")
+        console.print(f"     {_s(item.summary)}", highlight=False)
+        if item.before:
+            console.print(f"     before ({_s(item.where.path)}:{item.where.line}):", style="dim")
+            for line in item.before.split("\n"):
+                console.print(f"       {_s(line)}", highlight=False)
+            console.print("     after:", style="dim")
+            for line in item.after.split("\n"):
+                console.print(f"       {_s(line)}", highlight=False)
+    if len(items) > _FIXES_SHOWN:
+        console.print(f"   … {len(items) - _FIXES_SHOWN} more in `--format markdown`; `blastwall fix` writes sandbox configs")
     cov = result.coverage
     skipped = sum(cov.skipped.values())
     console.print(f"[dim]scanned {cov.files_scanned} files ({cov.files_parsed} parsed), skipped {skipped}; "
