@@ -74,6 +74,10 @@ def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[F
             Fact("egress-allow-list", f"{script} sets default-deny OUTPUT", src.loc(line)),)
         replaced[site.site_id] = replace(site, containment=replace(c, facts=facts, egress=Egress.ALLOW_LIST))
 
+    # Kubernetes pods whose NetworkPolicy lives in another file of the repo.
+    for site, new in _network_policy_links(root, paths, sites):
+        replaced[site.site_id] = new
+
     # Workflow steps that run scripts; compose services built from Dockerfiles.
     from scanner.analyzers import workflow_links
 
@@ -94,6 +98,39 @@ def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[F
     for _site, extra in added:
         out_findings.extend(extra)
     return [replaced.get(s.site_id, s) for s in sites], out_findings
+
+
+def _network_policy_links(root: Path, paths: list[str], sites: list[LaunchSite]):  # type: ignore[no-untyped-def]
+    """Pods judged without a same-file NetworkPolicy, re-judged with the repo's other policies."""
+    pods = [s for s in sites if s.surface == "kubernetes" and s.containment.has("k8s-pod-selector")]
+    if not pods:
+        return
+    import json
+
+    from scanner.analyzers.cfgtree import load_yaml_all
+    from scanner.analyzers.kubernetes import policy_egress
+
+    policies = []
+    for rel in paths:
+        if not rel.endswith((".yaml", ".yml")) or rel.startswith(".github/"):
+            continue
+        src = _read(root, rel)
+        if src is None or b"NetworkPolicy" not in src.data:
+            continue
+        for doc in load_yaml_all(src.text, []):
+            if doc.is_map and doc.get("kind") is not None and doc.get("kind").text() == "NetworkPolicy":
+                policies.append((doc, src))
+    if not policies:
+        return
+    for site in pods:
+        c = site.containment
+        selector = json.loads(c.of_kind("k8s-pod-selector")[0].value)
+        decided = policy_egress(None, policies, selector["labels"], selector["namespace"])
+        if decided is None:
+            continue
+        egress, fact = decided
+        facts = tuple(f for f in c.facts if f.kind not in ("network-default", "k8s-pod-selector")) + (fact,)
+        yield site, replace(site, containment=replace(c, facts=facts, egress=egress))
 
 
 def _find_script(spelled: str, config_path: str, paths: set[str]) -> str | None:

@@ -3,6 +3,8 @@ containers start an agent, judged with their pod spec and the NetworkPolicies th
 
 from __future__ import annotations
 
+import json
+
 from scanner.analyzers.base import Analysis
 from scanner.analyzers.cfgjudge import agent_in_image, make_site, read, secret_fact, split_words
 from scanner.analyzers.cfgtree import Node, load_yaml_all
@@ -214,6 +216,9 @@ def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
         decided = policy_egress(src, policies, _labels(meta), _namespace(doc))
         if decided is None:
             facts.append(Fact("network-default", "no NetworkPolicy in this file selects the pod", loc(container)))
+            # The cross-file pass (scanner.links) looks for policies elsewhere in the repo.
+            selector = json.dumps({"labels": _labels(meta), "namespace": _namespace(doc)}, sort_keys=True)
+            facts.append(Fact("k8s-pod-selector", selector, loc(container)))
         else:
             egress = decided[0]
             facts.append(decided[1])
