@@ -16,7 +16,7 @@ from pathlib import Path
 from scanner.catalog import Catalog, RuleMeta
 from scanner.findings import new_finding
 from scanner.judge import site_id_for
-from scanner.model import Confidence, Containment, Finding, LaunchSite, Severity, Skip
+from scanner.model import Boundary, Confidence, Containment, Egress, EnvMode, Finding, LaunchSite, Severity, Skip
 from scanner.parsing import SourceFile
 from scanner.resources import rules_dir
 
@@ -74,18 +74,28 @@ def run_stage(root: Path, targets: Sequence[str], catalog: Catalog, user_rules: 
             sources[rel] = _source(root, rel)
         return sources[rel]
 
+    bypassed = {(h.path, h.line) for h in outcome.hits if h.rule_id == "agent-permission-bypass"}
     for hit in outcome.hits:
         file = src(hit.path)
         if file is None:
             continue
         loc = file.loc(hit.line, hit.column, hit.end_line, hit.end_column)
         agent_id, agent_name = _agent_on_line(catalog, loc.quote)
+        # An agent whose own sandbox is on by default (Codex) and is not switched off here is
+        # judged as the built-in analyzers judge it: not inline, its environment a hardening note.
+        own_sandbox = agent_id != "unknown" and catalog.agent(agent_id).sandbox_default_on \
+            and (hit.path, hit.line) not in bypassed
+        if own_sandbox and hit.rule_id == "agent-inline-launch":
+            continue
         sid = site_id_for(file.loc(hit.line), agent_id)
+        boundary = (Boundary.AGENT_SANDBOX, f"{agent_name} sandbox") if own_sandbox else (Boundary.NONE, "")
+        # The pack judges by pattern, not by a containment model: env and egress stay unknown here.
         sites.setdefault(sid, LaunchSite(sid, agent_id, agent_name, "semgrep", hit.semgrep_id, file.loc(hit.line),
-                                         loc.quote[:200], Containment()))
+                                         loc.quote[:200], Containment(boundary=boundary[0], boundary_tool=boundary[1],
+                                                                      env=EnvMode.UNKNOWN, egress=Egress.UNKNOWN)))
         meta = None if hit.rule_id in catalog.rules else _user_rule(hit)
         findings.append(new_finding(catalog, hit.rule_id, loc, site_id=sid, message=hit.message, meta=meta,
-                                    confidence=Confidence(hit.confidence)))
+                                    confidence=Confidence(hit.confidence), contained=own_sandbox))
     skipped = []
     for rel, reason in outcome.not_analysed:
         skipped.append(Skip(rel, reason))
