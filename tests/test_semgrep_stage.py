@@ -67,4 +67,5 @@ def test_user_rules_are_merged(tmp_path: Path) -> None:
     result = scan(GO, ScanOptions(jobs=1, semgrep_rules=(rules,)))
     mine = [(f.rule_id, f.location.path, f.location.line, f.severity.value) for f in result.findings
             if f.rule_id.startswith("semgrep/")]
-    assert mine == [("semgrep/no-workdir-env", "internal/fixer/fixer.go", 16, "medium")]
+    assert mine == [("semgrep/no-workdir-env", "internal/fixer/fixer.go", 16, "medium"),
+                    ("semgrep/no-workdir-env", "internal/fixer/fixer.go", 26, "medium")]
