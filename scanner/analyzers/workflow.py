@@ -86,21 +86,25 @@ class WorkflowReader:
     # -- entry ------------------------------------------------------------------------------
 
     def run(self) -> Iterator[tuple[LaunchSite, tuple[Finding, ...]]]:
+        jobs = self.root.get("jobs") if self.root is not None and self.root.is_map else None
+        if jobs is not None and jobs.is_map:
+            for job in self.jobs():
+                yield from self._job(job)
+            return
+        self._workflow_context()
+        runs = self.root.get("runs") if self.root is not None and self.root.is_map else None
+        if runs is not None and runs.is_map:  # a composite action.yml
+            yield from self._job(Job("runs", runs, runs.key_line or runs.line, True))
+
+    def _workflow_context(self) -> bool:
+        """Read the workflow-level triggers, env and permissions; False when there is no document."""
         root = self.root
         if root is None or not root.is_map:
-            return
+            return False
         self._triggers(root.get("on") or root.get("true"))
         self.wf_env = self._env_facts(root.get("env"))
         self.wf_perms = root.get("permissions")
-        jobs = root.get("jobs")
-        if jobs is not None and jobs.is_map:
-            for key, job in jobs.items():
-                if job.is_map:
-                    yield from self._job(Job(key, job, job.key_line or job.line, False))
-            return
-        runs = root.get("runs")
-        if runs is not None and runs.is_map:
-            yield from self._job(Job("runs", runs, runs.key_line or runs.line, True))
+        return True
 
     def _triggers(self, on: Node | None) -> None:
         if on is None:
@@ -137,13 +141,9 @@ class WorkflowReader:
     # -- jobs -------------------------------------------------------------------------------
 
     def jobs(self) -> Iterator[Job]:
-        root = self.root
-        if root is None or not root.is_map:
+        if not self._workflow_context():
             return
-        self._triggers(root.get("on") or root.get("true"))
-        self.wf_env = self._env_facts(root.get("env"))
-        self.wf_perms = root.get("permissions")
-        jobs = root.get("jobs")
+        jobs = self.root.get("jobs")
         for key, job in (jobs.items() if jobs is not None and jobs.is_map else []):
             if job.is_map:
                 yield Job(key, job, job.key_line or job.line, False)
