@@ -1,8 +1,7 @@
 """`blastwall fix --apply --yes` then `blastwall scan`: the verdict must flip to `not present`.
 
-Scenarios whose launch sites blastwall does not rewrite (Kubernetes manifests, MCP servers that need
-a credential, SDK calls, agent actions in workflows, launches found by the semgrep pack) stay listed
-here as manual:
+Scenarios whose launch sites blastwall does not rewrite (MCP servers that need a credential, SDK
+calls, agent actions in workflows, launches found by the semgrep pack) stay listed here as manual:
 the test checks that `fix` says so, so the gap stays visible rather than silently skipped.
 """
 
@@ -24,7 +23,6 @@ PRESENT = sorted(p.name for p in REPOS.iterdir()
                  if (p / "expected.yaml").is_file() and yaml.safe_load((p / "expected.yaml").read_text())["verdict"] == "present")
 MANUAL = {
     "go-codex-danger": "launches found by the semgrep pack are not rewritten",
-    "k8s-privileged-hostpath": "kubernetes launch sites are configuration",
     "mcp-forwards-token": "launch sites are configuration",
     "sdk-mixed-frameworks": "is not a shape blastwall rewrites",
     "workflow-write-token-bypass": "put the runner in front of the agent by hand",
@@ -82,3 +80,20 @@ def test_fix_adds_the_projects_allowed_egress(tmp_path: Path) -> None:
     assert blastwall("fix", str(repo)).returncode == 0
     squid = (repo / "sandbox" / "egress-proxy" / "squid.conf").read_text()
     assert "pypi.org" in squid and "generativelanguage.googleapis.com" in squid
+
+
+def test_rewritten_kubernetes_manifest_is_still_valid(tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema_file = ROOT.parent / "shared" / "schemas" / "kubernetes-definitions.json"
+    if not schema_file.is_file():
+        pytest.skip("shared Kubernetes schema not present beside the project")
+    repo = tmp_path / "repo"
+    shutil.copytree(REPOS / "k8s-privileged-hostpath", repo)
+    assert blastwall("fix", str(repo), "--apply", "--yes").returncode == 0
+    manifest = yaml.safe_load((repo / "k8s" / "agent.yaml").read_text())
+    pod = manifest["spec"]["template"]["spec"]
+    assert pod["hostNetwork"] is False and pod["automountServiceAccountToken"] is False
+    assert "volumes" not in pod and pod["containers"][0]["securityContext"]["privileged"] is False
+    definitions = json.loads(schema_file.read_text())
+    schema = {**definitions, "$ref": "#/definitions/io.k8s.api.apps.v1.Deployment"}
+    jsonschema.validate(manifest, schema)

@@ -71,6 +71,8 @@ def plan_apply(root: Path, result: ScanResult, runner: str, key_names: dict[str,
             if site.surface == "compose":
                 mine = [f for f in result.findings if f.site_id == site.site_id and not f.suppressed]
                 rewritten, reason = _rewrite_compose(new, mine)
+            elif site.surface == "kubernetes":
+                rewritten, reason = _rewrite_kubernetes(new)
             else:
                 rewritten, reason = _rewrite(new, site, runner, key_names.get(site.agent, ()))
             if rewritten is None:
@@ -351,3 +353,94 @@ def _rewrite_compose(text: str, findings) -> tuple[str | None, str]:  # type: ig
     if new == text:
         return None, "nothing on the flagged lines can be changed safely"
     return new, ""
+
+
+_WORKLOADS = {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+_ESCAPE_CAPS = {"ALL", "SYS_ADMIN", "SYS_PTRACE", "SYS_MODULE", "DAC_READ_SEARCH", "DAC_OVERRIDE", "SYS_RAWIO", "BPF"}
+
+
+def _pod_spec(doc):  # type: ignore[no-untyped-def]
+    kind = doc.get("kind")
+    spec = doc.get("spec") or {}
+    if kind == "Pod":
+        return spec
+    if kind == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return (spec.get("template") or {}).get("spec")
+
+
+def _rewrite_kubernetes(text: str) -> tuple[str | None, str]:
+    """The pod spec's escape hatches closed: host namespaces, privileged containers, added escape
+    capabilities, hostPath volumes, bulk secrets (envFrom) and the service-account token."""
+    import io
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    yaml = YAML()  # round-trip: comments, quotes and key order survive
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    try:
+        docs = list(yaml.load_all(text))
+    except YAMLError:
+        return None, "the manifest does not parse"
+    changed = False
+    for doc in docs:
+        if not hasattr(doc, "get") or doc.get("kind") not in _WORKLOADS:
+            continue
+        pod = _pod_spec(doc)
+        if not hasattr(pod, "get"):
+            continue
+        for key in ("hostNetwork", "hostPID", "hostIPC"):
+            if pod.get(key) is True:
+                pod[key] = False
+                changed = True
+        if pod.get("automountServiceAccountToken") is not False:
+            pod["automountServiceAccountToken"] = False
+            changed = True
+        host_volumes = {v.get("name") for v in pod.get("volumes") or [] if hasattr(v, "get") and "hostPath" in v}
+        if host_volumes:
+            pod["volumes"] = [v for v in pod["volumes"] if not (hasattr(v, "get") and v.get("name") in host_volumes)]
+            if not pod["volumes"]:
+                del pod["volumes"]
+            changed = True
+        for container in [*(pod.get("containers") or []), *(pod.get("initContainers") or [])]:
+            if not hasattr(container, "get"):
+                continue
+            mounts = container.get("volumeMounts")
+            if mounts and host_volumes:
+                kept = [m for m in mounts if not (hasattr(m, "get") and m.get("name") in host_volumes)]
+                if kept:
+                    container["volumeMounts"] = kept
+                else:
+                    del container["volumeMounts"]
+            env_from = container.get("envFrom")
+            if env_from:
+                kept = [e for e in env_from if not (hasattr(e, "get") and "secretRef" in e)]
+                if len(kept) != len(env_from):
+                    changed = True
+                    if kept:
+                        container["envFrom"] = kept
+                    else:
+                        del container["envFrom"]
+            sc = container.get("securityContext")
+            if hasattr(sc, "get"):
+                for key in ("privileged", "allowPrivilegeEscalation"):
+                    if sc.get(key) is True:
+                        sc[key] = False
+                        changed = True
+                caps = sc.get("capabilities")
+                if hasattr(caps, "get") and caps.get("add"):
+                    kept = [c for c in caps["add"] if str(c).upper().removeprefix("CAP_") not in _ESCAPE_CAPS]
+                    if len(kept) != len(caps["add"]):
+                        changed = True
+                        if kept:
+                            caps["add"] = kept
+                        else:
+                            del caps["add"]
+    if not changed:
+        return None, "nothing in the pod spec can be tightened safely; see the generated k8s/ files"
+    out = io.StringIO()
+    yaml.dump_all(docs, out)
+    return out.getvalue(), ""
