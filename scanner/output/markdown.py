@@ -113,7 +113,7 @@ def _site(site: LaunchSite, findings: list[Finding]) -> dict[str, object]:
     c = site.containment
     boundary = c.boundary.value + (f" ({c.boundary_tool})" if c.boundary_tool else "")
     return {
-        "title": md_text(f"{site.agent_name} via {site.launcher}"),
+        "title": md_message(f"{site.agent_name} via {site.launcher}"),
         "where": f"{md_code(site.location.path)} line {site.location.line}: {md_code(site.location.quote)}",
         "boundary": md_text(boundary),
         "env": md_text(c.env.value),
@@ -150,7 +150,7 @@ def render_markdown(result: ScanResult, catalog: Catalog, snippets: dict[str, tu
     return _template().render(
         verdict=result.verdict.value.upper(),
         verdict_line=_VERDICT_LINE[result.verdict],
-        needs_context=[md_text(n) for n in result.needs_context],
+        needs_context=[md_message(n) for n in result.needs_context],
         sites=[_site(s, by_site.get(s.site_id, [])) for s in result.launch_sites],
         why=md_text(why_text(result, catalog)),
         fixes=_fixes(result, catalog, snippets or {}),
