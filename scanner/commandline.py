@@ -185,13 +185,13 @@ class CommandReader:
             return None
         head, rest = words[0], words[1:]
         if head.dynamic:
-            return self._dynamic_head(head, rest, layers)
+            return self._dynamic_head(head, rest, layers, assigns, depth)
         name = basename(head.text)
 
         spec = self.agent_for(head, rest)
         if spec is not None:
-            if rest and not rest[0].dynamic and rest[0].text in self.catalog.non_session_args:
-                return None  # `claude --version`, `gemini extensions install`: no session starts
+            if self._housekeeping(rest):
+                return None
             return Invocation(spec, head, tuple(rest), tuple(layers), tuple(assigns))
 
         if name in _SHELLS:
@@ -234,13 +234,22 @@ class CommandReader:
                         return found
         return None
 
-    def _dynamic_head(self, head: Word, rest: list[Word], layers: list[Layer]) -> Unresolved | None:
+    def _dynamic_head(self, head: Word, rest: list[Word], layers: list[Layer], assigns: list[Word], depth: int):
+        if rest and rest[0].text == "=":
+            # PowerShell (`shell: pwsh` steps): `$out = claude -p ...` assigns a command's output.
+            return self._read(rest[1:], layers, assigns, depth + 1)
         # A command from a variable matters only when an agent is visibly involved.
-        for word in rest:
+        for i, word in enumerate(rest):
             spec = None if word.dynamic else self.agent_for(word, [])
             if spec is not None:
+                if self._housekeeping(rest[i + 1 :]):
+                    return None
                 return Unresolved(f"the program in `{head.text}` that receives `{word.text}`", head, spec)
         return None
+
+    def _housekeeping(self, args: Sequence[Word]) -> bool:
+        """`claude --version`, `gemini extensions install x`: no agent session starts."""
+        return bool(args) and not args[0].dynamic and args[0].text in self.catalog.non_session_args
 
     def _continue(self, layer: Layer, rest: list[Word], layers: list[Layer], assigns: list[Word], depth: int):
         return self._read(rest, [*layers, layer], assigns, depth + 1)
@@ -450,6 +459,8 @@ class CommandReader:
         if spec is None:
             spec = self.agent_for(package, rest[i + 1 :])
         if spec is not None:
+            if self._housekeeping(rest[i + 1 :]):
+                return None
             return Invocation(spec, package, tuple(rest[i + 1 :]), (*layers, layer), tuple(assigns))
         return None
 
