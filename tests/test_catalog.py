@@ -43,3 +43,12 @@ def test_why_is_two_sentences_and_fix_has_examples() -> None:
     for rule in load_catalog().rules.values():
         assert rule.why.count(". ") >= 1, rule.id
         assert rule.fix and rule.fix_examples, rule.id
+
+
+def test_framework_alternatives_used_by_the_detectors_exist() -> None:
+    import re
+
+    data = yaml.safe_load((RULES / "frameworks.yaml").read_text())["alternatives"]
+    used = set(re.findall(r'_alternative\("([a-z0-9-]+)"\)', (ROOT / "scanner" / "analyzers" / "sdk_python.py").read_text()))
+    assert used and used <= set(data), sorted(used - set(data))
+    assert set(data) <= used, f"unused alternatives: {sorted(set(data) - used)}"

@@ -32,6 +32,21 @@ def _FACTS_QUERY() -> Query:  # noqa: N802 - a constant, built once per process
 """)
 
 
+@lru_cache(maxsize=1)
+def _alternatives() -> dict[str, str]:
+    import yaml
+
+    from scanner.resources import rules_dir
+
+    with (rules_dir() / "frameworks.yaml").open(encoding="utf-8") as handle:
+        return dict(yaml.safe_load(handle)["alternatives"])
+
+
+def _alternative(key: str) -> str:
+    """The contained alternative a finding names, from rules/frameworks.yaml (text is data)."""
+    return _alternatives()[key]
+
+
 HOST_EXEC = "framework-host-code-execution"
 MCP_ENV = "mcp-stdio-forwards-environment"
 BROWSER = "browser-agent-operator-profile"
@@ -453,7 +468,7 @@ def _openai_agents(d: PythonDetector, call: Call) -> bool:
     if _is(call, _AGENTS_ROOTS, "LocalShellTool", bare=True):
         d.host_exec(call, agent="openai-agents", name="OpenAI Agents SDK LocalShellTool", launcher="LocalShellTool",
                     what="LocalShellTool runs the model's shell commands through the executor",
-                    fix="give the agent a hosted container shell (ShellTool with environment={\"type\": \"container_auto\"}) or run the executor inside a sandbox",
+                    fix=_alternative("openai-agents-local-shell-tool"),
                     extra=lambda s: _needs_approval(s, px, call))
         return True
     if _is(call, _AGENTS_ROOTS, "ShellTool"):
@@ -468,7 +483,7 @@ def _openai_agents(d: PythonDetector, call: Call) -> bool:
         elif kind == "local":
             d.host_exec(call, agent="openai-agents", name="OpenAI Agents SDK ShellTool", launcher="ShellTool",
                         what="ShellTool with a local environment runs the model's shell commands through its executor",
-                        fix="set environment={\"type\": \"container_auto\"} or run the executor inside a sandbox",
+                        fix=_alternative("openai-agents-shell-tool-local"),
                         extra=lambda s: _needs_approval(s, px, call))
         else:
             d.undecided(call, agent="openai-agents", name="OpenAI Agents SDK ShellTool", launcher="ShellTool",
@@ -477,7 +492,7 @@ def _openai_agents(d: PythonDetector, call: Call) -> bool:
     if _is(call, _AGENTS_ROOTS, "UnixLocalSandboxClient", bare=True):
         d.host_exec(call, agent="openai-agents", name="OpenAI Agents SDK SandboxAgent", launcher="UnixLocalSandboxClient",
                     what="UnixLocalSandboxClient is not a sandbox: the SandboxAgent's commands run on the local filesystem",
-                    fix="use DockerSandboxClient (with network_mode=\"none\") or a hosted sandbox client")
+                    fix=_alternative("openai-agents-unix-local-sandbox"))
         return True
     if _is(call, _AGENTS_ROOTS, *_HOSTED_SANDBOXES, bare=True):
         boundary = Boundary.CONTAINER if call.leaf == "DockerSandboxClient" else Boundary.VM
@@ -507,12 +522,12 @@ def _langchain(d: PythonDetector, call: Call) -> bool:
     if _is(call, _LC_ROOTS, "ShellTool", "BashProcess"):
         d.host_exec(call, agent="langchain", name="LangChain ShellTool", launcher=call.leaf,
                     what=f"{call.leaf} runs the model's shell commands",
-                    fix="run the tool inside a container (ShellToolMiddleware with DockerExecutionPolicy) or remove it")
+                    fix=_alternative("langchain-shell-tool"))
         return True
     if _is(call, _LC_ROOTS, "PythonREPLTool", "PythonAstREPLTool", bare=True) or _is(call, _LC_ROOTS, "PythonREPL"):
         d.host_exec(call, agent="langchain", name=f"LangChain {call.leaf}", launcher=call.leaf,
                     what=f"{call.leaf} executes model-written Python in the operator's process",
-                    fix="execute code in a remote or container sandbox instead of an in-process REPL")
+                    fix=_alternative("langchain-python-repl"))
         return True
     if _is(call, _LC_ROOTS, "ShellToolMiddleware", bare=True):
         policy = px.option(call, "execution_policy")
@@ -520,7 +535,7 @@ def _langchain(d: PythonDetector, call: Call) -> bool:
         if policy is None or (target is not None and target.leaf == "HostExecutionPolicy"):
             d.host_exec(call, agent="langchain", name="LangChain ShellToolMiddleware", launcher="ShellToolMiddleware",
                         what="ShellToolMiddleware with the host execution policy (the default) runs the model's shell commands",
-                        fix="pass execution_policy=DockerExecutionPolicy(...) or CodexSandboxExecutionPolicy(...)",
+                        fix=_alternative("langchain-shell-middleware-host"),
                         confidence=Confidence.HIGH)
         elif target is not None and target.leaf in ("DockerExecutionPolicy", "CodexSandboxExecutionPolicy"):
             boundary = Boundary.CONTAINER if target.leaf.startswith("Docker") else Boundary.OS_SANDBOX
@@ -537,7 +552,7 @@ def _langchain(d: PythonDetector, call: Call) -> bool:
         if risky:
             d.host_exec(call, agent="langchain", name="LangChain load_tools", launcher="load_tools",
                         what=f"load_tools({risky}) gives the agent a host {'shell' if 'terminal' in risky else 'Python REPL'}",
-                        fix="drop the tool or run it inside a sandbox", confidence=Confidence.HIGH)
+                        fix=_alternative("langchain-load-tools"), confidence=Confidence.HIGH)
             return True
     return False
 
@@ -553,7 +568,7 @@ def _autogen(d: PythonDetector, call: Call) -> bool:
         timeout = px.option(call, "timeout")
         d.host_exec(call, agent="autogen", name=f"AutoGen {call.leaf}", launcher=call.leaf,
                     what=f"{call.leaf} runs model-written code",
-                    fix="use DockerCommandLineCodeExecutor (or ACADynamicSessionsCodeExecutor) instead",
+                    fix=_alternative("autogen-local-executor"),
                     timeout=px.loc(timeout) if timeout is not None else px.loc(call.node))
         return True
     if _is(call, _AG_ROOTS, "DockerCommandLineCodeExecutor", "DockerJupyterCodeExecutor", "ACADynamicSessionsCodeExecutor",
@@ -589,7 +604,7 @@ def _autogen(d: PythonDetector, call: Call) -> bool:
                                                                                           "JupyterCodeExecutor")):
                 d.host_exec(call, agent="autogen", name=name, launcher="code_execution_config",
                             what="the agent's code_execution_config runs model-written code with a local executor",
-                            fix="use the Docker command-line executor")
+                            fix=_alternative("autogen-commandline-local"))
             return True
         use_docker = cfg.get("use_docker")
         value = px.const(use_docker) if use_docker is not None else _UNSET
@@ -598,12 +613,12 @@ def _autogen(d: PythonDetector, call: Call) -> bool:
             if env_off is not None:
                 d.host_exec(call, agent="autogen", name=name, launcher="code_execution_config",
                             what="AUTOGEN_USE_DOCKER is turned off in this file, so code_execution_config runs model-written code",
-                            fix="leave AUTOGEN_USE_DOCKER at its default and set use_docker to an image")
+                            fix=_alternative("autogen-use-docker-env"))
             return True
         if value is False or value in ("False", "false", "0", "no"):
             d.host_exec(call, agent="autogen", name=name, launcher="code_execution_config",
                         what="code_execution_config with use_docker False runs model-written code",
-                        fix="set \"use_docker\": True (or an image name)")
+                        fix=_alternative("autogen-use-docker-false"))
         elif value is _UNSET:
             d.undecided(call, agent="autogen", name=name, launcher="code_execution_config",
                         needs=f"the value of use_docker `{px.text(use_docker)}`", at=use_docker)
@@ -631,7 +646,7 @@ def _crewai(d: PythonDetector, call: Call) -> bool:
         if unsafe is not None and px.const(unsafe) is True:
             d.host_exec(call, agent="crewai", name="CrewAI CodeInterpreterTool", launcher="CodeInterpreterTool",
                         what="CodeInterpreterTool(unsafe_mode=True) runs model-written code",
-                        fix="drop unsafe_mode so the tool runs code in Docker")
+                        fix=_alternative("crewai-code-interpreter-unsafe"))
             return True
         return False
     if call.leaf == "Agent" and "allow_code_execution" in call.keywords:
@@ -642,7 +657,7 @@ def _crewai(d: PythonDetector, call: Call) -> bool:
         if value == "unsafe":
             d.host_exec(call, agent="crewai", name="CrewAI Agent", launcher="allow_code_execution",
                         what="an agent with code_execution_mode=\"unsafe\" runs model-written code",
-                        fix="use code_execution_mode=\"safe\" (Docker)")
+                        fix=_alternative("crewai-unsafe-code-execution"))
         elif value == "safe":
             d.contained(call, agent="crewai", name="CrewAI Agent", launcher="allow_code_execution",
                         boundary=Boundary.CONTAINER, tool="CrewAI safe code execution (Docker)")
@@ -666,7 +681,7 @@ def _smolagents(d: PythonDetector, call: Call) -> bool:
     if call.leaf == "LocalPythonExecutor":
         d.host_exec(call, agent="smolagents", name="smolagents LocalPythonExecutor", launcher="LocalPythonExecutor",
                     what="LocalPythonExecutor evaluates model-written Python in the operator's process",
-                    fix="use a remote executor (executor_type=\"docker\", \"e2b\", \"modal\" or \"blaxel\")",
+                    fix=_alternative("smolagents-local-executor"),
                     extra=lambda s: _star_imports(s, px, call))
         return True
     if call.leaf != "CodeAgent":
@@ -677,7 +692,7 @@ def _smolagents(d: PythonDetector, call: Call) -> bool:
         d.host_exec(call, agent="smolagents", name="smolagents CodeAgent", launcher="CodeAgent",
                     what=("CodeAgent without executor_type" if node is None else "CodeAgent with executor_type=\"local\"")
                     + " evaluates model-written Python in the operator's process",
-                    fix="set executor_type=\"docker\" (or \"e2b\", \"modal\", \"blaxel\")",
+                    fix=_alternative("smolagents-executor-type-local"),
                     extra=lambda s: _star_imports(s, px, call))
     elif isinstance(value, str) and value in _REMOTE_EXECUTORS:
         d.contained(call, agent="smolagents", name="smolagents CodeAgent", launcher="CodeAgent",
@@ -706,23 +721,23 @@ def _others(d: PythonDetector, call: Call) -> bool:
     if call.root == "llama_index" and call.leaf == "CodeInterpreterToolSpec":
         d.host_exec(call, agent="llamaindex", name="LlamaIndex CodeInterpreterToolSpec", launcher="CodeInterpreterToolSpec",
                     what="CodeInterpreterToolSpec runs model-written Python with subprocess",
-                    fix="use a remote sandboxed interpreter tool instead")
+                    fix=_alternative("llamaindex-code-interpreter"))
         return True
     if call.root == "minisweagent" and call.leaf == "LocalEnvironment":
         d.host_exec(call, agent="swe-agent", name="mini-swe-agent LocalEnvironment", launcher="LocalEnvironment",
                     what="LocalEnvironment runs the agent's shell commands",
-                    fix="use the Docker environment (DockerEnvironment) instead")
+                    fix=_alternative("mini-swe-agent-local-environment"))
         return True
     if call.root in ("swerex", "sweagent") and call.leaf in ("LocalDeployment", "LocalDeploymentConfig"):
         d.host_exec(call, agent="swe-agent", name="SWE-agent local deployment", launcher=call.leaf,
                     what=f"{call.leaf} runs the agent's shell commands",
-                    fix="use DockerDeploymentConfig (the default) instead")
+                    fix=_alternative("swe-rex-local-deployment"))
         return True
     if call.root == "openhands" and (call.leaf in ("LocalRuntime", "CLIRuntime") or
                                      px.const(call.keywords.get("runtime")) in ("local", "cli")):
         d.host_exec(call, agent="openhands", name="OpenHands", launcher=call.leaf,
                     what="the OpenHands local/cli runtime runs the agent's commands",
-                    fix="use the docker runtime (runtime=\"docker\")", confidence=Confidence.HIGH)
+                    fix=_alternative("openhands-local-runtime"), confidence=Confidence.HIGH)
         return True
     if call.root == "browser_use" and call.leaf in ("Browser", "BrowserSession", "BrowserProfile", "BrowserConfig"):
         _browser_use(d, call)
