@@ -164,18 +164,14 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
         raise UsageError(f"not a regular file or folder: {path}")
     project = _project_options(path, baseline, diff_base, config)
 
-    progress = None
+    bar = None
     if not no_progress and sys.stderr.isatty():
         from rich.progress import Progress
 
         bar = Progress(transient=True)
         task = bar.add_task("scanning", total=None)
         bar.start()
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-    else:
-        bar = None
+    progress = (lambda done, total: bar.update(task, completed=done, total=total)) if bar is not None else None
     try:
         result = run_scan(path, ScanOptions(jobs=jobs, progress=progress, semgrep_rules=tuple(semgrep_rules), **project))
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -35,6 +36,13 @@ class Analysis:
     source: SourceFile
     kind: str
     notes: list[str] = field(default_factory=list)
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def shared(self, key: str, make: Callable[[], Any]) -> Any:
+        """One parse (or index) per file, however many analyzers read it."""
+        if key not in self._shared:
+            self._shared[key] = make()
+        return self._shared[key]
 
 
 @lru_cache(maxsize=1)

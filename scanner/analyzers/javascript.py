@@ -261,12 +261,17 @@ class JsModule:
         return EnvInfo(EnvMode.UNKNOWN, loc, f"env: {text}")
 
 
+def js_module(analysis: Analysis, dialect: str) -> JsModule:
+    """The file's parsed and indexed module, shared by every JS/TS analyzer."""
+    src = analysis.source
+    return analysis.shared(f"js-module-{dialect}", lambda: JsModule(src, parse(dialect, src.data).root_node))
+
+
 def analyze_javascript(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
     src = analysis.source
-    tree = parse(dialect, src.data)
-    module = JsModule(src, tree.root_node)
+    module = js_module(analysis, dialect)
     table = launch_tables()["javascript"]
-    stack = [tree.root_node]
+    stack = [module.root]
     while stack:
         node = stack.pop()
         stack.extend(node.children)

@@ -389,12 +389,17 @@ def _argument_parts(args: Node) -> tuple[list[Node], dict[str, Node]]:
     return positional, keywords
 
 
+def python_module(analysis: Analysis) -> PythonModule:
+    """The file's parsed and indexed module, shared by every Python analyzer."""
+    src = analysis.source
+    return analysis.shared("python-module", lambda: PythonModule(src, parse("python", src.data).root_node))
+
+
 def analyze_python(analysis: Analysis) -> Iterator[LaunchFound]:
     src = analysis.source
-    tree = parse("python", src.data)
-    module = PythonModule(src, tree.root_node)
+    module = python_module(analysis)
     table = launch_tables()["python"]
-    for node in python_calls(tree.root_node):
+    for node in python_calls(module.root):
         fn = node.child_by_field_name("function")
         args = node.child_by_field_name("arguments")
         if fn is None or args is None or args.type != "argument_list":

@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from scanner.analyzers.base import Analysis, LaunchFound
-from scanner.analyzers.javascript import JsModule, import_bindings
+from scanner.analyzers.javascript import import_bindings, js_module
 from scanner.analyzers.sdks import SiteBuilder
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import Boundary, EnvMode, Location
-from scanner.parsing import parse
 
 CLAUDE_PACKAGES = ("@anthropic-ai/claude-agent-sdk", "@anthropic-ai/claude-code")
 CODEX_PACKAGES = ("@openai/codex-sdk",)
@@ -32,9 +31,8 @@ def _package(text: str) -> str | None:
 class JsDetector:
     def __init__(self, analysis: Analysis, dialect: str):
         self.src = analysis.source
-        tree = parse(dialect, self.src.data)
-        self.mod = JsModule(self.src, tree.root_node)
-        self.root = tree.root_node
+        self.mod = js_module(analysis, dialect)
+        self.root = self.mod.root
         self.imports: dict[str, str] = {}  # local name -> "package.export" (or "package" for namespaces)
         self._imports()
         self.out: list = []

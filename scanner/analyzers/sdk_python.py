@@ -15,12 +15,12 @@ from functools import lru_cache
 from tree_sitter import Node, Query, QueryCursor
 
 from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
-from scanner.analyzers.python_lang import PythonModule, _argument_parts
+from scanner.analyzers.python_lang import PythonModule, _argument_parts, python_module
 from scanner.analyzers.sdks import SiteBuilder
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import Boundary, Confidence, Egress, EnvMode, Location
-from scanner.parsing import language, parse
+from scanner.parsing import language
 
 @lru_cache(maxsize=1)
 def _FACTS_QUERY() -> Query:  # noqa: N802 - a constant, built once per process
@@ -301,8 +301,7 @@ def _is(call: Call, roots: tuple[str, ...], *leaves: str, bare: bool = False) ->
 class PythonDetector:
     def __init__(self, analysis: Analysis):
         self.src = analysis.source
-        tree = parse("python", self.src.data)
-        self.mod = PythonModule(self.src, tree.root_node)
+        self.mod = python_module(analysis)
         self.px = PyFacts(self.mod)
         self.out: list = []
 
