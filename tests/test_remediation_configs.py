@@ -9,9 +9,13 @@ import shlex
 import shutil
 import stat
 import subprocess
-import tomllib
 from functools import lru_cache
 from pathlib import Path
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 import jsonschema
 import pytest

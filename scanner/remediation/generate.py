@@ -11,9 +11,13 @@ import json
 import math
 import posixpath
 import shlex
-import tomllib
 from functools import lru_cache
 from pathlib import Path
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 import jinja2
 import yaml
