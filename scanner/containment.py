@@ -8,6 +8,7 @@ facts each point at the line that shows them.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from scanner.catalog import Catalog, FlagSpec
@@ -98,6 +99,18 @@ class ContainmentJudge:
             facts=tuple(acc.facts),
             unknowns=tuple(acc.unknowns),
         )
+
+    def container_flag_facts(self, words: Sequence[Word]) -> tuple[list[Fact], list[Word]]:
+        """Facts from bare `docker run` flags (a job container's options, a devcontainer's runArgs)
+        and the environment names they pass, read exactly as a `docker run` wrapper is read."""
+        if not words:
+            return [], []
+        acc = _Acc()
+        env_names: list[Word] = []
+        head = words[0]
+        # The flag reader expects the image last; these flag lists have none.
+        self._container(Layer("docker run", "container", (*words, Word("<image>", head.location)), head), acc, env_names)
+        return [f for f in acc.facts if f.kind not in ("image", "network-default")], env_names
 
     # -- wrappers ----------------------------------------------------------------------
 

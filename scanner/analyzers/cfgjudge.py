@@ -24,7 +24,9 @@ _ORDER = [Boundary.NONE, Boundary.AGENT_SANDBOX, Boundary.OTHER_USER, Boundary.U
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def tools() -> tuple[Catalog, CommandReader, ContainmentJudge]:
+    """Built once per process: config analyzers call this for every site."""
     catalog = load_catalog()
     return catalog, CommandReader(catalog), ContainmentJudge(catalog)
 

@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterator
 
 from scanner.analyzers.base import Analysis
-from scanner.analyzers.cfgjudge import (agent_by_name, agent_in_image, make_site, read, read_shell, secret_fact,
+from scanner.analyzers.cfgjudge import (agent_by_name, agent_in_image, catalog, make_site, read, read_shell, secret_fact,
                                         split_words, tools)
 from scanner.analyzers.cfgtree import Node, load_json, load_yaml, strings
-from scanner.commandline import Invocation, Layer, Unresolved, Word
+from scanner.commandline import Invocation, Unresolved, Word
 from scanner.model import Boundary, Egress, EnvMode, Fact, Location
 
 _PROXY = re.compile(r"proxy|squid|tinyproxy|envoy|privoxy|mitm|egress|smokescreen|gateway", re.I)
@@ -76,18 +76,8 @@ def mount_fact(spec: str, loc: Location) -> Fact | None:
 
 def docker_option_facts(options: str | list[Word], loc: Location | None = None) -> list[Fact]:
     """Facts from `docker run` flags (job container options, devcontainer runArgs)."""
-    from scanner.containment import _Acc
-
     words = split_words(options, loc) if isinstance(options, str) else list(options)
-    if not words:
-        return []
-    judge = tools()[2]
-    acc = _Acc()
-    head = words[0]
-    placeholder = Word("<image>", head.location)
-    env_names: list[Word] = []
-    judge._container(Layer("docker run", "container", (*words, placeholder), head), acc, env_names)
-    facts = [f for f in acc.facts if f.kind not in ("image", "network-default")]
+    facts, env_names = tools()[2].container_flag_facts(words)
     for name in env_names:
         fact = secret_fact(name.text, name.location)
         if fact is not None:
@@ -137,8 +127,6 @@ def dockerfile_instructions(text: str) -> list[tuple[int, str, str]]:
     return out
 
 
-_NOT_A_SESSION = {"--version", "-v", "--help", "-h", "install", "update", "config", "mcp", "doctor",
-                  "migrate-installer", "login", "version", "completion"}
 
 
 def dockerfile_summary(text: str) -> dict:
@@ -186,7 +174,7 @@ def dockerfile_invocations(src, launches) -> Iterator[tuple[int, str, Invocation
         for item in found:
             if isinstance(item, Invocation) and name == "RUN":
                 first = item.args[0].text if item.args else ""
-                if not item.args or first in _NOT_A_SESSION:
+                if not item.args or first in catalog().non_session_args:
                     continue
             yield line, name, item
 
