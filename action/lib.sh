@@ -71,3 +71,25 @@ resolve_python() {
     die "no python3 found on this runner; add actions/setup-python before the blastwall step"
   fi
 }
+
+# safe_git DIR GIT-ARGS...: run git on the work tree that holds DIR, never as the repository
+# would have it. It runs scanner/gitsafe.py, the scanner's own hardened runner, so both apply
+# the same rules: the top level found by walking up to a real .git folder and passed explicitly
+# (a committed folder that looks like a bare repository is never used), the repository's config
+# vetted and refused when it names a program (filters, textconv, diff/merge drivers, ssh command,
+# upload-pack, credential helpers, transport helpers, ...), every driver also switched off with
+# -c, no system or global config, a throwaway HOME, stdin closed and a timeout. `env -i` keeps the
+# runner's environment (tokens, GIT_* variables) away from it; only PATH, TMPDIR and the proxy
+# variables (for fetch) pass. Exit status: git's own, or 2 when the repository is refused.
+# safe_git_check DIR: only the vetting; prints the one-line reason and fails when refused.
+_gitsafe() {
+  local gitsafe name
+  gitsafe="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)/scanner/gitsafe.py"
+  local -a keep=("PATH=${PATH}")
+  for name in TMPDIR https_proxy HTTPS_PROXY http_proxy no_proxy NO_PROXY all_proxy ALL_PROXY; do
+    [[ -z "${!name:-}" ]] || keep+=("${name}=${!name}")
+  done
+  env -i "${keep[@]}" "$PYTHON" -I "$gitsafe" "$@"
+}
+safe_git() { _gitsafe run "$@"; }
+safe_git_check() { _gitsafe check "$@"; }

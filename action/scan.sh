@@ -130,11 +130,15 @@ if [[ "$new_only" == true ]]; then
   else
     git_dir="$scan_path"
     [[ -d "$git_dir" ]] || git_dir="$(dirname -- "$scan_path")"
-    if ! git -C "$git_dir" cat-file -e "${base_sha}^{commit}" 2>/dev/null; then
-      echo "Fetching the pull request's base commit ${base_sha}"
-      git -C "$git_dir" fetch --quiet --no-tags --depth=1 origin "$base_sha" || true
+    # Every git call goes through safe_git (lib.sh): the repository cannot make it run a program.
+    if ! refusal="$(safe_git_check "$git_dir" 2>&1)"; then
+      die "new-only: ${refusal}"
     fi
-    if ! git -C "$git_dir" cat-file -e "${base_sha}^{commit}" 2>/dev/null; then
+    if ! safe_git "$git_dir" cat-file -e "${base_sha}^{commit}" 2>/dev/null; then
+      echo "Fetching the pull request's base commit ${base_sha}"
+      safe_git "$git_dir" fetch --quiet --no-tags --no-recurse-submodules --depth=1 origin "$base_sha" || true
+    fi
+    if ! safe_git "$git_dir" cat-file -e "${base_sha}^{commit}" 2>/dev/null; then
       die "new-only: the base commit ${base_sha} is not in the checkout; use actions/checkout with fetch-depth: 0"
     fi
     diff_base="$base_sha"

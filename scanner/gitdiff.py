@@ -1,35 +1,41 @@
 """What changed since a git revision: the lines `--diff-base REF` keeps findings on.
 
-git runs as a subprocess with a minimal environment (no user or system config, no prompts, a
-throwaway HOME), stdin closed and a timeout, and with the repository-config hooks that could run
-a program (external diff, textconv, fsmonitor) switched off. A missing git, a folder outside a
-work tree or an unknown revision raise `GitError`, a usage error for the command line.
+Every git command goes through `scanner.gitsafe` (explicit top level, vetted repository config,
+every program-naming setting off, minimal environment, stdin closed, a timeout). A missing git, a
+folder outside a work tree, a refused repository or an unknown revision raise `GitError`, a usage
+error for the command line.
 
-Changed means: lines added or modified in `git diff --unified=0 REF` (the work tree against REF),
-the lines on either side of a deletion, and every line of a file git does not track yet. Renames
-are diffed as a deletion plus an addition, so every line of a renamed file counts as changed.
+Changed means: lines added or modified between REF and the work tree, the lines on either side of
+a deletion, and every line of a file git does not track yet. Renames count as a deletion plus an
+addition, so every line of a renamed file counts as changed. git never looks at the work tree
+here (`git diff REF` would run the repository's clean filter on stat-dirty files): the tracked
+paths come from `ls-tree REF` and `ls-files`, REF's blobs from `cat-file --batch`, and the work-tree
+side is read from disk and diffed line by line in Python. Line ending differences are ignored;
+a file with a NUL byte in its first 8000 bytes is binary and has no changed lines, as in git.
 """
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import os
 import re
-import shutil
-import subprocess
-import tempfile
+import stat
+import subprocess  # noqa: F401 - kept importable as gitdiff.subprocess (tests spy on subprocess.run here)
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scanner import gitsafe
+from scanner.gitsafe import GITLINK, GitError, Repo
 from scanner.model import ReviewNote
 
-TIMEOUT = 120
+__all__ = ["Changes", "GitError", "changes_since", "git", "parse_diff", "review_notes"]
+
+TIMEOUT = gitsafe.TIMEOUT
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 IGNORE_MARK = re.compile(r"blastwall:\s*ignore\b")
 _ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
-
-
-class GitError(Exception):
-    """git could not answer: not installed, not a work tree, unknown revision, timeout."""
+_MAX_PAIRS = 10_000_000  # line pairs a diff may weigh; beyond that the changed middle counts as replaced
 
 
 @dataclass(frozen=True)
@@ -51,37 +57,9 @@ class Changes:
         return any(n in lines for n in range(first, max(first, last) + 1))
 
 
-def _env(home: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": home,
-        "LANG": "C",
-        "LC_ALL": "C",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_OPTIONAL_LOCKS": "0",  # a diff must not write the index of the repository it reads
-    }
-
-
 def git(cwd: Path, *args: str, timeout: float = TIMEOUT) -> bytes:
-    exe = shutil.which("git")
-    if exe is None:
-        raise GitError("--diff-base needs git, which is not installed or not on PATH")
-    cmd = [exe, "-c", "core.quotepath=off", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=" + os.devnull,
-           "-c", "diff.external=", *args]
-    with tempfile.TemporaryDirectory(prefix="blastwall-git-") as home:
-        try:
-            proc = subprocess.run(cmd, cwd=cwd, env=_env(home), stdin=subprocess.DEVNULL, capture_output=True,
-                                  timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise GitError(f"git {args[0]} did not finish within {timeout:.0f} seconds") from None
-        except OSError as exc:
-            raise GitError(f"cannot run git: {exc.strerror or exc}") from None
-    if proc.returncode != 0:
-        first = (proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"])[0]
-        raise GitError(f"git {args[0]} failed: {first}")
-    return proc.stdout
+    """Run a git command on the work tree holding `cwd`, through `scanner.gitsafe`."""
+    return gitsafe.open_repo(cwd).run(*args, cwd=cwd, timeout=timeout)
 
 
 def _unquote(raw: bytes) -> str:
@@ -153,23 +131,17 @@ def changes_since(root: Path, ref: str) -> Changes:
     """The changes in the scanned folder (or single file's folder) since `ref`."""
     if not ref.strip() or ref.startswith("-") or any(c in ref for c in "\0\n\r"):
         raise GitError(f"--diff-base: {ref!r} is not a git revision")
-    cwd = root if root.is_dir() else root.parent
+    cwd = Path(os.path.realpath(root if root.is_dir() else root.parent))
     try:
-        inside = git(cwd, "rev-parse", "--is-inside-work-tree").strip()
-    except GitError as exc:
-        if "dubious ownership" in str(exc):
-            raise
-        inside = b""
-    if inside != b"true":
-        raise GitError(f"--diff-base needs a git work tree, and {root} is not inside one")
+        repo = gitsafe.open_repo(cwd)
+    except gitsafe.NotARepository:
+        raise GitError(f"--diff-base needs a git work tree, and {root} is not inside one") from None
     try:
-        sha = git(cwd, "rev-parse", "--verify", "--quiet", ref + "^{commit}").decode().strip()
+        sha = repo.run("rev-parse", "--verify", "--quiet", ref + "^{commit}", cwd=cwd).decode().strip()
     except GitError:
         raise GitError(f"--diff-base: unknown git revision {ref!r} (is it fetched? use fetch-depth: 0)") from None
-    diff = git(cwd, "diff", "--unified=0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
-               "--relative", "--src-prefix=a/", "--dst-prefix=b/", sha, "--")
-    lines, added, removed = parse_diff(diff)
-    untracked = git(cwd, "ls-files", "--others", "--exclude-standard", "-z")
+    lines, added, removed = _worktree_diff(repo, sha, cwd)
+    untracked = repo.run("ls-files", "--others", "--exclude-standard", "-z", cwd=cwd)
     whole = frozenset(p.decode("utf-8", "surrogateescape") for p in untracked.split(b"\0") if p)
     if not root.is_dir():  # a single file: paths are its name, as in the scan
         keep = {root.name}
@@ -182,6 +154,149 @@ def changes_since(root: Path, ref: str) -> Changes:
         added={p: tuple(v) for p, v in added.items()},
         removed={p: tuple(v) for p, v in removed.items()},
     )
+
+
+@dataclass(frozen=True)
+class _Entry:
+    mode: str
+    oid: str
+    skip_worktree: bool = False  # sparse checkout: git compares the index entry, not the file
+
+
+def _entries(out: bytes, ls_files: bool) -> dict[str, _Entry]:
+    """`ls-tree -r -z` ("mode type oid\tpath") or `ls-files -z -s -t` ("T mode oid stage\tpath") records."""
+    entries: dict[str, _Entry] = {}
+    for record in out.split(b"\0"):
+        meta, tab, path = record.partition(b"\t")
+        parts = meta.decode("ascii", "replace").split()
+        if not tab or len(parts) != (4 if ls_files else 3):
+            continue
+        if ls_files:
+            entries[path.decode("utf-8", "surrogateescape")] = _Entry(parts[1], parts[2], parts[0] == "S")
+        else:
+            entries[path.decode("utf-8", "surrogateescape")] = _Entry(parts[0], parts[2])
+    return entries
+
+
+def _read_worktree(cwd: Path, path: str, plain: dict[str, bool]) -> bytes | None:
+    """The content git would see for `path`: a file's bytes, a symlink's target; None when absent."""
+    parent = path.rpartition("/")[0]
+    if parent:
+        if parent not in plain:  # a symlinked folder on the way: git sees the file as gone
+            plain[parent] = os.path.realpath(cwd / parent) == str(cwd / parent)
+        if not plain[parent]:
+            return None
+    full = cwd / path
+    try:
+        mode = os.lstat(full).st_mode
+        if stat.S_ISLNK(mode):
+            return os.fsencode(os.readlink(full))
+        if stat.S_ISREG(mode):
+            with open(full, "rb") as handle:
+                return handle.read()
+    except OSError:
+        pass
+    return None
+
+
+def _blob_id(data: bytes, object_format: str) -> str:
+    return hashlib.new(object_format, b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _blobs(repo: Repo, oids: set[str], cwd: Path) -> dict[str, bytes]:
+    """Blob contents by id, from one `git cat-file --batch` (which never runs a filter or textconv)."""
+    if not oids:
+        return {}
+    out = repo.run("cat-file", "--batch", cwd=cwd, stdin="".join(f"{oid}\n" for oid in sorted(oids)).encode())
+    blobs: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(out):
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) == 3:
+            size = int(header[2])
+            blobs[header[0].decode()] = out[pos:pos + size]
+            pos += size + 1
+    return blobs
+
+
+def _split_lines(data: bytes) -> list[bytes]:
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [line.rstrip(b"\r") for line in lines]
+
+
+def _opcodes(old: list[bytes], new: list[bytes]) -> list[tuple[int, int, int, int]]:
+    """(i1, i2, j1, j2) for each changed block: old[i1:i2] became new[j1:j2]."""
+    head = 0
+    while head < min(len(old), len(new)) and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    a, b = old[head:len(old) - tail], new[head:len(new) - tail]
+    if not a and not b:
+        return []
+    if len(a) * len(b) > _MAX_PAIRS:
+        return [(head, head + len(a), head, head + len(b))]
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return [(i1 + head, i2 + head, j1 + head, j2 + head)
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+def _worktree_diff(repo: Repo, sha: str, cwd: Path) -> tuple[
+        dict[str, set[int]], dict[str, list[tuple[int, str]]], dict[str, list[tuple[int, str]]]]:
+    """What `git diff --unified=0 --relative SHA` would report, without git reading the work tree.
+
+    Same shape as `parse_diff`: changed new-file line numbers, added lines, and removed lines at
+    their new-file position, per path relative to `cwd`.
+    """
+    fmt = repo.object_format or "sha1"
+    old = _entries(repo.run("ls-tree", "-r", "-z", sha, cwd=cwd), ls_files=False)
+    index = _entries(repo.run("ls-files", "-z", "-s", "-t", cwd=cwd), ls_files=True)
+    plain: dict[str, bool] = {}
+    pending: list[tuple[str, str | None, bytes | str | None]] = []  # path, old oid, new content or index oid
+    for path in sorted(old.keys() | index.keys()):
+        before, now = old.get(path), index.get(path)
+        if GITLINK in (before.mode if before else "", now.mode if now else ""):
+            continue  # a submodule: its own repository, never entered
+        after: bytes | str | None
+        if now is None:
+            after = None  # removed from the index
+        elif now.skip_worktree:
+            after = now.oid
+        else:
+            after = _read_worktree(cwd, path, plain)
+        if before is not None and after == before.oid:
+            continue
+        if before is not None and isinstance(after, bytes) and _blob_id(after, fmt) == before.oid:
+            continue
+        if before is None and after is None:
+            continue
+        pending.append((path, before.oid if before else None, after))
+    blobs = _blobs(repo, {oid for _, oid, _ in pending if oid} | {a for _, _, a in pending if isinstance(a, str)}, cwd)
+    lines: dict[str, set[int]] = {}
+    added: dict[str, list[tuple[int, str]]] = {}
+    removed: dict[str, list[tuple[int, str]]] = {}
+    for path, old_oid, after in pending:
+        a = blobs.get(old_oid, b"") if old_oid else b""
+        b = blobs.get(after, b"") if isinstance(after, str) else (after or b"")
+        if b"\0" in a[:8000] or b"\0" in b[:8000]:
+            continue  # binary: git shows no lines either
+        old_lines, new_lines = _split_lines(a), _split_lines(b)
+        for i1, i2, j1, j2 in _opcodes(old_lines, new_lines):
+            changed = lines.setdefault(path, set())
+            if j1 == j2:  # a pure deletion after new line j1: both neighbours changed
+                changed.update({max(1, j1), j1 + 1})
+            at = max(1, j1) if j1 == j2 else j1 + 1
+            if i1 < i2:
+                removed.setdefault(path, []).extend((at, t.decode("utf-8", "replace")) for t in old_lines[i1:i2])
+            for n in range(j1, j2):
+                changed.add(n + 1)
+                added.setdefault(path, []).append((n + 1, new_lines[n].decode("utf-8", "replace")))
+    return lines, added, removed
 
 
 def _tool_table_lines(text: str) -> set[int]:

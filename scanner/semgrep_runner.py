@@ -141,6 +141,12 @@ def _run(root: Path, wanted: list[str], rule_dirs: Sequence[Path], timeout: floa
             "LANG": "C.UTF-8",
             "SEMGREP_SEND_METRICS": "off",
             "SEMGREP_ENABLE_VERSION_CHECK": "0",
+            # semgrep asks git for the remote's URL: point git at an empty folder so it never
+            # reads (let alone runs anything from) the scanned repository's git config.
+            "GIT_DIR": os.path.join(home, "no-repository"),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_TERMINAL_PROMPT": "0",
         }
         try:
             proc = subprocess.run(
