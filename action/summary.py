@@ -13,16 +13,20 @@ for a step summary, 65,536 characters for a comment): long tables and reports ar
 note saying so.
 
 Everything read from the reports is untrusted text (it quotes lines of the scanned repository):
-table cells are escaped so a quote cannot open HTML, break the table, start a link or mention
-anyone, and the embedded report has raw HTML and @-mentions outside code neutralised.
+table cells are escaped so a quote cannot open HTML, break the table, start a link or autolink,
+mention anyone or reference an issue or commit, and the embedded report has raw HTML, links,
+mentions and references outside code neutralised and its <details> balanced. The escaping is
+blastwall's one sanitizer, scanner/output/sanitize.py from the action's checkout.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 from context import VERDICTS as _KNOWN_VERDICTS, is_new  # same folder: action/
@@ -49,92 +53,32 @@ NOTES = {
 MAX_CELL = 160
 
 # --------------------------------------------------------------------------------------------
-# Escaping
+# Escaping: blastwall's one sanitizer, scanner/output/sanitize.py, loaded by its path from the
+# action's checkout (this script runs outside blastwall's virtualenv; the file is stdlib-only).
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_CELL_PUNCT = re.compile(r"([\\`*_\[\]()!~|#{}])")
-_MENTION = re.compile(r"(?<![\w@])@(?=[A-Za-z0-9])")
+def _load_sanitizer() -> Any:
+    path = Path(__file__).resolve().parent.parent / "scanner" / "output" / "sanitize.py"
+    spec = importlib.util.spec_from_file_location("blastwall_sanitize", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise SystemExit(f"summary.py: the sanitizer {path} is missing; the action checkout is incomplete")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sanitize = _load_sanitizer()
 
 
 def escape_cell(value: Any, limit: int = MAX_CELL) -> str:
-    """Plain text for one Markdown table cell: no HTML, no Markdown syntax, no mentions."""
-    text = "" if value is None else str(value)
-    text = _CONTROL.sub("", text.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    text = _CELL_PUNCT.sub(r"\\\1", text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # A zero-width space after @ stops GitHub from turning `@name` into a mention.
-    return _MENTION.sub("@\u200b", text)
-
-
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ALLOWED_TAG = re.compile(r"</?(?:details|summary|br|sub|sup|kbd|b|i|em|strong)\s*/?>|<details open>", re.IGNORECASE)
-
-
-def _neutralise_text(text: str) -> str:
-    """Outside code: escape '<' unless it starts one of a few harmless tags; defuse mentions."""
-    out = []
-    pos = 0
-    while True:
-        lt = text.find("<", pos)
-        if lt < 0:
-            out.append(text[pos:])
-            break
-        out.append(text[pos:lt])
-        tag = _ALLOWED_TAG.match(text, lt)
-        if tag:
-            out.append(tag.group(0))
-            pos = tag.end()
-        else:
-            out.append("&lt;")
-            pos = lt + 1
-    return _MENTION.sub("@\u200b", "".join(out))
-
-
-def _neutralise_line(line: str) -> str:
-    """Leave inline code spans alone; neutralise the text between them."""
-    out = []
-    pos = 0
-    while pos < len(line):
-        tick = line.find("`", pos)
-        if tick < 0:
-            out.append(_neutralise_text(line[pos:]))
-            break
-        out.append(_neutralise_text(line[pos:tick]))
-        run_end = tick
-        while run_end < len(line) and line[run_end] == "`":
-            run_end += 1
-        run = line[tick:run_end]
-        close = re.compile(r"(?<!`)" + re.escape(run) + r"(?!`)").search(line, run_end)
-        if close is None:  # a lone backtick run is literal text
-            out.append(run)
-            pos = run_end
-        else:
-            out.append(line[tick : close.end()])
-            pos = close.end()
-    return "".join(out)
+    """Plain text for one Markdown table cell: no HTML, no Markdown syntax, no link, mention or
+    reference (see scanner/output/sanitize.py for the guarantees)."""
+    return sanitize.md_cell(value, limit)
 
 
 def neutralise_markdown(markdown: str) -> str:
     """Make blastwall's own Markdown report safe to embed, without changing its code blocks."""
-    markdown = _CONTROL.sub("", markdown.replace("\r\n", "\n").replace("\t", "    "))
-    lines = []
-    fence = ""
-    for line in markdown.split("\n"):
-        match = _FENCE.match(line)
-        if fence:
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                fence = ""
-            lines.append(line)
-        elif match:
-            fence = match.group(1)
-            lines.append(line)
-        else:
-            lines.append(_neutralise_line(line))
-    return "\n".join(lines)
+    return sanitize.neutralise_markdown(markdown)
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,28 +86,24 @@ def neutralise_markdown(markdown: str) -> str:
 
 
 def _cut(markdown: str, budget: int, measure: Callable[[str], int], note: str) -> str:
-    """Cut `markdown` at a line boundary so that it plus `note` fits `budget`; close open fences."""
+    """Cut `markdown` at a line boundary so that it plus `note` fits `budget`; close an open
+    code block and any <details> the cut leaves open."""
     if measure(markdown) <= budget:
         return markdown
-    room = budget - measure(note) - 16
+    room = budget - measure(note) - 80
     kept: list[str] = []
     used = 0
-    fence = ""
     for line in markdown.split("\n"):
         cost = measure(line) + 1
         if used + cost > room:
             break
         kept.append(line)
         used += cost
-        match = _FENCE.match(line)
-        if match:
-            if not fence:
-                fence = match.group(1)
-            elif match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                fence = ""
+    text = "\n".join(kept)
+    fence, details = sanitize.unclosed(text)
     if fence:
-        kept.append(fence)
-    return "\n".join(kept).rstrip() + "\n\n" + note
+        text += "\n" + fence
+    return text.rstrip() + "\n\n" + note + "\n\n</details>" * details
 
 
 def _bytes(text: str) -> int:

@@ -48,30 +48,72 @@ def main_callback(
 
 
 def _write(path: Path, text: str) -> None:
+    """A report file, replaced through a temporary file and never written through a symlink."""
+    from scanner.remediation.write import UnsafePathError, safe_write
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        safe_write(path.parent, path.name, text, overwrite=True)
+    except (OSError, UnsafePathError) as exc:
+        raise UsageError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
 def _check_output_outside(root: Path, outputs: list[Optional[Path]]) -> None:
+    """Refuse report paths that would destroy something; raise UsageError (one line, exit 2).
+
+    The rule, for -o/--output, --json-output, --sarif-output and --markdown-output:
+    - an output path that is a symlink is refused, wherever it is;
+    - two options naming the same file are refused;
+    - an output path that resolves inside the scanned PATH (the file itself, for a one-file scan)
+      is refused when a file is already there, unless that file is an earlier blastwall report
+      (it starts with a report's signature: `# blastwall report: `, `1. VERDICT  `, or a JSON or
+      SARIF document whose tool name is blastwall). A new or empty file inside PATH is allowed,
+      and so is any path outside PATH.
+    """
+    import os
+    import re
+
+    signature = re.compile(r'\A(?:# blastwall report: |1\. VERDICT  (?:present|not present|unclear)\b|\{\s*"'
+                           r'(?:schema_version|runs|\$schema|version)"[^\0]{0,400}?"name": "blastwall")')
+    try:
+        scanned = root.resolve()
+    except OSError as exc:
+        raise UsageError(f"cannot resolve {root}: {exc.strerror or exc}") from None
+    seen: dict[str, Path] = {}
     for out in outputs:
         if out is None:
             continue
+        if out.is_symlink():
+            raise UsageError(f"refusing to write a report through the symlink {out}; name a real file")
         try:
-            out.resolve().relative_to(root.resolve() if root.is_dir() else root.resolve().parent)
-        except ValueError:
+            resolved = out.resolve()
+        except OSError as exc:
+            raise UsageError(f"cannot resolve {out}: {exc.strerror or exc}") from None
+        if str(resolved) in seen:
+            raise UsageError(f"{seen[str(resolved)]} and {out} name the same file; give each report its own")
+        seen[str(resolved)] = out
+        inside = resolved == scanned or (scanned.is_dir() and scanned in resolved.parents)
+        if not inside or not os.path.lexists(resolved) or (resolved.is_file() and resolved.stat().st_size == 0):
             continue
-        # Writing a report into the scanned tree is allowed only when asked for explicitly,
-        # which an output path is; the scan itself never writes there.
+        head = ""
+        if resolved.is_file():
+            try:
+                with open(resolved, encoding="utf-8", errors="replace") as handle:
+                    head = handle.read(4096)
+            except OSError:
+                head = ""
+        if not signature.match(head):
+            raise UsageError(f"refusing to overwrite {out}: it is inside the scanned path and is not a blastwall "
+                             "report; write the report to a new file or outside the scanned path")
 
 
 @app.command()
 def scan(
     path: Path = typer.Argument(Path("."), help="Repository folder or single file to scan."),
     format: Format = typer.Option(Format.text, "--format", "-f", help="Main report format."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the main report here instead of stdout."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the main report here instead of stdout. "
+                                          "Report paths are never symlinks, and never an existing file inside PATH "
+                                          "unless it is an earlier blastwall report."),
     json_output: Optional[Path] = typer.Option(None, "--json-output", help="Also write the JSON report here."),
     sarif_output: Optional[Path] = typer.Option(None, "--sarif-output", help="Also write SARIF here."),
     markdown_output: Optional[Path] = typer.Option(None, "--markdown-output", help="Also write Markdown here."),
@@ -85,14 +127,21 @@ def scan(
                                                "tool.blastwall table of pyproject.toml, at PATH)."),
     semgrep_rules: list[Path] = typer.Option([], "--semgrep-rules", metavar="DIR",
                                              help="Also run your own semgrep rules from DIR (repeatable)."),
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = one per core)."),
+    exclude: list[str] = typer.Option([], "--exclude", metavar="GLOB",
+                                      help="Skip paths matching this gitignore-style pattern (repeatable); "
+                                           "listed in the report with what it hid."),
+    include_tests: bool = typer.Option(False, "--include-tests",
+                                       help="Judge tests, examples, docs and benchmarks like shipped code "
+                                            "(by default their findings are info and never decide the verdict)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = one per core; at most the cores)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Never show a progress bar."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
 ) -> None:
     """Scan PATH and answer VERDICT / EVIDENCE / WHY IT MATTERS / FIX."""
     try:
         code = _scan(path, format, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress,
-                     baseline=baseline, diff_base=diff_base, config=config, semgrep_rules=semgrep_rules)
+                     baseline=baseline, diff_base=diff_base, config=config, semgrep_rules=semgrep_rules,
+                     exclude=tuple(exclude), include_tests=include_tests)
     except UsageError as exc:
         typer.echo(f"blastwall: error: {exc}", err=True)
         raise typer.Exit(EXIT_ERROR)
@@ -131,13 +180,13 @@ def _project_options(path: Path, baseline: Optional[Path], diff_base: Optional[s
         changes = changes_since(path, diff_base) if diff_base is not None else None
     except GitError as exc:
         raise UsageError(str(exc)) from None
-    return {"excludes": cfg.exclude, "disabled_rules": cfg.disable, "extra_agents": cfg.agents,
+    return {"config": cfg, "include_tests": cfg.include_tests, "excludes": cfg.exclude, "disabled_rules": cfg.disable, "extra_agents": cfg.agents,
             "severity_overrides": cfg.severity, "baseline": prints, "changes": changes,
             "config_files": tuple(dict.fromkeys(config_files))}
 
 
 def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress,  # type: ignore[no-untyped-def]
-          baseline=None, diff_base=None, config=None, semgrep_rules=()) -> int:
+          baseline=None, diff_base=None, config=None, semgrep_rules=(), exclude=(), include_tests=False) -> int:
     import os
     import stat
 
@@ -162,7 +211,13 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
             raise UsageError(f"permission denied: {path}")
     else:
         raise UsageError(f"not a regular file or folder: {path}")
+    _check_output_outside(path, [output, json_output, sarif_output, markdown_output])
     project = _project_options(path, baseline, diff_base, config)
+    if exclude:  # listed in the report like configured excludes
+        project["cli_excludes"] = tuple(exclude)
+        project["excludes"] = tuple(dict.fromkeys((*project["excludes"], *exclude)))
+    if include_tests:
+        project["include_tests"] = True
 
     bar = None
     if not no_progress and sys.stderr.isatty():
@@ -173,6 +228,8 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
         bar.start()
     progress = (lambda done, total: bar.update(task, completed=done, total=total)) if bar is not None else None
     try:
+        cores = os.cpu_count() or 1
+        jobs = min(jobs, cores) if jobs else 0  # more workers than cores only costs memory
         result = run_scan(path, ScanOptions(jobs=jobs, progress=progress, semgrep_rules=tuple(semgrep_rules), **project))
     finally:
         if bar is not None:
@@ -251,7 +308,10 @@ def explain(rule_id: str = typer.Argument(..., help="A rule id from `blastwall r
 @app.command("fix")
 def fix(
     path: Path = typer.Argument(Path("."), help="Repository folder to remediate."),
-    out: Path = typer.Option(Path("sandbox"), "--out", help="Folder for the generated configs (relative paths are inside PATH)."),
+    out: Path = typer.Option(Path("sandbox"), "--out",
+                             help="Folder for the generated configs (relative paths are inside PATH; no folder "
+                                  "below PATH on the way may be a symlink; a folder outside PATH must be named "
+                                  "explicitly)."),
     force: bool = typer.Option(False, "--force", help="Overwrite generated files that already exist."),
     apply: bool = typer.Option(False, "--apply", help="Rewrite launch sites to go through the generated runner."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking."),
@@ -280,11 +340,13 @@ def _fix(path: Path, out: Path, force: bool, apply: bool, yes: bool) -> int:
     if not path.is_dir():
         raise UsageError(f"not a folder: {path}")
     root = path
-    out_dir = out if out.is_absolute() else root / out
+    from scanner.remediation.write import UnsafePathError, resolve_out_dir
+
     try:
-        out_rel = out_dir.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        out_rel = ""
+        # Below PATH only real folders: a symlinked `sandbox` would send every file elsewhere.
+        out_dir, out_rel = resolve_out_dir(root, out)
+    except UnsafePathError as exc:
+        raise UsageError(str(exc)) from None
     result = run_scan(root, ScanOptions(excludes=((out_rel + "/",) if out_rel else ())))
     catalog = load_catalog()
     agents = sorted({s.agent for s in result.launch_sites if s.agent in {a.id for a in catalog.agents}})
@@ -313,7 +375,10 @@ def _fix(path: Path, out: Path, force: bool, apply: bool, yes: bool) -> int:
         raise UsageError(str(exc)) from None
     spec = spec_from_catalog(agents, (first.binaries[0],), secrets=sorted({k for v in keys.values() for k in v}),
                              extra_endpoints=allowed)
-    report = write_configs(out_dir, render_configs(spec), force=force)
+    try:
+        report = write_configs(out_dir, render_configs(spec), force=force, within=root if out_rel else None)
+    except (UnsafePathError, OSError) as exc:
+        raise UsageError(f"cannot write the configs to {out.as_posix()}: {exc}") from None
     for name in report.written:
         typer.echo(f"wrote {(out_dir / name).as_posix() if out.is_absolute() else (out / name).as_posix()}")
     for name in report.skipped:
@@ -332,8 +397,11 @@ def _fix(path: Path, out: Path, force: bool, apply: bool, yes: bool) -> int:
             if not typer.confirm(f"Rewrite {len(plan.edits)} file(s)?", default=False):
                 typer.echo("Nothing changed.")
                 return EXIT_OK
-        for name in write_plan(root, plan):
-            typer.echo(f"rewrote {name}")
+        try:
+            for name in write_plan(root, plan):
+                typer.echo(f"rewrote {name}")
+        except (UnsafePathError, OSError) as exc:
+            raise UsageError(f"stopped rewriting: {exc}") from None
     for item in plan.manual:
         typer.echo(f"manual: {item.path}:{item.line}: {item.reason}")
     return EXIT_OK

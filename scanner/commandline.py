@@ -82,13 +82,16 @@ def default_shell_splitter(word: Word) -> list[list[Word]]:
         tokens = list(lexer)
     except ValueError:
         tokens = word.text.split()
+    # A string with interpolated parts (an f-string, a template literal) spells each part as `$...`:
+    # its literal words stay literal. A wholly unresolved expression (`$expr`) stays opaque.
+    opaque = word.dynamic and word.text.lstrip().startswith("$")
     for token in tokens:
         if token and set(token) <= set(";&|()"):
             if current:
                 commands.append(current)
             current = []
             continue
-        current.append(Word(token, word.location, word.dynamic or "$" in token))
+        current.append(Word(token, word.location, opaque or "$" in token))
     if current:
         commands.append(current)
     return commands
@@ -119,6 +122,8 @@ class CommandReader:
         # Set per file by the engine: the commands of a repo script that pass "$@" on, so a
         # launch through `./run-agent.sh claude ...` is read through the script's own wrappers.
         self.scripts: Callable[[str], list[list[Word]]] | None = None
+        # Every command of a repository script that is not read as a file of its own.
+        self.unread_scripts: Callable[[str], list[list[Word]]] | None = None
         c = catalog.containment
         self.passthrough = c.section("passthrough")
         self.timeouts = c.section("timeouts")
@@ -325,7 +330,14 @@ class CommandReader:
                     return self._first(self.read_shell(rest[i + 1], depth), layer, layers, assigns)
                 return None
             if not text.startswith("-"):
-                return None  # `bash script.sh`: the script is read on its own
+                # `bash script.sh` is read on its own; a script whose name blastwall does not read
+                # (`sh run.txt`) is read here, so a file name cannot hide a launch.
+                layer = Layer(f"{basename(head.text)} {text}", "passthrough", (), head)
+                for command in self.unread_scripts(text) if self.unread_scripts else ():
+                    found = self._read(list(command), [*layers, layer], list(assigns), depth + 1)
+                    if isinstance(found, Invocation):
+                        return found
+                return None
             i += 1
         return None
 

@@ -5,6 +5,7 @@ in its `pyproject.toml` (`.blastwall.toml` wins when both exist), or a file name
     disable = ["agent-unpinned-image"]          # rules not to run
     allowed-egress = ["api.internal.example"]   # extra hosts generated sandbox configs may reach
     agents = [{ name = "Acme Agent", binaries = ["acme-agent"] }]  # in-house agent CLIs
+    include-tests = false                       # judge tests/examples/docs like shipped code
 
     [severity]                                  # per-rule severity, applied after findings are built
     agent-unpinned-image = "info"
@@ -36,7 +37,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 CONFIG_NAME = ".blastwall.toml"
 PYPROJECT = "pyproject.toml"
 MAX_BYTES = 1024 * 1024
-_KEYS = ("exclude", "disable", "severity", "allowed-egress", "agents")
+_KEYS = ("exclude", "disable", "severity", "allowed-egress", "agents", "include-tests")
 _HOST = re.compile(r"^(\*\.)?[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*(?::[0-9]{1,5})?$")
 _BINARY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 
@@ -58,6 +59,16 @@ class ExtraAgent:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a setting that changes results is written: shown to the reviewer in every mode."""
+
+    key: str  # exclude | disable | severity | agents
+    value: str
+    line: int
+    quote: str
+
+
+@dataclass(frozen=True)
 class Config:
     source: str = ""  # the file it came from, as given or relative to the scanned root; "" = none
     exclude: tuple[str, ...] = ()
@@ -66,6 +77,33 @@ class Config:
     allowed_egress: tuple[str, ...] = ()
     agents: tuple[ExtraAgent, ...] = ()
     in_pyproject: bool = False
+    include_tests: bool = False
+    origins: tuple[Origin, ...] = ()  # every result-changing setting, with its line
+    unread: str = ""  # a configuration file that exists but was too large to read, and why
+
+
+def _origins(cfg: Config, text: str) -> tuple[Origin, ...]:
+    """Locate each parsed setting in the file's text. The settings come from the TOML parse;
+    the text only supplies line numbers (first line naming the value, else the key, else 1)."""
+    lines = text.split("\n")
+
+    def find(*needles: str) -> tuple[int, str]:
+        for needle in needles:
+            for number, line in enumerate(lines, start=1):
+                if needle and needle in line:
+                    return number, line.strip()[:200]
+        return 1, (lines[0].strip()[:200] if lines else "")
+
+    out = []
+    for pattern in cfg.exclude:
+        out.append(Origin("exclude", pattern, *find(f'"{pattern}"', f"'{pattern}'", "exclude")))
+    for rule in cfg.disable:
+        out.append(Origin("disable", rule, *find(f'"{rule}"', f"'{rule}'", "disable")))
+    for rule, sev in cfg.severity:
+        out.append(Origin("severity", f"{rule} = {sev.value}", *find(rule, "severity")))
+    for agent in cfg.agents:
+        out.append(Origin("agents", agent.name, *find(agent.name, "agents")))
+    return tuple(out)
 
 
 def _read_limited(path: Path, follow: bool) -> bytes:
@@ -109,14 +147,18 @@ def load_config(root: Path, explicit: Path | None = None, catalog: Catalog | Non
             section = (doc.get("tool") or {}).get("blastwall")
             if not isinstance(section, dict):
                 raise ConfigError(f"{explicit.name} has no [tool.blastwall] table")
-            return parse_config(section, str(explicit), catalog, in_pyproject=True)
-        return parse_config(doc, str(explicit), catalog)
+            return _located(parse_config(section, str(explicit), catalog, in_pyproject=True), data)
+        return _located(parse_config(doc, str(explicit), catalog), data)
     own, pyproject = config_paths(root)
     if own.is_file() or own.is_symlink():
-        return parse_config(_toml(_read_limited(own, follow=False), own.name), own.name, catalog)
+        data = _read_limited(own, follow=False)
+        return _located(parse_config(_toml(data, own.name), own.name, catalog), data)
     if pyproject.is_file() and not pyproject.is_symlink():
-        data = _read_limited(pyproject, follow=False)
-        if b"tool.blastwall" not in data and b'"blastwall"' not in data:
+        try:
+            data = _read_limited(pyproject, follow=False)
+        except ConfigError as exc:  # a huge pyproject.toml must not stop the scan: it shows in the verdict
+            return Config(unread=f"{pyproject.name}: {exc}; [tool.blastwall] not read")
+        if b"blastwall" not in data:  # cheap: any spelling of the table names it
             return Config()
         tool = _toml(data, pyproject.name).get("tool")
         section = tool.get("blastwall") if isinstance(tool, dict) else None
@@ -124,8 +166,12 @@ def load_config(root: Path, explicit: Path | None = None, catalog: Catalog | Non
             return Config()
         if not isinstance(section, dict):
             raise ConfigError(f"{pyproject.name}: [tool.blastwall] must be a table")
-        return parse_config(section, pyproject.name, catalog, in_pyproject=True)
+        return _located(parse_config(section, pyproject.name, catalog, in_pyproject=True), data)
     return Config()
+
+
+def _located(cfg: Config, data: bytes) -> Config:
+    return replace(cfg, origins=_origins(cfg, data.decode("utf-8", "replace")))
 
 
 def _strings(value: Any, key: str, where: str) -> tuple[str, ...]:
@@ -163,8 +209,11 @@ def parse_config(doc: dict[str, Any], source: str, catalog: Catalog, in_pyprojec
         if not _HOST.match(host):
             raise ConfigError(f"{where}: `allowed-egress` entry {host!r} is not a host name (optionally *.domain or :port)")
     agents = _agents(doc.get("agents", []), where, catalog)
+    include_tests = doc.get("include-tests", False)
+    if not isinstance(include_tests, bool):
+        raise ConfigError(f"{where}: `include-tests` must be true or false")
     return Config(source=source, exclude=exclude, disable=disable, severity=tuple(severity),
-                  allowed_egress=egress, agents=agents, in_pyproject=in_pyproject)
+                  allowed_egress=egress, agents=agents, in_pyproject=in_pyproject, include_tests=include_tests)
 
 
 def _agents(value: Any, where: str, catalog: Catalog) -> tuple[ExtraAgent, ...]:
@@ -204,7 +253,7 @@ def _extended(agents: tuple[ExtraAgent, ...]) -> Catalog:
                   sandbox_default_on=False, sandbox_enable=(), sandbox_disable=(), endpoints=(), api_keys=())
         for a in agents
     )
-    return Catalog(agents=base.agents + specs, rules=base.rules, containment=base.containment, sdk_terms=base.sdk_terms)
+    return replace(base, agents=base.agents + specs)  # every other table (non-session args, ...) kept
 
 
 def apply_severity_overrides(findings: Iterable[Finding], overrides: Iterable[tuple[str, Severity | str]]) -> list[Finding]:

@@ -17,21 +17,32 @@ from scanner.baseline import postprocess
 from scanner.catalog import Catalog
 from scanner.commandline import CommandReader, Invocation, Unresolved, Word
 from scanner.containment import LaunchContext
-from scanner.config import ExtraAgent, catalog_for
-from scanner.discovery import Candidate, read_candidate, walk
+from scanner.config import Config, ExtraAgent, catalog_for
+from scanner.discovery import Candidate, read_bounded, read_candidate, walk
 from scanner.findings import fingerprint
 from scanner.gitdiff import Changes
 from scanner.judge import SiteJudge
-from scanner.model import Coverage, Finding, LaunchSite, ScanResult, Severity, Skip, Verdict
+from scanner.model import Capped, Coverage, Finding, LaunchSite, ScanResult, Severity, Silencer, Skip, Verdict
 from scanner.parsing import OverBudget, SourceFile, check_budget, file_budget
-from scanner.registry import ANALYZERS, EXTERNAL_KINDS, _load_extensions, kind_from_shebang
+from scanner.discovery import _is_dir
+from scanner.registry import ANALYZERS, EXTERNAL_KINDS, _load_extensions, classify_path, kind_from_shebang
 from scanner.suppress import Directive, find_directives
+from scanner.tiers import SHIPPED, apply_tiers, is_generated_bundle, tier_of
 
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
 # Wall-clock bound on parsing and analysing one file; past it the file is skipped, counted.
 FILE_BUDGET_SECONDS = float(os.environ.get("BLASTWALL_FILE_BUDGET", "") or 10.0)
 OVER_BUDGET = "over the per-file time budget"
+GENERATED_BUNDLE = "generated bundle (build output signed by a bundler)"
+# Past this many launch sites in one file the rest is not analysed (and the file shows in the
+# verdict): it bounds memory on files built to explode into findings.
+MAX_SITES_PER_FILE = 500
+# Findings shown per (file, rule); the rest are counted in an "N more" line. The verdict is
+# decided before the cap.
+MAX_FINDINGS_PER_FILE_RULE = 50
+# How much of a skipped file (too large, minified) is searched for the catalog's terms.
+SEARCH_LIMIT = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,10 @@ class ScanOptions:
     changes: Changes | None = None  # --diff-base: lines changed since a git revision
     config_files: tuple[str, ...] = (".blastwall.toml",)  # for review notes, relative to the root
     semgrep_rules: tuple[Path, ...] = ()  # the user's own semgrep rule folders, run with the pack
+    config: Config | None = None  # the project's configuration, for the reviewer's list of what it changed
+    tracked: frozenset[str] | None = None  # git's tracked files; None = ask git (outside a checkout: none)
+    include_tests: bool = False  # judge tests, examples, docs and benchmarks like shipped code
+    cli_excludes: tuple[str, ...] = ()  # --exclude patterns (also in `excludes`), listed with what they hid
 
 
 @dataclass
@@ -59,6 +74,7 @@ class FileResult:
     notes: list[str] = field(default_factory=list)
     ignores: tuple[Directive, ...] = ()  # inline `blastwall: ignore[...]` comments
     external: bool = False  # passed the prefilter; analysed by the semgrep stage
+    unanalysed: str = ""  # why a file that mentions an agent was not (fully) analysed
 
 
 @lru_cache(maxsize=1)
@@ -119,11 +135,24 @@ class _Worker:
         self.root = Path(".")
         self._script_cache: dict[str, list[list[Word]]] = {}
         self.reader.scripts = self._script_commands
+        self.reader.unread_scripts = self._unread_script_commands
 
     def _script_commands(self, spelled: str) -> list[list[Word]]:
         """Commands of a repo script that hand "$@" on; [] for anything outside the repo."""
-        rel = posixpath.normpath(spelled.lstrip("./") if spelled.startswith("./") else spelled)
-        if rel.startswith(("/", "..")) or "$" in rel:
+        return [words for words in self._all_script_commands(spelled)
+                if any(w.dynamic and w.text in ("$@", "${@}", "$*") for w in words)]
+
+    def _unread_script_commands(self, spelled: str) -> list[list[Word]]:
+        """Every command of a repo script run by a shell (`sh run.txt`) when its name is not one
+        blastwall reads on its own; [] otherwise (that file is analysed where it stands)."""
+        rel = _repo_relative(spelled)
+        if not rel or ANALYZERS.get(classify_path(rel) or "") is not None or classify_path(rel) == "shebang":
+            return []
+        return self._all_script_commands(spelled)
+
+    def _all_script_commands(self, spelled: str) -> list[list[Word]]:
+        rel = _repo_relative(spelled)
+        if not rel:
             return []
         if rel not in self._script_cache:
             self._script_cache[rel] = []
@@ -132,10 +161,7 @@ class _Worker:
                 from scanner.analyzers.shell import ShellText
 
                 text = ShellText(SourceFile(rel, data), data)
-                self._script_cache[rel] = [
-                    words for _node, words in text.commands()
-                    if any(w.dynamic and w.text in ("$@", "${@}", "$*") for w in words)
-                ]
+                self._script_cache[rel] = [words for _node, words in text.commands()]
         return self._script_cache[rel]
 
     def analyze(self, root: Path, cand: Candidate) -> FileResult:
@@ -145,6 +171,11 @@ class _Worker:
         data, reason = read_candidate(root, cand)
         if data is None:
             result.skip_reason = reason
+            if reason.startswith(("too large", "generated or minified")):
+                if self.bundle(root, cand.path):
+                    result.skip_reason = GENERATED_BUNDLE
+                elif self.mentions(root, cand.path):
+                    result.unanalysed = reason
             return result
         result.ignores = find_directives(cand.path, data)
         kind = cand.kind
@@ -159,10 +190,11 @@ class _Worker:
         analyzer = ANALYZERS.get(kind)
         if analyzer is None:
             return result
-        if not getattr(analyzer, "unfiltered", False) and not self.pattern.search(data):
+        if not getattr(analyzer, "unfiltered", False) and not self.pattern.search(data) \
+                and not _UNREAD_SCRIPT_CALL.search(data):
             return result
         src = SourceFile(cand.path, data)
-        analysis = Analysis(src, kind)
+        analysis = Analysis(src, kind, root=root)
         result.parsed = True
         try:
             with file_budget(FILE_BUDGET_SECONDS):
@@ -175,6 +207,9 @@ class _Worker:
                         result.sites.append(site)
                         result.findings.extend(self.judge.findings(site))
                         result.findings.extend(extra)
+                    if len(result.sites) >= MAX_SITES_PER_FILE:
+                        result.unanalysed = f"more than {MAX_SITES_PER_FILE} launch sites; the rest not analysed"
+                        break
         except RecursionError:
             result.skip_reason = "too deeply nested to analyse"
             result.sites.clear()
@@ -184,7 +219,23 @@ class _Worker:
             result.sites.clear()
             result.findings.clear()
         result.notes.extend(analysis.notes)
+        # A file that names an agent and could not be read whole is part of the verdict.
+        broken = result.skip_reason or next((n for n in analysis.notes if n.startswith(("invalid ", "unreadable "))), "")
+        if broken and not result.unanalysed and self.pattern.search(data):
+            result.unanalysed = broken
         return result
+
+    def bundle(self, root: Path, rel: str) -> bool:
+        base = os.fspath(root)
+        head, _cut = read_bounded(Path(os.path.join(base, rel) if _is_dir(base) else base), 65536)
+        return is_generated_bundle(rel, head)
+
+    def mentions(self, root: Path, rel: str) -> bool:
+        """Whether a file too large or too dense to analyse names an agent (searched in chunks)."""
+        base = os.fspath(root)
+        path = os.path.join(base, rel) if _is_dir(base) else base
+        data, cut = read_bounded(Path(path), SEARCH_LIMIT)
+        return bool(cut) or bool(self.pattern.search(data))  # past the limit: cannot tell, so it counts
 
     def _launch(self, found: LaunchFound, result: FileResult) -> None:
         if found.shell is not None:
@@ -205,6 +256,18 @@ class _Worker:
             result.findings.extend(findings)
 
 
+# A shell handed a file whose name blastwall does not read on its own (`sh run.txt`): the file
+# is read through the command (see `_unread_script_commands`), so the caller must be analysed
+# even when it names no agent itself.
+_UNREAD_SCRIPT_CALL = re.compile(rb"(?<![\w.-])(?:ba|z|da|k)?sh[ \t]+(?:-[a-z]+[ \t]+)*[\w./-]+\.(?!(?:sh|bash)\b)[A-Za-z0-9]+\b")
+
+
+def _repo_relative(spelled: str) -> str:
+    """A script path as written in a command, relative to the repository root; "" outside it."""
+    rel = posixpath.normpath(spelled[2:] if spelled.startswith("./") else spelled)
+    return "" if rel.startswith(("/", "..")) or "$" in rel or rel == "." else rel
+
+
 _WORKER: _Worker | None = None
 
 
@@ -223,7 +286,8 @@ def _analyze_batch(root: str, batch: list[Candidate], agents: tuple[ExtraAgent, 
 def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     options = options or ScanOptions()
     catalog = catalog_for(options.extra_agents)
-    walked = walk(root, options.excludes)
+    tracked = options.tracked if options.tracked is not None else _tracked(root)
+    walked = walk(root, options.excludes, tracked)
     # Files only semgrep reads are prefiltered here, so semgrep can run in a thread (it is a
     # subprocess: the GIL is free) while the tree-sitter analysis runs beside it.
     main_worker = _worker(options.extra_agents)
@@ -253,14 +317,21 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     sites: list[LaunchSite] = []
     findings: list[Finding] = []
     parsed = 0
+    unanalysed = [Skip(p, r) for p, r in walked.to_search
+                  if not main_worker.bundle(root, p) and main_worker.mentions(root, p)]
+    unanalysed += [Skip(p, f"configuration file {r}") for p, r in walked.truncated]
+    if options.config is not None and options.config.unread:
+        unanalysed.append(Skip(options.config.unread.split(":", 1)[0], options.config.unread.split(": ", 1)[-1]))
     for res in results:
+        if res.unanalysed:
+            unanalysed.append(Skip(res.path, res.unanalysed))
         if res.skip_reason:
             skipped[res.skip_reason] = skipped.get(res.skip_reason, 0) + 1
             skipped_files.append(Skip(res.path, res.skip_reason))
             continue
         parsed += res.parsed
         sites.extend(res.sites)
-        findings.extend(f for f in res.findings if f.rule_id not in options.disabled_rules)
+        findings.extend(res.findings)
 
     if stage is not None:
         sites.extend(stage.sites)
@@ -271,13 +342,23 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
 
     sites, findings = link(root, [c.path for c in walked.candidates], sites, findings,
                            _worker(options.extra_agents).judge)
+    before_disable = findings
     findings = _finalise([f for f in findings if f.rule_id not in options.disabled_rules])
     post = postprocess(findings, [d for r in results for d in r.ignores], catalog, _finalise, root=root,
                        disabled=options.disabled_rules, severity=options.severity_overrides,
                        baseline=options.baseline, changes=options.changes, config_files=options.config_files)
-    findings = post.findings
-    sites = sorted({s.site_id: s for s in sites}.values(), key=lambda s: (s.location.path, s.location.line, s.agent))
-    verdict, needs = decide(findings, sites)
+    findings = apply_tiers(post.findings, demote=not options.include_tests)
+    findings.sort(key=lambda f: (tier_of(f.location.path) != SHIPPED, *f.sort_key, f.site_id, f.message))
+    # Shipped code first: tests, examples and docs follow in their own tier.
+    sites = sorted({s.site_id: s for s in sites}.values(),
+                   key=lambda s: (tier_of(s.location.path) != SHIPPED, s.location.path, s.location.line, s.agent))
+    not_analysed = tuple(sorted({(s.path, s.reason): s for s in [*unanalysed, *(stage.not_analysed if stage else ())]}.values(),
+                                key=lambda s: (s.path, s.reason)))
+    deciding = findings if options.include_tests else [f for f in findings if f.tier == SHIPPED]
+    verdict, needs = decide(deciding, sites, not_analysed)
+    silencers = _silencers(options.config, _hidden_by_exclusion(root, walked.excluded, main_worker),
+                           before_disable, findings, options.cli_excludes)
+    findings, capped = _cap(findings)
     scanned = len(walked.candidates) - sum(1 for r in results if r.skip_reason)
     coverage = Coverage(
         files_seen=walked.files_seen,
@@ -287,7 +368,7 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
         skipped_files=tuple(sorted(skipped_files, key=lambda s: (s.path, s.reason))),
         search_terms=catalog.search_terms(),
         rules_run=tuple(sorted(r for r in catalog.rules if r not in options.disabled_rules)),
-        not_analysed=stage.not_analysed if stage else (),
+        not_analysed=not_analysed,
     )
     return ScanResult(
         root_name=root.resolve().name or ".",
@@ -299,7 +380,91 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
         filtered_preexisting=post.filtered,
         new_only=post.new_only,
         review_notes=post.notes,
+        silencers=silencers,
+        capped=capped,
     )
+
+
+def _tracked(root: Path) -> frozenset[str] | None:
+    try:
+        from scanner.gitsafe import tracked_files
+    except ImportError:  # pragma: no cover - until the git helper lands
+        return None
+    return tracked_files(root) if root.is_dir() else None
+
+
+def _hidden_by_exclusion(root: Path, excluded: list[tuple[str, str]], worker: _Worker,
+                         budget: int = 2000) -> list[tuple[str, str]]:
+    """(path, pattern) for each excluded file of a kind blastwall reads that names an agent:
+    what the configuration actually hid, for the reviewer. Folders are walked (bounded)."""
+    from scanner.discovery import classify
+
+    out: list[tuple[str, str]] = []
+    for rel, pattern in excluded:
+        paths = [rel]
+        if rel.endswith("/"):
+            paths = []
+            for dirpath, dirnames, filenames in os.walk(root / rel):  # never follows symlinks
+                dirnames.sort()
+                base = Path(dirpath).relative_to(root).as_posix()
+                paths.extend(f"{base}/{name}" for name in sorted(filenames))
+                if len(paths) >= budget:
+                    break
+        for path in paths[:budget]:
+            budget -= 1
+            if classify(path) is not None and not (root / path).is_symlink() and worker.mentions(root, path):
+                out.append((path, pattern))
+        if budget <= 0:
+            out.append((rel, pattern))
+            break
+    return out
+
+
+def _excluded_effect(pattern: str, excluded: list[tuple[str, str]]) -> str:
+    hit = sorted(p for p, used in excluded if used == pattern)
+    shown = ", ".join(hit[:10]) + (f" and {len(hit) - 10} more" if len(hit) > 10 else "")
+    return f"excluded {len(hit)} file(s) that name an agent: {shown}" if hit else "excluded paths; none of them names an agent"
+
+
+def _silencers(config: Config | None, excluded: list[tuple[str, str]], raw: list[Finding],
+               findings: list[Finding], cli_excludes: tuple[str, ...] = ()) -> tuple[Silencer, ...]:
+    """Every configuration entry and inline ignore that changed the results, with what it did.
+    Command-line excludes have no file: their path is "" and their line 0."""
+    out: list[Silencer] = [Silencer("", 0, f"--exclude {g}", _excluded_effect(g, excluded)) for g in cli_excludes]
+    if config is not None and config.source:
+        for origin in config.origins:
+            if origin.key == "exclude":
+                effect = _excluded_effect(origin.value, excluded)
+            elif origin.key == "disable":
+                n = sum(1 for f in raw if f.rule_id == origin.value)
+                effect = f"rule {origin.value} not run ({n} finding(s) dropped)"
+            elif origin.key == "severity":
+                rule = origin.value.split(" = ")[0]
+                n = sum(1 for f in findings if f.rule_id == rule)
+                effect = f"severity of {rule} changed ({n} finding(s))"
+            else:
+                effect = f"declares agent {origin.value}"
+            out.append(Silencer(config.source, origin.line, origin.quote, effect))
+    for f in findings:
+        if f.suppressed:
+            out.append(Silencer(f.location.path, f.location.line, f.suppressed,
+                                f"inline ignore silenced {f.rule_id} ({f.severity.value})"))
+    return tuple(sorted(set(out), key=lambda s: (s.path, s.line, s.effect)))
+
+
+def _cap(findings: list[Finding]) -> tuple[list[Finding], tuple[Capped, ...]]:
+    """At most MAX_FINDINGS_PER_FILE_RULE findings per (file, rule), most severe first."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.location.path, f.rule_id), []).append(f)
+    dropped: set[int] = set()
+    capped = []
+    for (path, rule), group in sorted(groups.items()):
+        if len(group) > MAX_FINDINGS_PER_FILE_RULE:
+            ranked = sorted(group, key=lambda f: (-f.severity.rank, f.sort_key))
+            dropped.update(id(f) for f in ranked[MAX_FINDINGS_PER_FILE_RULE:])
+            capped.append(Capped(path, rule, len(group) - MAX_FINDINGS_PER_FILE_RULE))
+    return [f for f in findings if id(f) not in dropped], tuple(capped)
 
 
 def _run(root: Path, candidates: list[Candidate], options: ScanOptions,
@@ -342,14 +507,19 @@ def _finalise(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def decide(findings: list[Finding], sites: list[LaunchSite]) -> tuple[Verdict, tuple[str, ...]]:
-    """DESIGN §2: present > unclear > not present."""
+def decide(findings: list[Finding], sites: list[LaunchSite],
+           not_analysed: tuple[Skip, ...] = ()) -> tuple[Verdict, tuple[str, ...]]:
+    """DESIGN §2: present > unclear > not present. A file that names an agent and could not
+    be analysed makes the verdict at least unclear: what was not read cannot be called clean."""
     active = [f for f in findings if not f.suppressed]
     if any(f.severity.rank >= Severity.HIGH.rank for f in active):
         verdict = Verdict.PRESENT
-    elif any(f.rule_id == "agent-containment-undecided" for f in active):
+    elif not_analysed or any(f.rule_id == "agent-containment-undecided" for f in active):
         verdict = Verdict.UNCLEAR
     else:
         verdict = Verdict.NOT_PRESENT
     needs = tuple(dict.fromkeys(f.needs_context for f in active if f.needs_context))
+    if not_analysed:
+        shown = ", ".join(s.path for s in not_analysed[:5]) + (f" and {len(not_analysed) - 5} more" if len(not_analysed) > 5 else "")
+        needs += (f"{len(not_analysed)} file(s) that mention an agent could not be analysed ({shown}); review them by hand",)
     return verdict, needs

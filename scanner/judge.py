@@ -60,7 +60,13 @@ class SiteJudge:
         agent = site.agent_name
         isolated = c.boundary in _ISOLATING
 
+        # A launch read from one of several forms a value can take is judged on its worst form,
+        # with at most medium confidence (DESIGN §2: uncertainty lowers confidence, not severity).
+        uncertain = c.has("possible-form")
+
         def add(rule: str, loc: Location, message: str, **kw) -> None:
+            if uncertain and kw.get("confidence") is not Confidence.LOW:
+                kw["confidence"] = Confidence.LOW if self.catalog.rule(rule).confidence is Confidence.LOW else Confidence.MEDIUM
             out.append(new_finding(self.catalog, rule, loc, site_id=sid, message=message, **kw))
 
         env_fact = next((f for f in c.facts if f.kind.startswith("env-") and f.kind != "env-file" and f.kind != "env-passes-through"), None)

@@ -2,13 +2,15 @@
 
 - a devcontainer whose lifecycle command runs a firewall script: the script in the repo decides
   its egress (default-deny OUTPUT with an allow-list);
-- a workflow run step that starts a script in the repo: the script's launches get the step's
-  secrets, the job's token and its triggers;
+- a workflow step that starts a file of the repo (a script, a module, an npm script, a make
+  target, a local action or called workflow) which launches an agent: the step is a launch site
+  with the job's token, secrets, trigger and schedule; the launch it reaches gets the job's
+  timeout;
 - a compose service built from a Dockerfile in the repo: the Dockerfile's agent launch is run
   with that service's mounts, network, user and environment.
 
 A linked site is re-judged: its old standard findings are replaced by the new ones, findings an
-analyzer added itself are kept.
+analyzer added itself are kept. Sites a link creates are judged like any other.
 """
 
 from __future__ import annotations
@@ -78,16 +80,19 @@ def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[F
     for site, new in _network_policy_links(root, paths, sites):
         replaced[site.site_id] = new
 
-    # Workflow steps that run scripts; compose services built from Dockerfiles.
+    # Workflow steps that start repository files which launch an agent: the step is a launch
+    # site of its own, with the job's context; the launch it reaches is bounded by the job.
+    # Compose services built from Dockerfiles.
     from scanner.analyzers import workflow_links
 
-    for site, extra in workflow_links.script_links(root, paths, by_path, _read):
-        replaced[site.site_id] = site
-        added.append((site, extra))
+    new_sites, reached = workflow_links.entry_links(root, paths, by_path, _read)
+    for sid, site in reached.items():
+        replaced.setdefault(sid, site)
+    added.extend(new_sites)
     for site in workflow_links.compose_links(root, paths, by_path, _read):
         replaced[site.site_id] = site
 
-    if not replaced:
+    if not replaced and not added:
         return sites, findings
     old = {s.site_id: s for s in sites}
     out_findings = list(findings)
@@ -95,9 +100,10 @@ def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[F
         stale = {(f.rule_id, f.location, f.message) for f in judge.findings(old[sid])}
         out_findings = [f for f in out_findings if not (f.site_id == sid and (f.rule_id, f.location, f.message) in stale)]
         out_findings.extend(judge.findings(new))
-    for _site, extra in added:
+    for site, extra in added:
+        out_findings.extend(judge.findings(site))
         out_findings.extend(extra)
-    return [replaced.get(s.site_id, s) for s in sites], out_findings
+    return [replaced.get(s.site_id, s) for s in sites] + [site for site, _extra in added], out_findings
 
 
 def _network_policy_links(root: Path, paths: list[str], sites: list[LaunchSite]):  # type: ignore[no-untyped-def]

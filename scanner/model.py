@@ -169,6 +169,7 @@ class Finding:
     needs_context: str = ""
     fingerprint: str = ""
     suppressed: str = ""  # the reason, when an inline ignore or the config suppressed it
+    tier: str = "shipped"  # where the code lives: shipped, test, example, docs, benchmark (scanner.tiers)
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -203,6 +204,25 @@ class ReviewNote:
 
 
 @dataclass(frozen=True)
+class Silencer:
+    """A setting or inline ignore that changed the results, shown in every mode with its line."""
+
+    path: str
+    line: int
+    text: str  # the line as written
+    effect: str  # what it silenced, in words
+
+
+@dataclass(frozen=True)
+class Capped:
+    """Findings left out of the report for one (file, rule) after the per-file cap."""
+
+    path: str
+    rule_id: str
+    count: int
+
+
+@dataclass(frozen=True)
 class ScanResult:
     root_name: str
     verdict: Verdict
@@ -213,3 +233,5 @@ class ScanResult:
     filtered_preexisting: int = 0
     new_only: str = ""  # what "pre-existing" was measured against: "baseline", "changes since REF", both; "" = off
     review_notes: tuple[ReviewNote, ...] = ()
+    silencers: tuple[Silencer, ...] = ()  # configuration and inline ignores that changed results
+    capped: tuple[Capped, ...] = ()  # findings beyond the per-file, per-rule cap (verdict already counted them)

@@ -521,7 +521,7 @@ def test_escape_cell_cases() -> None:
     assert summary.escape_cell("`x`") == "\\`x\\`"
     assert summary.escape_cell("<b>&</b>") == "&lt;b&gt;&amp;&lt;/b&gt;"
     assert summary.escape_cell("hi @team") == "hi @\u200bteam"
-    assert summary.escape_cell("me@example.com") == "me@example.com"
+    assert summary.escape_cell("me@example.com") == "me@\u200bexample\\.com"  # GitHub would mailto: it
     assert summary.escape_cell("line1\nline2\x1b[31m") == "line1 line2\\[31m"
     assert len(summary.escape_cell("x" * 1000)) <= summary.MAX_CELL
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.config import Config, ConfigError, ExtraAgent, apply_severity_overrides, catalog_for, load_config
+from scanner.config import Config, ConfigError, ExtraAgent, Origin, apply_severity_overrides, catalog_for, load_config
 from scanner.engine import ScanOptions, scan
 from scanner.model import Severity, Verdict
 
@@ -39,7 +39,12 @@ def test_full_file(tmp_path: Path) -> None:
     assert cfg == Config(source=".blastwall.toml", exclude=("docs/**",), disable=("agent-unpinned-image",),
                          severity=(("agent-unbounded-session", Severity.INFO),),
                          allowed_egress=("api.internal.example", "*.example.org:8443"),
-                         agents=(ExtraAgent("Acme Agent", ("acme-agent",)),))
+                         agents=(ExtraAgent("Acme Agent", ("acme-agent",)),),
+                         origins=(Origin("exclude", "docs/**", 2, 'exclude = ["docs/**"]'),
+                                  Origin("disable", "agent-unpinned-image", 3, 'disable = ["agent-unpinned-image"]'),
+                                  Origin("severity", "agent-unbounded-session = info", 8, 'agent-unbounded-session = "info"'),
+                                  Origin("agents", "Acme Agent", 5,
+                                         'agents = [{ name = "Acme Agent", binaries = ["acme-agent"] }]')))
 
 
 def test_pyproject_table_and_precedence(tmp_path: Path) -> None:
@@ -47,7 +52,8 @@ def test_pyproject_table_and_precedence(tmp_path: Path) -> None:
     cfg = load_config(tmp_path)
     assert cfg.disable == ("agent-open-egress",) and cfg.in_pyproject
     (tmp_path / ".blastwall.toml").write_text('exclude = ["x/"]\n')
-    assert load_config(tmp_path) == Config(source=".blastwall.toml", exclude=("x/",))
+    assert load_config(tmp_path) == Config(source=".blastwall.toml", exclude=("x/",),
+                                           origins=(Origin("exclude", "x/", 1, 'exclude = ["x/"]'),))
     (tmp_path / "empty").mkdir()
     assert load_config(tmp_path / "empty") == Config()  # no file at all: empty
 

@@ -116,6 +116,25 @@ namespace Acme.Build.Agents
             return Process.Start(psi)!;
         }
 
+        /// <summary>Generic names (goose, q, agent, amp ...) count only with one of their own companion arguments.</summary>
+        public void GenericNames(string prompt)
+        {
+            // ruleid: csharp-agent-inline-launch, csharp-agent-inherits-environment
+            Process.Start("goose", $"run -t \"{prompt}\"");
+            // ruleid: csharp-agent-inline-launch, csharp-agent-inherits-environment, csharp-agent-permission-bypass
+            Process.Start(new ProcessStartInfo("amp", "-x \"" + prompt + "\" --dangerously-allow-all"));
+            // ruleid: csharp-agent-inline-launch, csharp-agent-inherits-environment, csharp-agent-permission-bypass
+            Process.Start("bash", "-c \"kiro-cli chat --trust-all-tools --no-interactive\"");
+            // ok: csharp-agent-inline-launch, csharp-agent-inherits-environment, csharp-agent-permission-bypass
+            Process.Start("goose", "info");
+            // ok: csharp-agent-inline-launch, csharp-agent-inherits-environment, csharp-agent-permission-bypass
+            Process.Start("q", "run build");
+            // ok: csharp-agent-inline-launch
+            Process.Start("npx", "-p prettier prettier --check .");
+            // ok: csharp-agent-inline-launch
+            Process.Start("bash", "-c \"goose configure\"");
+        }
+
         public void Probes()
         {
             // ok: csharp-agent-inline-launch

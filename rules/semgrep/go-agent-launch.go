@@ -153,6 +153,24 @@ func Probe(ctx context.Context) {
 	fmt.Println("probe done")
 }
 
+// Generic names (goose, q, agent, amp ...) count only with one of their own companion arguments.
+func (r *Runner) GenericNames(ctx context.Context, prompt string) {
+	// ruleid: go-agent-inline-launch, go-agent-inherits-environment
+	_ = exec.CommandContext(ctx, "goose", "run", "-t", prompt).Run()
+	// ruleid: go-agent-inline-launch, go-agent-inherits-environment, go-agent-permission-bypass
+	_ = exec.Command("amp", "-x", prompt, "--dangerously-allow-all").Run()
+	// ruleid: go-agent-inline-launch, go-agent-inherits-environment, go-agent-permission-bypass
+	_ = exec.Command("sh", "-c", "kiro-cli chat --trust-all-tools --no-interactive").Run()
+	// ok: go-agent-inline-launch, go-agent-inherits-environment, go-agent-permission-bypass
+	_ = exec.Command("goose", "info").Run()
+	// ok: go-agent-inline-launch, go-agent-inherits-environment, go-agent-permission-bypass
+	_ = exec.Command("q", "run", prompt).Run()
+	// ok: go-agent-inline-launch
+	_ = exec.Command("npx", "-p", "prettier", "prettier", "--check", ".").Run()
+	// ok: go-agent-inline-launch
+	_ = exec.Command("sh", "-c", "goose configure").Run()
+}
+
 // Known gaps: the agent name behind a named constant, and a Cmd built as a struct literal.
 func Gaps(prompt string) {
 	// todoruleid: go-agent-inline-launch

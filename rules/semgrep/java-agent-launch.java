@@ -151,6 +151,24 @@ public class AgentJobRunner {
         new ProcessBuilder("grep", "-rn", "--yolo", "docs").start();
     }
 
+    /** Generic names (goose, q, agent, amp ...) count only with one of their own companion arguments. */
+    public void genericNames(String prompt) throws IOException {
+        // ruleid: java-agent-inline-launch, java-agent-inherits-environment
+        new ProcessBuilder("goose", "run", "-t", prompt).start();
+        // ruleid: java-agent-inline-launch, java-agent-inherits-environment, java-agent-permission-bypass
+        new ProcessBuilder(List.of("amp", "-x", prompt, "--dangerously-allow-all")).start();
+        // ruleid: java-agent-inline-launch, java-agent-inherits-environment, java-agent-permission-bypass
+        Runtime.getRuntime().exec("kiro-cli chat --trust-all-tools --no-interactive");
+        // ok: java-agent-inline-launch, java-agent-inherits-environment, java-agent-permission-bypass
+        new ProcessBuilder("goose", "info").start();
+        // ok: java-agent-inline-launch, java-agent-inherits-environment, java-agent-permission-bypass
+        new ProcessBuilder("q", "run", prompt).start();
+        // ok: java-agent-inline-launch
+        new ProcessBuilder("npx", "-p", "prettier", "prettier", "--check", ".").start();
+        // ok: java-agent-inline-launch
+        Runtime.getRuntime().exec("goose configure");
+    }
+
     // Known gap: the agent binary comes from a constant.
     private static final String CODEX = "codex";
 

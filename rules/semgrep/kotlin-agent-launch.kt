@@ -80,6 +80,24 @@ class AgentFixer(private val workspace: File, private val image: String, private
         return ProcessBuilder("srt", "gemini --yolo -p '$prompt'").start()
     }
 
+    /** Generic names (goose, q, agent, amp ...) count only with one of their own companion arguments. */
+    fun genericNames(prompt: String) {
+        // ruleid: kotlin-agent-inline-launch, kotlin-agent-inherits-environment
+        ProcessBuilder("goose", "run", "-t", prompt).start()
+        // ruleid: kotlin-agent-inline-launch, kotlin-agent-inherits-environment, kotlin-agent-permission-bypass
+        ProcessBuilder(listOf("amp", "-x", prompt, "--dangerously-allow-all")).start()
+        // ruleid: kotlin-agent-inline-launch, kotlin-agent-inherits-environment, kotlin-agent-permission-bypass
+        ProcessBuilder("sh", "-c", "kiro-cli chat --trust-all-tools --no-interactive").start()
+        // ok: kotlin-agent-inline-launch, kotlin-agent-inherits-environment, kotlin-agent-permission-bypass
+        ProcessBuilder("goose", "info").start()
+        // ok: kotlin-agent-inline-launch, kotlin-agent-inherits-environment, kotlin-agent-permission-bypass
+        ProcessBuilder("q", "run", prompt).start()
+        // ok: kotlin-agent-inline-launch
+        ProcessBuilder("npx", "-p", "prettier", "prettier", "--check", ".").start()
+        // ok: kotlin-agent-inline-launch
+        ProcessBuilder("sh", "-c", "goose configure").start()
+    }
+
     fun probes() {
         // ok: kotlin-agent-inline-launch
         ProcessBuilder("claude", "--version").start().waitFor(5, TimeUnit.SECONDS)

@@ -95,6 +95,25 @@ final class AgentFixJob
         system('firejail --private --net=none gemini --yolo -p ' . escapeshellarg($prompt));
     }
 
+    /** Generic names (goose, q, agent, amp ...) count only with one of their own companion arguments. */
+    public function genericNames(string $prompt): void
+    {
+        // ruleid: php-agent-inline-launch, php-agent-inherits-environment
+        proc_close(proc_open(['goose', 'run', '-t', $prompt], [], $pipes));
+        // ruleid: php-agent-inline-launch, php-agent-inherits-environment, php-agent-permission-bypass
+        (new Process(['amp', '-x', $prompt, '--dangerously-allow-all']))->run();
+        // ruleid: php-agent-inline-launch, php-agent-inherits-environment, php-agent-permission-bypass
+        shell_exec('kiro-cli chat --trust-all-tools --no-interactive');
+        // ok: php-agent-inline-launch, php-agent-inherits-environment, php-agent-permission-bypass
+        proc_close(proc_open(['goose', 'info'], [], $pipes));
+        // ok: php-agent-inline-launch, php-agent-inherits-environment, php-agent-permission-bypass
+        (new Process(['q', 'run', $prompt]))->run();
+        // ok: php-agent-inline-launch
+        (new Process(['npx', '-p', 'prettier', 'prettier', '--check', '.']))->run();
+        // ok: php-agent-inline-launch
+        exec('goose configure', $out);
+    }
+
     public function probes(): void
     {
         // ok: php-agent-inline-launch

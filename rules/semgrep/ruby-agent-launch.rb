@@ -111,6 +111,24 @@ class AgentRunner
     system("echo claude is installed")
   end
 
+  # Generic names (goose, q, agent, amp ...) count only with one of their own companion arguments.
+  def generic_names(prompt)
+    # ruleid: ruby-agent-inline-launch, ruby-agent-inherits-environment
+    system("goose", "run", "-t", prompt)
+    # ruleid: ruby-agent-inline-launch, ruby-agent-inherits-environment, ruby-agent-permission-bypass
+    Open3.capture2("amp", "-x", prompt, "--dangerously-allow-all")
+    # ruleid: ruby-agent-inline-launch, ruby-agent-inherits-environment, ruby-agent-permission-bypass
+    `kiro-cli chat --trust-all-tools --no-interactive`
+    # ok: ruby-agent-inline-launch, ruby-agent-inherits-environment, ruby-agent-permission-bypass
+    system("goose", "info")
+    # ok: ruby-agent-inline-launch, ruby-agent-inherits-environment, ruby-agent-permission-bypass
+    system("q", "run", prompt)
+    # ok: ruby-agent-inline-launch
+    system("npx", "-p", "prettier", "prettier", "--check", ".")
+    # ok: ruby-agent-inline-launch
+    system("goose configure")
+  end
+
   # Known gap: the command is a frozen constant.
   CLAUDE = "claude".freeze
 

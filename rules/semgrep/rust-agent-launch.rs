@@ -99,6 +99,24 @@ impl Worker {
         Command::new("sandbox-exec").args(["-f", "agent.sb", "gemini", "--yolo", "-p", prompt]).output()
     }
 
+    /// Generic names (goose, q, agent, amp ...) count only with one of their own companion arguments.
+    pub fn generic_names(&self, prompt: &str) {
+        // ruleid: rust-agent-inline-launch, rust-agent-inherits-environment
+        let _ = Command::new("goose").args(["run", "-t", prompt]).output();
+        // ruleid: rust-agent-inline-launch, rust-agent-inherits-environment, rust-agent-permission-bypass
+        let _ = Command::new("amp").arg("-x").arg(prompt).arg("--dangerously-allow-all").output();
+        // ruleid: rust-agent-inline-launch, rust-agent-inherits-environment, rust-agent-permission-bypass
+        let _ = Command::new("sh").args(["-c", "kiro-cli chat --trust-all-tools --no-interactive"]).output();
+        // ok: rust-agent-inline-launch, rust-agent-inherits-environment, rust-agent-permission-bypass
+        let _ = Command::new("goose").arg("info").output();
+        // ok: rust-agent-inline-launch, rust-agent-inherits-environment, rust-agent-permission-bypass
+        let _ = Command::new("q").args(["run", prompt]).output();
+        // ok: rust-agent-inline-launch
+        let _ = Command::new("npx").args(["-p", "prettier", "prettier", "--check", "."]).output();
+        // ok: rust-agent-inline-launch
+        let _ = Command::new("sh").args(["-c", "goose configure"]).output();
+    }
+
     pub fn probes(&self) {
         // ok: rust-agent-inline-launch
         let _ = Command::new("claude").arg("--version").output();

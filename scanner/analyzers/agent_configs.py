@@ -1,20 +1,24 @@
 """Repo-resident agent configuration: Claude Code settings, MCP server lists, Codex config.toml,
-Gemini settings, opencode.json and .aider.conf.yml.
+Gemini/Qwen settings, opencode.json and .aider.conf.yml — at their usual paths, with a template
+suffix (`.template`, `.tmpl`, `.example`), or anywhere a JSON or TOML file's content is one of
+them (a dotfiles repo's `config.toml`, a project's `claude_desktop_config.json`).
 
 A settings file does not start the agent; it decides how the agent behaves when a developer
 or a job starts it here. It becomes a launch site when it widens the agent (approvals off,
 blanket tool rules, MCP servers approved wholesale). Every stdio MCP server it lists is a
 launch site of its own: its command is read like any command line, so `docker run` or `srt`
-wrappers count as boundaries, and its `env` block says which secrets it is handed.
+wrappers count as boundaries, and its `env` block and its argv say which secrets it is handed.
 """
 
 from __future__ import annotations
 
-import posixpath
+import fnmatch
+import json
 import re
+from functools import lru_cache
 
 from scanner.analyzers.base import Analysis
-from scanner.analyzers.cfgjudge import agent_by_name, make_site, read, secret_fact
+from scanner.analyzers.cfgjudge import agent_by_name, catalog, config_name, make_site, read, secret_fact, template_suffixes
 from scanner.analyzers.cfgtree import Node, load_json, load_toml, load_yaml
 from scanner.analyzers.containers import docker_option_facts, image_facts
 from scanner.catalog import AgentSpec
@@ -23,7 +27,8 @@ from scanner.model import Boundary, Egress, EnvMode, Fact, Location
 
 _NO_SESSION = "a settings file does not start or bound the session"
 _BYPASS_MODES = ("bypassPermissions", "dontAsk", "auto", "acceptEdits")
-_BROAD_RULES = ("Bash", "Bash(*)", "Bash(**)", "*", "Bash(:*)")
+# `Bash`, `Bash(*)`, `Bash(:*)`, `Bash:*`, `*`: every shell command allowed without asking.
+_BROAD_RULE = re.compile(r"^\s*(\*|Bash(\(\s*[*:]*\s*\)|:\*+)?)\s*$")
 _OS_SANDBOXES = {"srt": Egress.ALLOW_LIST, "bwrap": Egress.OPEN, "sandbox-exec": Egress.UNKNOWN,
                  "firejail": Egress.OPEN, "nsjail": Egress.NONE, "minijail0": Egress.NONE}
 
@@ -77,6 +82,8 @@ def mcp_sites(src, servers: Node | None, config_label: str, trust_key: str = "tr
                 fact = Fact("secret-operator", key, loc(value))
             if fact is not None:
                 facts.append(Fact(fact.kind, key, fact.location))
+        facts.extend(_argv_secrets(words[1:]))
+        facts.extend(_engine_control(words))
         trust = server.get(trust_key)
         if trust is not None and trust.truthy():
             facts.append(Fact("bypass-flag", f"{trust_key}: true", loc(trust)))
@@ -100,6 +107,47 @@ def mcp_sites(src, servers: Node | None, config_label: str, trust_key: str = "tr
 
 def _looks_secret(key: str) -> bool:
     return bool(re.search(r"TOKEN|SECRET|PASSWORD|API_KEY|PRIVATE_KEY", key, re.I))
+
+
+def _secret_flag(flag: str) -> bool:
+    """`--access-token`, `--api-key`; not `--token-file` or `--api-key-env`, which name where it is."""
+    name = flag.lstrip("-").replace("-", "_")
+    return _looks_secret(name) and not re.search(r"_(file|path|dir|env|var|name|url|header|helper|command)$", name, re.I)
+
+
+_REF = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::?[-=?+][^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _argv_secrets(args: list[Word]) -> list[Fact]:
+    """Credentials handed to a server on its command line: `--access-token $SENTRY_TOKEN`,
+    `--api-key=sk-...`. A token on argv is also readable by every process of the user."""
+    facts: list[Fact] = []
+    for i, word in enumerate(args):
+        text = word.text
+        refs = [m.group(1) or m.group(2) for m in _REF.finditer(text)]
+        for name in refs:
+            fact = secret_fact(name, word.location)
+            if fact is not None:
+                facts.append(Fact(fact.kind, name, word.location))
+        if refs:
+            continue
+        flag, eq, value = text.partition("=")
+        if eq and flag.startswith("-") and value and _secret_flag(flag):
+            facts.append(Fact("secret-operator", flag, word.location))
+        elif i and text and not text.startswith("-") and args[i - 1].text.startswith("-") \
+                and "=" not in args[i - 1].text and _secret_flag(args[i - 1].text):
+            facts.append(Fact("secret-operator", args[i - 1].text, word.location))
+    return facts
+
+
+def _engine_control(words: list[Word]) -> list[Fact]:
+    """A server that drives the host's container engine holds the equivalent of the docker socket."""
+    patterns = catalog().containment.list("engine_control_mcp")
+    for word in words:
+        name = word.text.lower().rsplit("/", 1)[-1].split("@", 1)[0]
+        if name and any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(word.text.lower(), p) for p in patterns):
+            return [Fact("mount-docker-socket-rw", f"the host's container engine, driven by `{word.text}`", word.location)]
+    return []
 
 
 def _wrapper(words: list[Word]) -> tuple[Boundary | None, str, Egress, list[Fact]]:
@@ -146,6 +194,10 @@ def analyze_claude_settings(analysis: Analysis):
     doc = load_json(src.text, analysis.notes)
     if doc is None or not doc.is_map:
         return
+    yield from claude_sites(src, doc)
+
+
+def claude_sites(src, doc: Node):
     spec = agent_by_name("claude-code")
     loc = lambda n: src.loc(n.anchor)  # noqa: E731
     facts: list[Fact] = []
@@ -153,7 +205,7 @@ def analyze_claude_settings(analysis: Analysis):
     if mode is not None and mode.text() in _BYPASS_MODES:
         facts.append(Fact("bypass-flag", f"defaultMode: {mode.text()}", loc(mode)))
     for rule in (doc.path("permissions", "allow").seq() if doc.path("permissions", "allow") is not None else []):
-        if rule.text() in _BROAD_RULES:
+        if rule.is_scalar and _BROAD_RULE.match(rule.text()):
             facts.append(Fact("bypass-flag", f"allow {rule.text()}", loc(rule)))
     auto_mcp = doc.get("enableAllProjectMcpServers")
     if auto_mcp is not None and auto_mcp.truthy():
@@ -176,7 +228,15 @@ def analyze_mcp_json(analysis: Analysis):
     doc = load_json(src.text, analysis.notes)
     if doc is None or not doc.is_map:
         return
-    yield from mcp_sites(src, doc.get("mcpServers") or doc.get("servers") or doc.get("mcp_servers"), src.path)
+    yield from mcp_sites(src, _server_map(doc), src.path)
+
+
+def _server_map(doc: Node) -> Node | None:
+    for path in (("mcpServers",), ("servers",), ("mcp_servers",), ("mcp", "servers")):
+        node = doc.path(*path)
+        if node is not None and node.is_map:
+            return node
+    return None
 
 
 # -- Codex -------------------------------------------------------------------------------------
@@ -187,30 +247,48 @@ def analyze_codex_config(analysis: Analysis):
     doc = load_toml(src.text, analysis.notes)
     if doc is None or not doc.is_map:
         return
-    spec = agent_by_name("codex")
+    yield from codex_sites(src, doc)
+
+
+def _codex_table(src, table: Node) -> tuple[list[Fact], Boundary, Egress, EnvMode]:
+    """What one table of Codex settings (the top level or a profile) turns off."""
     loc = lambda n: src.loc(n.anchor)  # noqa: E731
     facts: list[Fact] = []
     boundary, egress, env = Boundary.AGENT_SANDBOX, Egress.NONE, EnvMode.MINIMAL
-    mode = doc.get("sandbox_mode")
+    mode = table.get("sandbox_mode")
     if mode is not None and mode.text() == "danger-full-access":
         facts.append(Fact("bypass-flag", 'sandbox_mode = "danger-full-access"', loc(mode)))
         boundary, egress = Boundary.UNKNOWN, Egress.UNKNOWN
-    approval = doc.get("approval_policy")
+    approval = table.get("approval_policy")
     if approval is not None and approval.text() == "never":
         facts.append(Fact("bypass-flag", 'approval_policy = "never"', loc(approval)))
-    net = doc.path("sandbox_workspace_write", "network_access")
+    net = table.path("sandbox_workspace_write", "network_access")
     if net is not None and net.truthy() and boundary is Boundary.AGENT_SANDBOX:
         facts.append(Fact("network-default", "network_access = true", loc(net)))
         egress = Egress.OPEN
-    inherit = doc.path("shell_environment_policy", "inherit")
+    inherit = table.path("shell_environment_policy", "inherit")
     if inherit is not None and inherit.text() == "all":
-        excludes = doc.path("shell_environment_policy", "ignore_default_excludes")
+        excludes = table.path("shell_environment_policy", "ignore_default_excludes")
         if excludes is not None and excludes.truthy():
             env = EnvMode.INHERITED
             facts.insert(0, Fact("env-inherited", 'shell_environment_policy inherit = "all" without the default excludes', loc(excludes)))
+    return facts, boundary, egress, env
+
+
+def codex_sites(src, doc: Node):
+    spec = agent_by_name("codex")
+    facts, boundary, egress, env = _codex_table(src, doc)
     if facts:
-        first = facts[0].location
-        yield _config_site(spec, src, first, f"Codex config {src.path}", facts, boundary, "Codex sandbox", egress, env), ()
+        yield _config_site(spec, src, facts[0].location, f"Codex config {src.path}", facts, boundary, "Codex sandbox", egress, env), ()
+    # A profile is a named way to run Codex (`codex --profile NAME`, or `profile = NAME` by default).
+    profiles = doc.get("profiles")
+    for name, table in (profiles.items() if profiles is not None and profiles.is_map else []):
+        if not table.is_map:
+            continue
+        facts, boundary, egress, env = _codex_table(src, table)
+        if facts:
+            yield _config_site(spec, src, facts[0].location, f"Codex profile `{name}` in {src.path}", facts, boundary,
+                               "Codex sandbox", egress, env), ()
     yield from mcp_sites(src, doc.get("mcp_servers"), src.path)
 
 
@@ -222,21 +300,27 @@ def analyze_gemini_settings(analysis: Analysis):
     doc = load_json(src.text, analysis.notes)
     if doc is None or not doc.is_map:
         return
-    spec = agent_by_name("gemini-cli")
+    yield from gemini_sites(src, doc)
+
+
+def gemini_sites(src, doc: Node):
+    spec = agent_by_name("qwen-code" if "qwen" in src.path.lower() else "gemini-cli") or agent_by_name("gemini-cli")
+    label = "Qwen Code" if spec.id == "qwen-code" else "Gemini"
     loc = lambda n: src.loc(n.anchor)  # noqa: E731
     facts: list[Fact] = []
-    for path in (("tools", "autoAccept"), ("autoAccept",), ("general", "approvalMode"), ("approvalMode",)):
+    for path in (("tools", "autoAccept"), ("autoAccept",), ("general", "approvalMode"), ("approvalMode",),
+                 ("tools", "approvalMode")):
         node = doc.path(*path)
-        if node is not None and (node.truthy() or node.text() in ("yolo", "auto_edit")):
+        if node is not None and node.is_scalar and (node.truthy() or node.text() in ("yolo", "auto_edit", "auto-edit")):
             facts.append(Fact("bypass-flag", f"{'.'.join(path)}: {node.text()}", loc(node)))
     sandbox = doc.path("tools", "sandbox") or doc.get("sandbox")
     if facts:
         if sandbox is not None and sandbox.text() not in ("", "false"):
-            yield _config_site(spec, src, facts[0].location, f"Gemini settings {src.path}", facts,
+            yield _config_site(spec, src, facts[0].location, f"{label} settings {src.path}", facts,
                                Boundary.CONTAINER if sandbox.text() in ("docker", "podman", "true", "runsc") else Boundary.OS_SANDBOX,
-                               f"Gemini CLI sandbox ({sandbox.text()})", Egress.OPEN), ()
+                               f"{spec.name} sandbox ({sandbox.text()})", Egress.OPEN), ()
         else:
-            yield _config_site(spec, src, facts[0].location, f"Gemini settings {src.path}", facts), ()
+            yield _config_site(spec, src, facts[0].location, f"{label} settings {src.path}", facts), ()
     yield from mcp_sites(src, doc.get("mcpServers"), src.path)
 
 
@@ -245,6 +329,10 @@ def analyze_opencode(analysis: Analysis):
     doc = load_json(src.text, analysis.notes)
     if doc is None or not doc.is_map:
         return
+    yield from opencode_sites(src, doc)
+
+
+def opencode_sites(src, doc: Node):
     spec = agent_by_name("opencode")
     loc = lambda n: src.loc(n.anchor)  # noqa: E731
     facts: list[Fact] = []
@@ -278,15 +366,194 @@ def analyze_aider_conf(analysis: Analysis):
         yield _config_site(spec, src, fact.location, f"Aider config {src.path}", [fact]), ()
 
 
-CLAUDE_SETTINGS = re.compile(r"(^|/)\.claude/settings(\.local)?\.json$")
-MCP_JSON = re.compile(r"(^|/)(\.mcp\.json|\.cursor/mcp\.json|\.vscode/mcp\.json|\.amazonq/mcp\.json|\.kiro/settings/mcp\.json|\.agents/mcp\.json)$")
-CODEX_CONFIG = re.compile(r"(^|/)\.codex/config\.toml$")
-GEMINI_SETTINGS = re.compile(r"(^|/)\.(gemini|qwen)/settings\.json$")
+# -- configs recognised by their content ---------------------------------------------------------
+#
+# Dotfiles repos check in `~/.codex/config.toml` as `config.toml`, projects ship
+# `claude_desktop_config.json` or `mcp.json.template`: a JSON or TOML file anywhere is read as an
+# agent config when its content says so. The test is cheap (a byte search) and precise (the
+# agent's own keys, in the agent's own shapes), so ordinary JSON and TOML files cost one search.
+
+_JSON_HINT = re.compile(rb'"(?:mcpServers|servers|mcp_servers|permissions|permission|sandbox|autoAccept|approvalMode|'
+                        rb'tools|general|skipDangerousModePermissionPrompt|enableAllProjectMcpServers|mcp|\$schema)"\s*:')
+_CODEX_KEYS = frozenset({
+    "approval_policy", "sandbox_mode", "sandbox_workspace_write", "shell_environment_policy", "model_reasoning_effort",
+    "model_reasoning_summary", "model_provider", "model_providers", "approvals_reviewer", "default_permissions",
+    "project_doc_max_bytes", "project_doc_fallback_filenames", "developer_instructions", "plan_mode_reasoning_effort",
+    "model_supports_reasoning_summaries", "model_verbosity",
+})
+_TOML_HINT = re.compile(rb"(?m)^\s*\[?\s*(?:profiles\.[^\]]*\.)?(?:" + "|".join(sorted(_CODEX_KEYS)).encode() + rb")\b")
+_CLAUDE_PERMISSION_KEYS = frozenset({"allow", "deny", "ask", "defaultMode", "additionalDirectories", "disableBypassPermissionsMode"})
+_CLAUDE_SANDBOX_KEYS = frozenset({"enabled", "allowUnsandboxedCommands", "autoAllowBashIfSandboxed", "excludedCommands", "network"})
+_CLAUDE_TOP_KEYS = frozenset({"skipDangerousModePermissionPrompt", "enableAllProjectMcpServers", "enabledMcpjsonServers"})
+_GEMINI_TOP_KEYS = frozenset({"autoAccept", "approvalMode", "coreTools", "excludeTools", "selectedAuthType", "contextFileName"})
+_GEMINI_NESTED = {"tools": {"autoAccept", "sandbox", "core", "exclude", "allowed", "approvalMode", "discoveryCommand"},
+                  "general": {"approvalMode", "vimMode", "preferredEditor", "checkpointing", "disableAutoUpdate"},
+                  "security": {"auth", "folderTrust", "disableYoloMode"}}
+_OPENCODE_PERMISSION_KEYS = frozenset({"edit", "bash", "webfetch", "external_directory", "doom_loop"})
+# Top-level keys a file devoted to MCP servers may carry besides the server map.
+_MCP_FILE_KEYS = frozenset({"$schema", "mcpServers", "servers", "mcp_servers", "inputs", "globalShortcut", "preferences",
+                            "version", "name", "description"})
+
+
+def _keys(node: Node | None) -> set[str]:
+    return {k for k, _v in node.items()} if node is not None and node.is_map else set()
+
+
+def is_claude_settings(doc: Node) -> bool:
+    perms = doc.get("permissions")
+    if perms is not None and perms.is_map and _keys(perms) & _CLAUDE_PERMISSION_KEYS:
+        return all(perms.get(k) is None or perms.get(k).is_seq for k in ("allow", "deny", "ask"))
+    sandbox = doc.get("sandbox")
+    if sandbox is not None and sandbox.is_map and _keys(sandbox) & _CLAUDE_SANDBOX_KEYS:
+        return True
+    return bool(_keys(doc) & _CLAUDE_TOP_KEYS)
+
+
+def is_gemini_settings(doc: Node) -> bool:
+    if _keys(doc) & _GEMINI_TOP_KEYS:
+        return True
+    sandbox = doc.get("sandbox")
+    if sandbox is not None and sandbox.is_scalar and sandbox.text() in ("true", "false", "docker", "podman", "sandbox-exec"):
+        return True
+    return any(_keys(doc.get(key)) & wanted for key, wanted in _GEMINI_NESTED.items())
+
+
+def is_opencode_config(doc: Node) -> bool:
+    schema = doc.get("$schema")
+    if schema is not None and "opencode" in schema.text():
+        return True
+    perm = doc.get("permission")
+    return perm is not None and perm.is_map and bool(_keys(perm) & _OPENCODE_PERMISSION_KEYS) and \
+        all(v.is_scalar or v.is_map for _k, v in perm.items())
+
+
+def stdio_servers(servers: Node | None) -> bool:
+    return servers is not None and servers.is_map and any(
+        v.is_map and v.get("command") is not None and (v.get("command").is_scalar or v.get("command").is_seq)
+        for _k, v in servers.items())
+
+
+def is_mcp_file(doc: Node, path: str) -> bool:
+    """A file devoted to MCP servers: its name says so, or the server map is all it holds. (A
+    server map inside some other tool's settings runs wherever that tool runs: unknown here.)"""
+    servers = _server_map(doc)
+    if not stdio_servers(servers):
+        return False
+    name = config_name(path).lower()
+    if "mcp" in name or name.startswith("claude_desktop_config") or name in (".claude.json", "claude.json") \
+            or doc.path("mcp", "servers") is servers:
+        return True
+    return _keys(doc) <= _MCP_FILE_KEYS
+
+
+def analyze_json_config(analysis: Analysis):
+    """Any JSON file: a Claude, Gemini/Qwen or OpenCode settings file, or an MCP server list."""
+    src = analysis.source
+    if not _JSON_HINT.search(src.data):
+        return
+    try:  # the C parser decides cheaply; only an agent config pays for the line-keeping one
+        quick = json.loads(src.data)
+    except (ValueError, RecursionError):
+        quick = None  # JSON with comments (or not JSON): the JSONC reader decides
+    if quick is not None and (not isinstance(quick, dict) or _json_kind(_shallow(quick), src.path) is None):
+        return
+    doc = load_json(src.text, [])  # most JSON files are not agent configs: no note when one is not JSON
+    if doc is None or not doc.is_map:
+        return
+    kind = _json_kind(doc, src.path)
+    if kind == "claude":
+        sites = claude_sites(src, doc)
+    elif kind == "gemini":
+        sites = gemini_sites(src, doc)
+    elif kind == "opencode":
+        sites = opencode_sites(src, doc)
+    elif kind == "mcp":
+        sites = mcp_sites(src, _server_map(doc), src.path)
+    else:
+        return
+    yield from sites
+
+
+def _json_kind(doc: Node, path: str) -> str | None:
+    if not doc.is_map:
+        return None
+    if is_claude_settings(doc):
+        return "claude"
+    if is_gemini_settings(doc):
+        return "gemini"
+    if is_opencode_config(doc):
+        return "opencode"
+    if is_mcp_file(doc, path):
+        return "mcp"
+    return None
+
+
+def _shallow(value, depth: int = 0) -> Node:
+    """The top of a parsed JSON value as Nodes, deep enough for the shape tests above."""
+    if depth > 3:
+        return Node(None, 1)
+    if isinstance(value, dict):
+        return Node({str(k): _shallow(v, depth + 1) for k, v in value.items()}, 1)
+    if isinstance(value, list):
+        return Node([_shallow(v, depth + 1) for v in value[:64]], 1)
+    return Node(value, 1)
+
+
+def is_codex_config(doc: Node) -> bool:
+    if _keys(doc) & _CODEX_KEYS:
+        return True
+    profiles = doc.get("profiles")
+    return any(_keys(p) & _CODEX_KEYS for _k, p in (profiles.items() if profiles is not None else []))
+
+
+def analyze_toml_config(analysis: Analysis):
+    """Any TOML file with Codex's own keys: a Codex config wherever it is checked in."""
+    src = analysis.source
+    if not _TOML_HINT.search(src.data):
+        return
+    doc = load_toml(src.text, [])
+    if doc is None or not doc.is_map or not is_codex_config(doc):
+        return
+    yield from codex_sites(src, doc)
+
+
+def analyze_config_by_content(analysis: Analysis):
+    if is_any_toml(analysis.source.path):
+        return analyze_toml_config(analysis)
+    return analyze_json_config(analysis)
+
+
+# -- which paths are which config ----------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _suffix() -> str:
+    return "(?:" + "|".join(re.escape(s) for s in template_suffixes()) + ")?"
+
+
+def _matcher(pattern: str):
+    compiled: list[re.Pattern[str]] = []
+
+    def match(path: str) -> bool:
+        if not compiled:
+            compiled.append(re.compile(pattern.replace("{SUFFIX}", _suffix())))
+        return bool(compiled[0].search(path))
+
+    return match
+
+
+is_claude_settings_path = _matcher(r"(^|/)\.claude/settings(\.local)?\.json{SUFFIX}$")
+is_mcp_json_path = _matcher(r"(^|/)(\.mcp\.json|\.cursor/mcp\.json|\.vscode/mcp\.json|\.amazonq/mcp\.json|"
+                            r"\.kiro/settings/mcp\.json|\.agents/mcp\.json|\.gemini/mcp\.json){SUFFIX}$")
+is_codex_config_path = _matcher(r"(^|/)\.codex/config\.toml{SUFFIX}$")
+is_gemini_settings_path = _matcher(r"(^|/)\.(gemini|qwen)/settings\.json{SUFFIX}$")
+is_any_json = _matcher(r"\.(json|jsonc){SUFFIX}$")
+is_any_toml = _matcher(r"\.toml{SUFFIX}$")
 
 
 def is_opencode(path: str) -> bool:
-    return posixpath.basename(path) in ("opencode.json", "opencode.jsonc") or path.endswith("/.opencode/opencode.json")
+    return config_name(path) in ("opencode.json", "opencode.jsonc")
 
 
 def is_aider_conf(path: str) -> bool:
-    return posixpath.basename(path) in (".aider.conf.yml", ".aider.conf.yaml")
+    return config_name(path) in (".aider.conf.yml", ".aider.conf.yaml", "aider.conf.yml", "aider.conf.yaml")

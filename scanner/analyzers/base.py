@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -36,6 +37,7 @@ class Analysis:
     source: SourceFile
     kind: str
     notes: list[str] = field(default_factory=list)
+    root: Path | None = None  # the scanned folder, for reading the repository modules a file imports
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def shared(self, key: str, make: Callable[[], Any]) -> Any:

@@ -8,6 +8,7 @@ The analyzers turn those pieces into `Fact`s anchored at their exact lines, then
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from dataclasses import replace
@@ -23,7 +24,6 @@ _ORDER = [Boundary.NONE, Boundary.AGENT_SANDBOX, Boundary.OTHER_USER, Boundary.U
           Boundary.OS_SANDBOX, Boundary.CONTAINER, Boundary.VM]
 
 
-@lru_cache(maxsize=1)
 @lru_cache(maxsize=1)
 def tools() -> tuple[Catalog, CommandReader, ContainmentJudge]:
     """Built once per process: config analyzers call this for every site."""
@@ -156,6 +156,26 @@ def undecided_site(reason: str, location: Location, surface: str, launcher: str,
                                 facts=(*facts, Fact("timeout", "decided with the unknown piece", location)),
                                 unknowns=(Fact("unknown", reason, location),)),
     )
+
+
+# -- config file names -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def template_suffixes() -> tuple[str, ...]:
+    """Suffixes a config file may carry and still be read as that config (`mcp.json.template`).
+    Where a file sits (an examples or docs folder, an `.example` suffix) is weighed for every
+    finding alike by `scanner.tiers`."""
+    return tuple(catalog().containment.list("config_template_suffixes"))
+
+
+def config_name(path: str) -> str:
+    """The file's name without a template suffix: `mcp.json.template` -> `mcp.json`."""
+    base = posixpath.basename(path)
+    for suffix in template_suffixes():
+        if base.endswith(suffix) and len(base) > len(suffix):
+            return base[: -len(suffix)]
+    return base
 
 
 def _clip(text: str, limit: int = 200) -> str:

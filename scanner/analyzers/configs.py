@@ -1,5 +1,6 @@
 """Container, orchestrator and agent-config surfaces (Dockerfile, compose, devcontainer,
-Kubernetes, .claude/.codex/.gemini/MCP configs). Registers its file kinds on import."""
+Kubernetes, .claude/.codex/.gemini/MCP configs, and any JSON or TOML file whose content is an
+agent config). Registers its file kinds on import."""
 
 from __future__ import annotations
 
@@ -52,14 +53,14 @@ def _register() -> None:
     register_kind("devcontainer", is_devcontainer, _lazy("scanner.analyzers.containers", "analyze_devcontainer"))
     register_kind("aider-config", ac.is_aider_conf, _lazy("scanner.analyzers.agent_configs", "analyze_aider_conf", True))
     register_kind("opencode-config", ac.is_opencode, _lazy("scanner.analyzers.agent_configs", "analyze_opencode", True))
-    register_kind("gemini-settings", lambda p: bool(ac.GEMINI_SETTINGS.search(p)),
+    register_kind("gemini-settings", ac.is_gemini_settings_path,
                   _lazy("scanner.analyzers.agent_configs", "analyze_gemini_settings", True))
-    register_kind("codex-config", lambda p: bool(ac.CODEX_CONFIG.search(p)),
-                  _lazy("scanner.analyzers.agent_configs", "analyze_codex_config", True))
-    register_kind("mcp-config", lambda p: bool(ac.MCP_JSON.search(p)),
-                  _lazy("scanner.analyzers.agent_configs", "analyze_mcp_json", True))
-    register_kind("claude-settings", lambda p: bool(ac.CLAUDE_SETTINGS.search(p)),
+    register_kind("codex-config", ac.is_codex_config_path, _lazy("scanner.analyzers.agent_configs", "analyze_codex_config", True))
+    register_kind("mcp-config", ac.is_mcp_json_path, _lazy("scanner.analyzers.agent_configs", "analyze_mcp_json", True))
+    register_kind("claude-settings", ac.is_claude_settings_path,
                   _lazy("scanner.analyzers.agent_configs", "analyze_claude_settings", True))
-
+    # Appended last: any other JSON or TOML file is an agent config when its content says so.
+    register_kind("config-by-content", lambda p: ac.is_any_json(p) or ac.is_any_toml(p),
+                  _lazy("scanner.analyzers.agent_configs", "analyze_config_by_content", True), first=False)
 
 _register()

@@ -3,6 +3,11 @@
 Each surface is translated into the judge's fact vocabulary (mount-<kind>-<ro|rw>, network-*,
 privileged, cap-add, user-root, image, image-digest, env-file, secret-*), anchored at the exact
 line of the key or value, and judged as a container boundary.
+
+An agent runtime is recognised by what runs in it (a command, an image named for the agent), by
+what its image installs (`npm i -g @anthropic-ai/claude-code`, an agent's install script: the
+Dockerfile then yields an "INSTALL" launch that `scanner.links` joins to the compose service
+built from it), by its name (`claude`, `codex-sandbox`) or by the agent config folder it mounts.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ import json
 import posixpath
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from scanner.analyzers.base import Analysis
 from scanner.analyzers.cfgjudge import (agent_by_name, agent_in_image, catalog, make_site, read, read_shell, secret_fact,
                                         split_words, tools)
 from scanner.analyzers.cfgtree import Node, load_json, load_yaml, strings
+from scanner.catalog import AgentSpec
 from scanner.commandline import Invocation, Unresolved, Word
 from scanner.model import Boundary, Egress, EnvMode, Fact, Location
 
@@ -32,15 +39,44 @@ def image_facts(image: str, loc: Location) -> list[Fact]:
     return facts
 
 
+# `${VAR:-default}` and friends: the variable is what counts.
+_DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=?+][^}]*)?\}")
+# A host path that is one variable naming the project folder is the target being worked on.
+_ONE_VAR = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/?$")
+_PROJECT_WORDS = {"PROJECT", "WORKSPACE", "REPO", "REPOSITORY", "SRC", "SOURCE", "CODE", "CODEBASE", "WORKDIR", "PWD"}
+# Home itself (with its dotfiles), as opposed to a folder below it.
+_HOME_ROOT = re.compile(r"^(~|\$HOME|\$\{HOME\}|/root|/home/[^/]+|/Users/[^/]+|%USERPROFILE%)/?$")
+# The user's runtime folder (session bus with the keyring, ssh/gpg agent sockets) and agent or
+# smart-card sockets: whoever reaches them acts with the operator's keys, even read-only.
+_KEY_SOCKETS = re.compile(r"^(/run/user/[^/]+|\$\{?XDG_RUNTIME_DIR\}?|\$\{?SSH_AUTH_SOCK\}?)/?$"
+                          r"|/(ssh-agent[^/]*|S\.gpg-agent[^/]*|keyring[^/]*|pcscd[^/]*)(/[^/]*)?$|/run/user/[^/]+/(bus|gnupg|keyring)")
+
+
+def _project_var(path: str) -> bool:
+    m = _ONE_VAR.match(path)
+    if not m:
+        return False
+    words = m.group(1).upper().split("_")
+    return bool(_PROJECT_WORDS & set(words)) or "WORK_DIR" in m.group(1).upper()
+
+
 def host_kind(src: str) -> str:
     """Classify the host side of a mount with the shared containment vocabulary."""
     judge = tools()[2]
     norm = (src.replace("${localEnv:HOME}", "$HOME").replace("${localEnv:USERPROFILE}", "$HOME")
             .replace("${env:HOME}", "$HOME").replace("${localWorkspaceFolder}", ".")
             .replace("${containerWorkspaceFolder}", "."))
+    norm = _DEFAULTED.sub(lambda m: "${" + m.group(1) + "}", norm)
     if norm.startswith("./") and norm.rstrip("/") == ".":
         norm = "."
-    return judge._classify_host_path(norm)
+    if _project_var(norm):
+        norm = "."
+    kind = judge._classify_host_path(norm)
+    if kind in ("host-path", "home") and _KEY_SOCKETS.search(norm):
+        return "credentials"
+    if kind == "home" and not _HOME_ROOT.match(norm):
+        return "host-path"  # a folder below home (`/home/me/src/app`), not home with its dotfiles
+    return kind
 
 
 def volume_fact(spec: str, loc: Location, readonly: bool | None = None) -> Fact | None:
@@ -145,7 +181,70 @@ def dockerfile_summary(text: str) -> dict:
     return {"base": base, "base_line": base_line, "user": user, "user_line": user_line, "launches": launches}
 
 
+def image_site_id(dockerfile: str, agent: str) -> str:
+    """One id for "the agent this image runs": the Dockerfile's runtime launch and a compose
+    service built from that Dockerfile share it, so a service recognised on its own (by name or
+    mounts) and the same service linked to its Dockerfile end up as one launch site."""
+    return f"{dockerfile}:image:{agent}"
+
+
+_NPM_INSTALL = re.compile(r"\b(?:npm|pnpm|yarn|bun)\s+(?:-\S+\s+)*(?:install|i|add|global\s+add)\b([^;&|\n]*)")
+_PY_INSTALL = re.compile(r"\b(?:pip[0-9.]*|pipx|uv\s+pip|uv\s+tool|python[0-9.]*\s+-m\s+pip|poetry|pdm)\s+(?:install|add)\b([^;&|\n]*)")
+
+
+def _package_name(token: str) -> str:
+    token = token.strip("'\"")
+    if token.startswith("@"):  # @scope/name@version
+        scope, _, rest = token.partition("/")
+        return f"{scope}/{rest.split('@', 1)[0]}"
+    return re.split(r"[@=<>!~\[;]", token, maxsplit=1)[0]
+
+
+def agent_installs(text: str) -> list[tuple[AgentSpec, str]]:
+    """Agents a shell command line installs: a package manager install of an agent package, or
+    the agent's install script."""
+    cat = catalog()
+    out: list[tuple[AgentSpec, str]] = []
+    for pattern in (_NPM_INSTALL, _PY_INSTALL):
+        for m in pattern.finditer(text):
+            for token in m.group(1).split():
+                if token.startswith("-"):
+                    continue
+                name = _package_name(token)
+                spec = cat.by_package.get(name) or cat.by_package.get(name.lower())
+                if spec is not None:
+                    out.append((spec, f"installs {name}"))
+    for agent_id, needles in cat.containment.section("agent_installers").items():
+        for needle in needles or ():
+            if needle in text:
+                spec = agent_by_name(agent_id)
+                if spec is not None:
+                    out.append((spec, f"runs the {spec.name} installer ({needle})"))
+    return out
+
+
 def dockerfile_invocations(src, launches) -> Iterator[tuple[int, str, Invocation | Unresolved]]:
+    """Agent launches of the image, then — when nothing in it starts an agent — the agents it
+    installs, as kind "INSTALL": an image that installs an agent is an agent runtime, and
+    whatever runs it (a compose service, a pod) is the launch site."""
+    launched = False
+    for line, name, item in _dockerfile_launches(src, launches):
+        launched = launched or isinstance(item, Invocation)
+        yield line, name, item
+    if launched:
+        return
+    seen: set[str] = set()
+    for line, name, args in launches:
+        if name != "RUN":
+            continue
+        for spec, what in agent_installs(args):
+            if spec.id in seen:
+                continue
+            seen.add(spec.id)
+            yield line, "INSTALL", Invocation(spec, Word(spec.binaries[0] if spec.binaries else spec.id, src.loc(line)), (), ())
+
+
+def _dockerfile_launches(src, launches) -> Iterator[tuple[int, str, Invocation | Unresolved]]:
     entry: list[Word] = []
     # Only the last ENTRYPOINT and CMD of the stage take effect; they run as one command.
     last = {name: (line, name, args) for line, name, args in launches if name != "RUN"}
@@ -186,6 +285,17 @@ def analyze_dockerfile(analysis: Analysis):
         if not isinstance(item, Invocation):
             continue
         loc = src.loc(line)
+        if name == "INSTALL":
+            # Nothing in this file runs the agent: the image is judged where it is run (a compose
+            # service built from it is linked by scanner.links); on its own it decides nothing.
+            site = make_site(agent=item.agent, location=loc, surface="dockerfile", launcher="Dockerfile RUN (installs the agent)",
+                             command=f"{item.agent.name} installed in the image built from {src.path}",
+                             boundary=Boundary.CONTAINER, tool="container image", env=EnvMode.MINIMAL, egress=Egress.UNKNOWN,
+                             facts=[Fact("agent-installed", f"the image installs {item.agent.name}; nothing in it starts the agent", loc),
+                                    Fact("timeout", "decided where the image is run", loc)],
+                             invocation=item)
+            yield replace(site, site_id=image_site_id(src.path, item.agent.id)), ()
+            continue
         facts: list[Fact] = []
         if summary["base"]:
             facts.extend(image_facts(summary["base"], src.loc(summary["base_line"])))
@@ -199,6 +309,8 @@ def analyze_dockerfile(analysis: Analysis):
                          command=" ".join(w.text for w in item.all_words), boundary=Boundary.CONTAINER,
                          tool="container image", env=EnvMode.MINIMAL, egress=Egress.UNKNOWN,
                          facts=facts, unknowns=unknowns, invocation=item)
+        if name != "RUN":
+            site = replace(site, site_id=image_site_id(src.path, item.agent.id))
         yield site, ()
 
 
@@ -242,8 +354,10 @@ def compose_service_facts(src, doc: Node, name: str, svc: Node) -> tuple[list[Fa
         text = opt.text()
         if text.startswith("no-new-privileges") and not text.endswith("false"):
             facts.append(Fact("no-new-privileges", text, loc(opt)))
-        elif "unconfined" in text:
+        elif "unconfined" in text or text.replace("=", ":") == "label:disable":
             facts.append(Fact("unconfined", text, loc(opt)))
+    for dev in strings(svc.get("devices")):
+        facts.append(Fact("device", dev.text(), loc(dev)))
     user = svc.get("user")
     if user is not None:
         facts.append(_user_fact(user.text(), loc(user)))
@@ -354,7 +468,9 @@ def _compose_egress(src, doc: Node, name: str, svc: Node, facts: list[Fact]) -> 
     return Egress.NONE
 
 
-def compose_agent(src, svc: Node) -> tuple[Invocation | None, list[Unresolved]]:
+def compose_agent(src, svc: Node, name: str = "") -> tuple[Invocation | None, list[Unresolved]]:
+    """The agent a service runs: its command, its image's name, then what the service is called
+    (`claude`, `codex-sandbox`) or the agent config folder it mounts (`~/.claude`)."""
     loc = lambda n: src.loc(n.anchor if n.is_scalar and not n.key_line else n.line)  # noqa: E731
     entry = _words_of(svc.get("entrypoint"), loc)
     command = _words_of(svc.get("command"), loc)
@@ -371,7 +487,93 @@ def compose_agent(src, svc: Node) -> tuple[Invocation | None, list[Unresolved]]:
         if spec is not None:
             word = Word(image.text(), src.loc(image.anchor))
             return Invocation(spec, word, tuple(command), ()), []
+    if not name and svc.key_line:  # called without the service's name: read it off its key line
+        name = src.quote(svc.key_line).split(":", 1)[0].strip("'\" ")
+    hint = _runtime_hint(src, svc, name)
+    if hint is not None:
+        spec, word = hint
+        return Invocation(spec, word, tuple(command), ()), []
     return None, unresolved
+
+
+# Words that may sit next to an agent's name in a container's name without changing what it is.
+_NEUTRAL_NAME_WORDS = {"code", "cli", "agent", "agents", "sandbox", "sandboxed", "container", "containers", "dev",
+                       "devcontainer", "box", "runner", "worker", "yolo", "env", "workspace", "docker", "ai", "local",
+                       "runtime", "shell", "session", "isolated", "safe", "secure", "instance", "vm", "jail", "cage",
+                       "pod", "job", "coder", "coding", "main", "default", "chat", "my"}
+# Generic or ambiguous program names that never name an agent on their own here.
+# (`qwen` alone is as often a model server as the Qwen Code CLI; `qwen-code` is the CLI.)
+_NOT_A_NAME = {"agent", "mini", "q", "i", "cn", "amp", "goose", "droid", "interpreter", "qwen"}
+# An agent's config folder or variable: mounting or setting it means the agent runs in there.
+AGENT_CONFIG_MARKS = {".claude": "claude-code", ".claude.json": "claude-code", ".codex": "codex", ".gemini": "gemini-cli",
+                      ".qwen": "qwen-code", "opencode": "opencode", ".aider.conf.yml": "aider", ".copilot": "copilot-cli"}
+AGENT_CONFIG_VARS = {"CLAUDE_CONFIG_DIR": "claude-code", "CODEX_HOME": "codex", "GEMINI_CLI_HOME": "gemini-cli",
+                     "OPENCODE_CONFIG": "opencode", "OPENCODE_CONFIG_DIR": "opencode"}
+
+
+def agent_named(name: str) -> AgentSpec | None:
+    """The agent a container, service or pod name designates: `claude`, `claude-code`,
+    `codex_sandbox`, `aider-dev` — the agent's name plus only neutral words."""
+    words = [w for w in re.split(r"[-_.\s/]+", name.lower()) if w and not w.isdigit()]
+    if not words:
+        return None
+    for spec in catalog().agents:
+        aliases = {spec.id, *(b for b in spec.binaries if b not in _NOT_A_NAME)}
+        aliases.update(p.rsplit("/", 1)[-1] for p in spec.packages)
+        for alias in aliases - _NOT_A_NAME:
+            parts = alias.split("-")
+            for i in range(len(words) - len(parts) + 1):
+                if words[i:i + len(parts)] == parts:
+                    rest = words[:i] + words[i + len(parts):]
+                    if all(w in _NEUTRAL_NAME_WORDS for w in rest):
+                        return spec
+    return None
+
+
+def agent_of_config_path(path: str) -> AgentSpec | None:
+    for part in re.split(r"[/:]", path):
+        agent = AGENT_CONFIG_MARKS.get(part)
+        if agent is not None:
+            return agent_by_name(agent)
+    return None
+
+
+# Commands that keep a container up for `exec` sessions (or hand over to a shell): an agent
+# runtime's usual command. Any other program makes the service that program, whatever its name.
+_IDLE = {"sleep", "tail", "bash", "sh", "zsh", "fish", "dash", "ash", "tmux", "screen", "tini", "dumb-init", "true",
+         "cat", "infinity"}
+_SHELL_ARGS = {"-c", "-lc", "-ic", "-l", "-i"}  # `command: ["-c", "sleep infinity"]` under a shell entrypoint
+
+
+def _idle_command(svc: Node) -> bool:
+    for key in ("entrypoint", "command"):
+        node = svc.get(key)
+        words = [n.text() for n in node.seq()] if node is not None and node.is_seq else (node.text().split() if node is not None else [])
+        if words and not (posixpath.basename(words[0]) in _IDLE or words[0] in _SHELL_ARGS):
+            return False
+    return True
+
+
+def _runtime_hint(src, svc: Node, name: str) -> tuple[AgentSpec, Word] | None:
+    if _idle_command(svc):
+        for node in (None, svc.get("container_name"), svc.get("hostname")):
+            text = name if node is None else node.text()
+            spec = agent_named(text) if text else None
+            if spec is not None:
+                return spec, Word(text, src.loc(node.anchor if node is not None else (svc.key_line or svc.line)))
+    for vol in (svc.get("volumes").seq() if svc.get("volumes") is not None else []):
+        text = vol.text() if vol.is_scalar else " ".join(v.text() for k, v in vol.items() if k in ("source", "target"))
+        spec = agent_of_config_path(text)
+        if spec is not None:
+            return spec, Word(text, src.loc(vol.anchor))
+    env = svc.get("environment")
+    entries = list(env.items()) if env is not None and env.is_map else \
+        [(n.text().split("=", 1)[0], n) for n in (env.seq() if env is not None else []) if n.is_scalar]
+    for key, node in entries:
+        agent = AGENT_CONFIG_VARS.get(key)
+        if agent is not None and agent_by_name(agent) is not None:
+            return agent_by_name(agent), Word(key, src.loc(node.anchor))
+    return None
 
 
 def compose_site(src, doc: Node, name: str, svc: Node, inv: Invocation, extra: list[Fact] = ()):
@@ -395,10 +597,14 @@ def analyze_compose(analysis: Analysis):
     for name, svc in services.items():
         if not svc.is_map:
             continue
-        inv, _unresolved = compose_agent(src, svc)
+        inv, _unresolved = compose_agent(src, svc, name)
         if inv is None:
             continue
-        yield compose_site(src, doc, name, svc, inv), ()
+        site = compose_site(src, doc, name, svc, inv)
+        dockerfile = dockerfile_path_of(src.path, svc)
+        if dockerfile is not None:  # the same launch as the image's own, when scanner.links joins them
+            site = replace(site, site_id=image_site_id(dockerfile, inv.agent.id))
+        yield site, ()
 
 
 # -- devcontainer ------------------------------------------------------------------------------
@@ -440,6 +646,10 @@ def _devcontainer_agent(doc: Node, src):
             for key, child in node.items():
                 if key in _CONFIG_HINTS:
                     return agent_by_name(_CONFIG_HINTS[key]), src.loc(child.anchor)
+    name = doc.get("name")  # "claude-sandbox", "Codex dev container"
+    spec = agent_named(name.text()) if name is not None and name.is_scalar else None
+    if spec is not None:
+        return spec, src.loc(name.anchor)
     return None, None
 
 

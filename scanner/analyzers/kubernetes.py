@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 from scanner.analyzers.base import Analysis
-from scanner.analyzers.cfgjudge import agent_in_image, make_site, read, secret_fact, split_words
+from scanner.analyzers.cfgjudge import agent_by_name, agent_in_image, make_site, read, secret_fact, split_words
 from scanner.analyzers.cfgtree import Node, load_yaml_all
-from scanner.analyzers.containers import host_kind, image_facts
+from scanner.analyzers.containers import AGENT_CONFIG_VARS, agent_named, agent_of_config_path, host_kind, image_facts
 from scanner.commandline import Invocation, Word
 from scanner.model import Boundary, Egress, EnvMode, Fact
 
@@ -126,6 +126,25 @@ def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
         spec = agent_in_image(image.text())
         if spec is not None:
             inv = Invocation(spec, Word(image.text(), loc(image)), tuple(_words(src, args)), ())
+    cname = container.get("name")
+    if inv is None and cname is not None:  # a container called `claude` or `codex-sandbox` runs that agent
+        spec = agent_named(cname.text())
+        if spec is not None:
+            inv = Invocation(spec, Word(cname.text(), loc(cname)), tuple(_words(src, args)), ())
+    if inv is None:  # ... or one that mounts the agent's config folder or sets its config variable
+        for vm in (container.get("volumeMounts").seq() if container.get("volumeMounts") is not None else []):
+            path = vm.get("mountPath") if vm.is_map else None
+            spec = agent_of_config_path(path.text()) if path is not None else None
+            if spec is not None:
+                inv = Invocation(spec, Word(path.text(), loc(path)), tuple(_words(src, args)), ())
+                break
+    if inv is None:
+        for env in (container.get("env").seq() if container.get("env") is not None else []):
+            name_node = env.get("name") if env.is_map else None
+            agent = AGENT_CONFIG_VARS.get(name_node.text()) if name_node is not None else None
+            if agent is not None and agent_by_name(agent) is not None:
+                inv = Invocation(agent_by_name(agent), Word(name_node.text(), loc(name_node)), tuple(_words(src, args)), ())
+                break
     if inv is None:
         return None
     facts: list[Fact] = []

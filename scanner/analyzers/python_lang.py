@@ -12,10 +12,11 @@ from tree_sitter import Node, Query, QueryCursor
 from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
-from scanner.model import EnvMode
+from scanner.model import EnvMode, Fact
 from scanner.parsing import SourceFile, language, parse
 
 _STRING_TYPES = ("string", "concatenated_string")
+_FOLLOW_BUDGET = 200
 
 
 @dataclass
@@ -31,6 +32,7 @@ _INDEX_QUERY = """
 (assignment left: (identifier)) @assign
 (augmented_assignment left: (identifier)) @augment
 (call function: (attribute object: (identifier))) @method
+(function_definition name: (identifier)) @func
 """
 
 
@@ -57,6 +59,13 @@ class PythonModule:
         self.root = root
         self.aliases: dict[str, str] = {}
         self.assigns: dict[tuple[int, str], list[_Assign]] = {}
+        # Module-level functions by name: a value built by a helper is read from what it returns.
+        self.functions: dict[str, list[Node]] = {}
+        # Set when a value was read from one of several forms it can take (reset per launch).
+        self.uncertain = False
+        self._following: set[int] = set()
+        # Helper calls followed while reading one launch (reset per launch; bounds hostile input).
+        self.budget = _FOLLOW_BUDGET
         self._index(root, root)
         for items in self.assigns.values():
             items.sort(key=lambda a: a.start)
@@ -98,6 +107,13 @@ class PythonModule:
             op = n.child_by_field_name("operator")
             if left is not None and right is not None and op is not None and op.type == "+=":
                 self._record(self.scope_of(n), self.src.node_text(left), _Assign(n.start_byte, "extend", right))
+        for n in captures.get("func", ()):
+            parent = n.parent
+            if parent is not None and parent.type == "decorated_definition":
+                parent = parent.parent
+            name = n.child_by_field_name("name")
+            if parent is not None and parent.type == "module" and name is not None:
+                self.functions.setdefault(self.src.node_text(name), []).append(n)
         for n in captures.get("method", ()):
             fn, args = n.child_by_field_name("function"), n.child_by_field_name("arguments")
             if fn is None or args is None or not args.named_child_count:
@@ -141,11 +157,70 @@ class PythonModule:
                 return before[last_set:]
         return None
 
+    # -- helpers and branches ------------------------------------------------------------
+
+    def helper_returns(self, call: Node) -> list[Node] | None:
+        """What a same-file module-level function called here returns (None: not such a call)."""
+        fn = call.child_by_field_name("function")
+        if fn is None or fn.type != "identifier" or self.budget <= 0:
+            return None
+        self.budget -= 1
+        name = self.src.node_text(fn)
+        defs = self.functions.get(name, [])
+        if len(defs) != 1 or name in self.aliases or defs[0].id in self._following:
+            return None
+        out: list[Node] = []
+        body = defs[0].child_by_field_name("body")
+        stack = [body] if body is not None else []
+        while stack:
+            n = stack.pop()
+            if n.type in ("function_definition", "lambda", "class_definition"):
+                continue
+            if n.type == "return_statement":
+                if n.named_children:
+                    out.append(n.named_children[0])
+                continue
+            stack.extend(n.named_children)
+        return sorted(out, key=lambda n: n.start_byte)[:8]
+
+    def _through(self, call: Node, read):
+        """Read each return of the helper `call` runs with `read`; the forms that resolve."""
+        returned = self.helper_returns(call)
+        if not returned:
+            return None
+        fn_id = self.functions[self.src.node_text(call.child_by_field_name("function"))][0].id
+        self._following.add(fn_id)
+        try:
+            forms = [got for got in (read(r) for r in returned) if got is not None]
+        finally:
+            self._following.discard(fn_id)
+        if len(returned) > 1:
+            self.uncertain = True
+        return forms
+
+    @staticmethod
+    def branches(node: Node) -> list[Node] | None:
+        """Both values of `a if c else b`; None for anything else."""
+        while node.type == "parenthesized_expression" and node.named_children:
+            node = node.named_children[0]
+        if node.type == "conditional_expression" and len(node.named_children) >= 3:
+            return [node.named_children[0], node.named_children[2]]
+        return None
+
     def words(self, node: Node, depth: int = 0) -> list[Word] | None:
         """Evaluate an argv expression into words; None when it cannot be resolved at all."""
         if depth > 6:
             return None
         t = node.type
+        branches = self.branches(node)
+        if branches is not None:
+            # Both branches' words: an over-approximation that can only add flags, never hide one.
+            self.uncertain = True
+            out: list[Word] = []
+            for b in branches:
+                got = self.words(b, depth + 1)
+                out.extend(got if got is not None else ([] if b.type in ("list", "tuple") else [self.word(b, depth + 1)]))
+            return out
         if t in ("list", "tuple", "parenthesized_expression") :
             out: list[Word] = []
             for child in node.named_children:
@@ -196,7 +271,8 @@ class PythonModule:
 
                     cmds = default_shell_splitter(word)
                     return [w for cmd in cmds for w in cmd]
-            return None
+            forms = self._through(node, lambda r: self.words(r, depth + 1) if r.type not in _STRING_TYPES else None)
+            return forms[0] if forms else None
         return None
 
     def word(self, node: Node, depth: int = 0) -> Word:
@@ -229,6 +305,16 @@ class PythonModule:
                 return Word(inner.text, loc, inner.dynamic)
             if name in ("os.getcwd", "pathlib.Path.cwd", "Path.cwd"):
                 return Word("<cwd>", loc)
+            forms = self._through(node, lambda r: self.word(r, depth + 1))
+            if forms:
+                chosen = next((w for w in forms if not w.dynamic), forms[0])
+                return Word(chosen.text, chosen.location, chosen.dynamic)
+        branches = self.branches(node) if depth < 6 else None
+        if branches is not None:
+            forms = [self.word(b, depth + 1) for b in branches]
+            if len({w.text for w in forms}) > 1:
+                self.uncertain = True
+            return next((w for w in forms if not w.dynamic), forms[0])
         return self._dynamic(node)
 
     def _dynamic(self, node: Node) -> Word:
@@ -305,6 +391,12 @@ class PythonModule:
                     return EnvInfo(EnvMode.INHERITED, loc, f"env={text}", tuple(names))
                 if first is None:
                     return EnvInfo(EnvMode.MINIMAL, loc, "an explicit env mapping", tuple(names))
+        if t == "call" and depth < 4:
+            forms = self._through(node, lambda r: self.env_info(r, call, launcher, depth + 1))
+            known = [f for f in forms or () if f.mode is not EnvMode.UNKNOWN]
+            if known:
+                # The environment a helper builds: judged on its worst form.
+                return next((f for f in known if f.mode is EnvMode.INHERITED), known[0])
         if t == "identifier" and depth < 4:
             hist = self.history(self.src.node_text(node), node)
             if hist:
@@ -408,6 +500,8 @@ def analyze_python(analysis: Analysis) -> Iterator[LaunchFound]:
         spec = table.get(name)
         if spec is None:
             continue
+        module.uncertain = False
+        module.budget = _FOLLOW_BUDGET
         positional, keywords = _argument_parts(args)
         words: list[Word] | None = None
         shell_string: Word | None = None
@@ -435,7 +529,7 @@ def analyze_python(analysis: Analysis) -> Iterator[LaunchFound]:
             target = positional[idx] if idx < len(positional) else keywords.get(spec.get("argv_kw", ""))
             if target is None:
                 continue
-            if target.type in _STRING_TYPES or (target.type == "identifier" and module.words(target) is None):
+            if target.type in _STRING_TYPES or (target.type in ("identifier", "call") and module.words(target) is None):
                 word = module.word(target)
                 if shell or name in ("pty.spawn",) and " " in word.text:
                     shell_string = word
@@ -467,6 +561,9 @@ def analyze_python(analysis: Analysis) -> Iterator[LaunchFound]:
             value = keywords[spec["timeout_kw"]]
             if value.type != "none":
                 timeout = src.node_loc(value)
+        facts: tuple[Fact, ...] = ()
+        if module.uncertain:
+            facts = (Fact("possible-form", "the command is one of several forms its values can take", src.node_loc(node)),)
         yield LaunchFound(
             surface="python",
             launcher=name,
@@ -475,4 +572,5 @@ def analyze_python(analysis: Analysis) -> Iterator[LaunchFound]:
             shell=shell_string,
             env=env,
             timeout=timeout,
+            facts=facts,
         )

@@ -3,16 +3,18 @@ clients. Options objects are read through the front end's JsModule (same-file co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from scanner.analyzers.base import Analysis, LaunchFound
-from scanner.analyzers.javascript import import_bindings, js_module
+from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
+from scanner.analyzers.javascript import fresh_budget, import_bindings, js_module
 from scanner.analyzers.sdks import SiteBuilder
+from scanner.analyzers.sdk_python import passive_session, read_only
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
-from scanner.model import Boundary, EnvMode, Location
+from scanner.model import Boundary, Confidence, EnvMode, Location
 
 CLAUDE_PACKAGES = ("@anthropic-ai/claude-agent-sdk", "@anthropic-ai/claude-code")
 CODEX_PACKAGES = ("@openai/codex-sdk",)
@@ -85,6 +87,18 @@ class JsDetector:
             return None
         return _UNSET
 
+    def forms(self, node: Node, depth: int = 0) -> list[Node]:
+        """The values an expression can take: both sides of `c ? a : b`, `a || b`, `a ?? b`."""
+        if depth > 4:
+            return []
+        if node.type in ("identifier", "shorthand_property_identifier"):
+            target = self.mod.resolve(node) if node.type == "identifier" else self._resolve_short(node)
+            return self.forms(target, depth + 1) if target is not None else [node]
+        alternatives = self.mod.alternatives(node)
+        if alternatives is None:
+            return [node]
+        return [f for a in alternatives for f in self.forms(a, depth + 1)]
+
     def _resolve_short(self, node: Node) -> Node | None:
         items = self.mod.consts.get(self.text(node))
         return items[-1][1] if items and len(items) == 1 else None
@@ -100,6 +114,12 @@ class JsDetector:
         if node.type == "shorthand_property_identifier":
             target = self._resolve_short(node)
             return self.options(target) if target is not None else None
+        if node.type == "call_expression":
+            # Options a same-file helper returns; a helper this scan cannot read stays unknown.
+            forms = self.mod.call_forms(node) or []
+            if not any(module is self.mod and ret.type == "object" for module, ret in forms):
+                return None
+            return self.mod.options(node)
         if node.type not in ("object", "identifier"):
             return None
         return self.mod.options(node)
@@ -129,12 +149,14 @@ class JsDetector:
     # -- detection -----------------------------------------------------------------------
 
     def run(self) -> Iterator:
+        JsToolScan(self).scan()
         if not self.imports:
-            return iter(())
+            return iter(self.out)
         stack = [self.root]
         while stack:
             node = stack.pop()
             stack.extend(reversed(node.children))
+            fresh_budget()
             if node.type == "call_expression":
                 self._call(node)
             elif node.type == "new_expression":
@@ -192,8 +214,16 @@ class JsDetector:
         mode = opts.get("permissionMode")
         if mode is not None:
             value = self.const(mode)
+            forms = self.forms(mode) if value is _UNSET else []
+            worst = next((f for f in forms if self.const(f) in _BYPASS_MODES), None)
             if value in _BYPASS_MODES:
                 site.fact("bypass-flag", f"permissionMode: {value}", self.loc(mode))
+            elif worst is not None:
+                # One of several modes the value can take is a bypass: judged on it, less certain.
+                site.report("agent-permission-bypass", self.loc(worst),
+                            f"Claude Agent SDK can run with permissionMode: {self.const(worst)} (one of the modes "
+                            f"`{self.short(mode)}` can take): its approval prompts are then off with no sandbox "
+                            "to contain what it does.", confidence=Confidence.MEDIUM)
             elif value is _UNSET:
                 site.unknown(f"the permission mode `{self.short(mode)}`", self.loc(mode))
         skip = opts.get("allowDangerouslySkipPermissions")
@@ -213,6 +243,14 @@ class JsDetector:
                 site.contain(Boundary.UNKNOWN, "Claude Code sandbox")
                 site.unknown(f"whether the sandbox `{self.short(sandbox)}` is enabled", self.loc(sandbox))
         self._timeout(site, call, opts)
+        tools_node = self.mod.resolve(opts["allowedTools"]) if opts.get("allowedTools") is not None and \
+            opts["allowedTools"].type == "identifier" else opts.get("allowedTools")
+        tools = [v if isinstance(v, str) else None for v in (self.const(c) for c in tools_node.named_children)] \
+            if tools_node is not None and tools_node.type == "array" else None
+        mode_value = self.const(mode) if mode is not None else None
+        if not site.has_bypass() and passive_session(mode_value, tools):
+            # Only reading tools, in a mode that asks first: a session that talks and reads.
+            read_only(site, f"allowedTools: {tools}", self.loc(opts["allowedTools"]))
         self.out.append(site.build())
 
     def _timeout(self, site: SiteBuilder, call: Node, opts: dict[str, Node]) -> None:
@@ -303,6 +341,313 @@ class JsDetector:
                         "the SDK would otherwise pass only a small allow-list.",
                         replaces=("agent-inline-launch", "agent-inherits-environment", "agent-unbounded-session"))
             self.out.append(site.build())
+
+
+# -- Agent tools that run host commands ----------------------------------------------------
+
+# Packages whose exports define a tool the model calls: (package, export) -> how its function is given.
+_TOOL_FACTORIES = {
+    ("ai", "tool"): "execute", ("@openai/agents", "tool"): "execute", ("@mastra/core/tools", "createTool"): "execute",
+    ("@langchain/core/tools", "tool"): "first", ("@langchain/core/tools", "DynamicTool"): "func",
+    ("@langchain/core/tools", "DynamicStructuredTool"): "func", ("langchain/tools", "DynamicTool"): "func",
+    ("langchain/tools", "DynamicStructuredTool"): "func", ("@langchain/community/tools/dynamic", "DynamicTool"): "func",
+}
+_TOOL_CLASSES = {("@langchain/core/tools", "StructuredTool"), ("@langchain/core/tools", "Tool"),
+                 ("langchain/tools", "StructuredTool"), ("langchain/tools", "Tool")}
+_MCP_SERVER = ("@modelcontextprotocol/sdk/server/mcp.js", "@modelcontextprotocol/sdk/server/mcp")
+_CODE_EVAL = {"eval", "Function", "vm.runInNewContext", "vm.runInThisContext", "vm.runInContext", "vm.Script",
+              "node:vm.runInNewContext", "vm.compileFunction"}
+_JS_COMMAND_POSITION = re.compile(r"(^\s*$)|([;&|`(]\s*$)|(\b(sh|bash|zsh|dash|ksh|fish|pwsh|powershell|cmd|node|nodejs|deno|bun|perl|ruby|python[0-9.]*|php|osascript)(\.exe)?(\s+-\w+)*\s+(-l?c|-e|-p|--eval|-Command|/c)\s*['\"]?$)|(\beval\s+['\"]?$)|(\$\(\s*$)")
+
+
+class JsToolScan:
+    """A tool the model calls (`tool({ execute })`, `new DynamicTool({ func })`, an MCP server's
+    `server.tool(...)` handler, a StructuredTool subclass) whose body runs its input as a command
+    or as code: host code execution chosen by the model."""
+
+    def __init__(self, d: JsDetector):
+        self.d = d
+        self.mod = d.mod
+        self.table = launch_tables()["javascript"]
+        self.bindings: dict[str, tuple[str, str]] = {}
+        for local, module_text, imported, _node in import_bindings(d.root, d.text):
+            self.bindings[local] = (module_text.strip("'\"`"), imported)
+        self.reported: set[int] = set()
+
+    def _origin(self, node: Node) -> tuple[str, str] | None:
+        text = self.d.text(node)
+        head, _, tail = text.partition(".")
+        if head not in self.bindings:
+            return None
+        pkg, export = self.bindings[head]
+        return (pkg, tail or export) if export in ("*", "default") else (pkg, export) if not tail else None
+
+    def entries(self) -> Iterator[tuple[Node, str, Node]]:
+        """(function, label, registration) for each tool function in the file."""
+        d = self.d
+        servers = {local for local, (pkg, _e) in self.bindings.items() if pkg in _MCP_SERVER}
+        stack = [d.root]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            if node.type in ("call_expression", "new_expression"):
+                callee = node.child_by_field_name("function" if node.type == "call_expression" else "constructor")
+                if callee is None:
+                    continue
+                args = d._args(node)
+                origin = self._origin(callee)
+                how = _TOOL_FACTORIES.get(origin) if origin is not None else None
+                if how == "first" and args:
+                    fn = self._function(args[0])
+                    if fn is not None:
+                        yield fn, f"agent tool defined with {origin[1]}()", node
+                elif how is not None and args:
+                    opts = d.options(args[0]) or {}
+                    fn = self._function(opts.get(how)) if how in opts else None
+                    if fn is None and args[0].type == "object":
+                        fn = next((m for m in args[0].named_children if m.type == "method_definition"
+                                   and d.text(m.child_by_field_name("name")) == how), None)
+                    if fn is not None:
+                        name = d.const(opts.get("name")) if "name" in opts else None
+                        label = f"agent tool `{name}`" if isinstance(name, str) else f"agent tool defined with {origin[1]}"
+                        yield fn, label, node
+                elif callee.type == "member_expression" and servers and args:
+                    prop = callee.child_by_field_name("property")
+                    if prop is not None and d.text(prop) in ("tool", "registerTool"):
+                        fn = self._function(args[-1])
+                        if fn is not None:
+                            name = d.const(args[0])
+                            yield fn, f"MCP server tool `{name if isinstance(name, str) else '?'}`", node
+            elif node.type == "class_declaration":
+                heritage = next((c for c in node.named_children if c.type == "class_heritage"), None)
+                base = heritage.named_children[-1] if heritage is not None and heritage.named_children else None
+                if base is not None and base.type == "extends_clause" and base.named_children:
+                    base = base.named_children[0]
+                if base is None or self._origin(base) not in _TOOL_CLASSES:
+                    continue
+                body = node.child_by_field_name("body")
+                for m in body.named_children if body is not None else ():
+                    if m.type == "method_definition" and d.text(m.child_by_field_name("name")) in ("_call", "call", "invoke"):
+                        cname = node.child_by_field_name("name")
+                        yield m, f"agent tool {d.text(cname) if cname is not None else ''}", node
+
+    def _function(self, node: Node | None) -> Node | None:
+        if node is None:
+            return None
+        if node.type in ("arrow_function", "function_expression", "function", "method_definition"):
+            return node
+        if node.type in ("identifier", "shorthand_property_identifier"):
+            found = self.mod.functions.get(self.d.text(node), [])
+            return found[0] if len(found) == 1 else None
+        return None
+
+    def scan(self) -> None:
+        for fn, label, registration in self.entries():
+            tainted = self._params(fn)
+            if not tainted:
+                continue
+            self._walk(fn, tainted, label, registration)
+
+    def _params(self, fn: Node) -> set[str]:
+        params = fn.child_by_field_name("parameters") or fn.child_by_field_name("parameter")
+        if params is None:
+            return set()
+        if params.type == "identifier":
+            return {self.d.text(params)}
+        return {self.d.text(n) for n in _js_idents(params)}
+
+    def _walk(self, fn: Node, tainted: set[str], label: str, registration: Node) -> None:
+        d = self.d
+        body = fn.child_by_field_name("body")
+        if body is None:
+            return
+        nodes = list(_js_walk(body))
+        for _ in range(2):
+            for n in nodes:
+                if n.type == "variable_declarator":
+                    name, value = n.child_by_field_name("name"), n.child_by_field_name("value")
+                elif n.type == "assignment_expression":
+                    name, value = n.child_by_field_name("left"), n.child_by_field_name("right")
+                else:
+                    continue
+                if name is not None and value is not None and _js_uses(d, value, tainted):
+                    tainted.update(d.text(i) for i in _js_idents(name))
+        for n in nodes:
+            if n.type not in ("call_expression", "new_expression"):
+                continue
+            what, opts_node = self._sink(n, tainted)
+            if what is not None:
+                self._report(n, what, opts_node, label, registration)
+
+    def _sink(self, node: Node, tainted: set[str]) -> tuple[str | None, Node | None]:
+        d, mod = self.d, self.mod
+        callee = node.child_by_field_name("function" if node.type == "call_expression" else "constructor")
+        if callee is None:
+            return None, None
+        args = d._args(node)
+        name = mod.qualified(callee)
+        if name in _CODE_EVAL or name.rsplit(".", 1)[-1] in ("runInNewContext", "runInThisContext") and name.startswith(("vm", "node:vm")):
+            return (f"{name}() of the model's input", None) if args and _js_uses(d, args[0], tainted) else (None, None)
+        if name.endswith(".default") and name not in self.table:
+            name = name[: -len(".default")]
+        spec = self.table.get(name)
+        if spec is None or not args:
+            return None, None
+        if spec.get("template"):
+            return None, None
+        if "string" in spec:
+            opts = args[spec.get("options", 1)] if len(args) > spec.get("options", 1) else None
+            return (f"{name} of the model's command", opts) if self._command(args[0], tainted) else (None, None)
+        if "argv" in spec:
+            items = args[0].named_children if args[0].type == "array" else None
+            opts = args[1] if len(args) > 1 else None
+            if items is None:
+                return (f"{name} of the model's command", opts) if _js_uses(d, args[0], tainted) else (None, None)
+            if items and _js_uses(d, items[0], tainted) and self._whole(items[0], tainted):
+                return f"{name} of the model's program", opts
+            return (f"{name} of the model's command", opts) if self._shell_c(items, tainted) else (None, None)
+        opts = next((a for a in args[1:] if a.type == "object" or a.type == "identifier" and d.options(a)), None)
+        shell = False
+        if opts is not None:
+            o = d.options(opts) or {}
+            shell = "shell" in o and d.const(o["shell"]) not in (False, None, _UNSET)
+        if _js_uses(d, args[0], tainted) and (self._whole(args[0], tainted) or shell and self._command(args[0], tainted)):
+            return f"{name} of the model's program", opts
+        if len(args) > 1 and args[1].type == "array":
+            items = [args[0], *args[1].named_children]
+            if self._shell_c(items, tainted):
+                return f"{name} of the model's command", opts
+        return None, None
+
+    def _whole(self, node: Node, tainted: set[str]) -> bool:
+        if node.type == "template_string":
+            return self._command(node, tainted)
+        if node.type == "binary_expression":
+            left = node.child_by_field_name("left")
+            return left is not None and _js_uses(self.d, left, tainted)
+        return True
+
+    def _shell_c(self, items: list[Node], tainted: set[str]) -> bool:
+        d = self.d
+        if len(items) < 3:
+            return False
+        head = d.const(items[0])
+        if not isinstance(head, str) or head.rsplit("/", 1)[-1] not in ("sh", "bash", "zsh", "dash", "ksh", "pwsh", "powershell", "cmd", "cmd.exe"):
+            return False
+        for i, item in enumerate(items[1:-1], start=1):
+            flag = d.const(item)
+            if isinstance(flag, str) and flag.startswith(("-", "/")) and flag.lower().endswith("c"):
+                return self._command(items[i + 1], tainted)
+        return False
+
+    def _command(self, node: Node, tainted: set[str]) -> bool:
+        """A shell string whose command (not just an argument) comes from the model."""
+        d = self.d
+        if node.type == "template_string":
+            prefix = []
+            for child in node.named_children:
+                if child.type == "string_fragment":
+                    prefix.append(d.text(child))
+                elif child.type == "template_substitution":
+                    if _js_uses(d, child, tainted):
+                        return bool(_JS_COMMAND_POSITION.search("".join(prefix)))
+                    prefix.append("x")
+            return False
+        if node.type == "binary_expression":
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            if left is None or right is None:
+                return False
+            if _js_uses(d, left, tainted):
+                return self._command(left, tainted) if left.type in ("template_string", "binary_expression") else True
+            text = d.const(left)
+            return isinstance(text, str) and bool(_JS_COMMAND_POSITION.search(text)) and _js_uses(d, right, tainted)
+        if node.type == "string":
+            return False
+        return _js_uses(d, node, tainted)
+
+    def _report(self, call: Node, what: str, opts_node: Node | None, label: str, registration: Node) -> None:
+        if call.id in self.reported:
+            return
+        self.reported.add(call.id)
+        d = self.d
+        site = SiteBuilder(agent="agent-tool", agent_name=label, surface="javascript", launcher=what.split(" ")[0],
+                           location=d.loc(call), command=d.short(call))
+        replaces = ["agent-inline-launch", "agent-unbounded-session"]
+        opts = (d.options(opts_node) or {}) if opts_node is not None else {}
+        if "env" in opts:
+            env = self.mod.env_info(d.env_opts(opts), call, "the tool's launcher", merges=False)
+            site.set_env(env.mode if env.mode is not EnvMode.UNKNOWN else EnvMode.MINIMAL, env.detail, env.location)
+            if env.mode is not EnvMode.INHERITED:
+                replaces.append("agent-inherits-environment")
+        else:
+            site.set_env(EnvMode.INHERITED, "the tool runs in the agent's process and keeps its environment")
+            replaces.append("agent-inherits-environment")
+        if "timeout" in opts:
+            site.fact("timeout", "timeout", d.loc(opts["timeout"]))
+        site.report("framework-host-code-execution", site.location,
+                    f"The {label} runs {what} on the host, as the operator, with the operator's files, network and "
+                    "environment: the model (and any prompt injection it reads) chooses what runs; "
+                    f"{_alternative_text()}.", replaces=tuple(replaces), related=(d.loc(registration),))
+        d.out.append(site.build())
+
+
+def _alternative_text() -> str:
+    from scanner.analyzers.sdk_python import _alternative
+
+    return _alternative("agent-tool-host-command")
+
+
+def _js_walk(body: Node) -> Iterator[Node]:
+    """A function body's nodes, nested functions included (callbacks run the same input)."""
+    stack = [body]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(n.named_children))
+
+
+def _js_idents(node: Node) -> list[Node]:
+    out = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type in ("identifier", "shorthand_property_identifier_pattern"):
+            out.append(n)
+        elif n.type in ("type_annotation", "predefined_type"):
+            continue
+        elif n.type == "pair_pattern":
+            value = n.child_by_field_name("value")
+            if value is not None:
+                stack.append(value)
+        elif n.type in ("assignment_pattern", "object_assignment_pattern"):
+            left = n.child_by_field_name("left")
+            if left is not None:
+                stack.append(left)
+        else:
+            stack.extend(n.named_children)
+    return out
+
+
+def _js_uses(d: JsDetector, node: Node, names: set[str]) -> bool:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type in ("identifier", "shorthand_property_identifier"):
+            if d.text(n) in names:
+                return True
+            continue
+        if n.type == "member_expression":
+            obj = n.child_by_field_name("object")
+            if obj is not None:
+                stack.append(obj)
+            continue
+        if n.type == "pair":
+            value = n.child_by_field_name("value")
+            if value is not None:
+                stack.append(value)
+            continue
+        stack.extend(n.named_children)
+    return False
 
 
 def _wrapped(words: list[Word]) -> bool:

@@ -8,6 +8,7 @@ parameter default). A value this scan cannot see makes the site undecided, never
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,7 +17,7 @@ from tree_sitter import Node, Query, QueryCursor
 
 from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
 from scanner.analyzers.python_lang import PythonModule, _argument_parts, python_module
-from scanner.analyzers.sdks import SiteBuilder
+from scanner.analyzers.sdks import SUPERSEDED, SiteBuilder
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import Boundary, Confidence, Egress, EnvMode, Location
@@ -47,6 +48,7 @@ def _alternative(key: str) -> str:
     return _alternatives()[key]
 
 
+_FOLLOW_BUDGET = 200
 HOST_EXEC = "framework-host-code-execution"
 MCP_ENV = "mcp-stdio-forwards-environment"
 BROWSER = "browser-agent-operator-profile"
@@ -95,6 +97,12 @@ class PyFacts:
         self.key_sets: dict[str, list[tuple[int, str, Node, Node]]] = {}
         self.functions: dict[str, list[Node]] = {}
         self.calls: list[Call] = []
+        # Parameters bound to a call's arguments while one site is evaluated (function node id ->
+        # name -> argument); set by `follow`, cleared by the detector between sites.
+        self.bound: dict[int, dict[str, Node]] = {}
+        self._following: set[int] = set()
+        self._by_id: dict[int, Call] | None = None
+        self.budget = _FOLLOW_BUDGET  # helper calls followed per site (bounds hostile input)
         self._index()
 
     def _index(self) -> None:
@@ -131,34 +139,167 @@ class PyFacts:
         return " ".join(self.src.node_text(node).split())[:80]
 
     def deref(self, node: Node | None, depth: int = 0) -> Node | None:
-        """Follow a name to the one value it holds in this file; None when it cannot be seen."""
+        """Follow a name to the one value it holds in this file; None when it cannot be seen.
+
+        A parameter holds the argument of the call being followed (see `bind`), else its default."""
         while node is not None and node.type in ("parenthesized_expression", "await") and node.named_children:
             node = node.named_children[-1]
-        if node is None or depth > 6:
+        if node is None or depth > 8:
             return None
         if node.type != "identifier":
             return node
         name = self.src.node_text(node)
+        scope = self.mod.scope_of(node)
+        if scope.type == "function_definition" and name in self.params(scope) and not self._local_sets(scope, name, node):
+            value = self._param_value(name, scope)
+            return self.deref(value, depth + 1) if value is not None else None
         hist = self.mod.history(name, node)
         if hist and len(hist) == 1 and hist[0].kind == "set":
             return self.deref(hist[0].value, depth + 1)
-        if hist is None:
-            default = self._param_default(name, node)
-            if default is not None:
-                return self.deref(default, depth + 1)
         return None
 
-    def _param_default(self, name: str, at: Node) -> Node | None:
-        scope = self.mod.scope_of(at)
-        if scope.type != "function_definition":
-            return None
-        params = scope.child_by_field_name("parameters")
+    def _local_sets(self, scope: Node, name: str, at: Node) -> bool:
+        return any(a.start < at.start_byte for a in self.mod.assigns.get((scope.id, name), ()))
+
+    def params(self, fn: Node) -> list[str]:
+        """The parameter names of a function, in order (self/cls included)."""
+        out: list[str] = []
+        params = fn.child_by_field_name("parameters")
+        for p in params.named_children if params is not None else ():
+            ident = p if p.type == "identifier" else (p.child_by_field_name("name") or
+                                                      next((c for c in p.named_children if c.type == "identifier"), None))
+            if ident is not None and ident.type == "identifier":
+                out.append(self.src.node_text(ident))
+        return out
+
+    def _param_value(self, name: str, fn: Node) -> Node | None:
+        bound = self.bound.get(fn.id)
+        if bound is not None and name in bound:
+            return bound[name]
+        return self._default_of(fn, name)
+
+    def _default_of(self, fn: Node, name: str) -> Node | None:
+        params = fn.child_by_field_name("parameters")
         for p in params.named_children if params is not None else ():
             if p.type in ("default_parameter", "typed_default_parameter"):
                 pname = p.child_by_field_name("name")
                 if pname is not None and self.src.node_text(pname) == name:
                     return p.child_by_field_name("value")
         return None
+
+    def _param_default(self, name: str, at: Node) -> Node | None:
+        scope = self.mod.scope_of(at)
+        if scope.type != "function_definition":
+            return None
+        return self._default_of(scope, name)
+
+    # -- following calls into same-file functions ---------------------------------------
+
+    def function_of(self, call: Call) -> Node | None:
+        """The same-file function a call runs: a module-level `def name` for `name(...)`, a method
+        of the enclosing class for `self.name(...)`. None when it is not unambiguous."""
+        fn = call.node.child_by_field_name("function")
+        if fn is None:
+            return None
+        if fn.type == "identifier":
+            name = self.src.node_text(fn)
+            if name in self.mod.aliases:
+                return None
+            defs = [d for d in self.functions.get(name, ()) if self._top_level(d)]
+            return defs[0] if len(defs) == 1 else None
+        if fn.type == "attribute":
+            obj, attr = fn.child_by_field_name("object"), fn.child_by_field_name("attribute")
+            if obj is None or attr is None or self.src.node_text(obj) not in ("self", "cls"):
+                return None
+            cls = _enclosing(call.node, "class_definition")
+            if cls is None:
+                return None
+            defs = [d for d in self.functions.get(self.src.node_text(attr), ())
+                    if (_enclosing(d, "class_definition") or d).id == cls.id]
+            return defs[0] if len(defs) == 1 else None
+        return None
+
+    def _top_level(self, fn: Node) -> bool:
+        parent = fn.parent
+        if parent is not None and parent.type == "decorated_definition":
+            parent = parent.parent
+        return parent is not None and parent.type == "module"
+
+    def bind(self, fn: Node, call: Call) -> dict[str, Node]:
+        """The call's arguments by parameter name (positional, then keywords)."""
+        names = self.params(fn)
+        method = bool(names) and names[0] in ("self", "cls") and _enclosing(fn, "class_definition") is not None
+        if method:
+            names = names[1:]
+        out: dict[str, Node] = {}
+        for name, arg in zip(names, call.positional):
+            if arg.type in ("list_splat", "dictionary_splat"):
+                break
+            out[name] = arg
+        for key, value in call.keywords.items():
+            if key in names:
+                out[key] = value
+        return out
+
+    def returns(self, fn: Node) -> list[Node]:
+        """The values a function returns (its own `return` statements, not nested functions')."""
+        out: list[Node] = []
+        body = fn.child_by_field_name("body")
+        stack = [body] if body is not None else []
+        while stack:
+            n = stack.pop()
+            if n.type in ("function_definition", "lambda", "class_definition"):
+                continue
+            if n.type == "return_statement":
+                if n.named_children:
+                    out.append(n.named_children[0])
+                continue
+            stack.extend(n.named_children)
+        return sorted(out, key=lambda n: n.start_byte)
+
+    def follow(self, call: Call) -> list[Node] | None:
+        """The return values of the same-file function `call` runs, its parameters bound to the
+        call's arguments for the rest of this evaluation; None when there is no such function."""
+        fn = self.function_of(call)
+        if fn is None or fn.id in self._following or len(self._following) > 4 or self.budget <= 0:
+            return None
+        self.budget -= 1
+        self.bound.setdefault(fn.id, self.bind(fn, call))
+        return self.returns(fn)
+
+    def forms(self, node: Node | None, depth: int = 0) -> list[Node]:
+        """The values an expression can take: both sides of `a if c else b` and `a or b`, every
+        return of a followed function. Bounded; [] when nothing can be seen."""
+        node = self.deref(node)
+        if node is None or depth > 4:
+            return []
+        if node.type == "conditional_expression" and len(node.named_children) >= 3:
+            kids = node.named_children
+            return self.forms(kids[0], depth + 1) + self.forms(kids[2], depth + 1)
+        if node.type == "boolean_operator":
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            return self.forms(left, depth + 1) + self.forms(right, depth + 1)
+        if node.type == "call":
+            call = self.call_at(node)
+            if call is not None:
+                fn = self.function_of(call)
+                returned = self.follow(call) if fn is not None else None
+                if returned is not None:
+                    self._following.add(fn.id)
+                    try:
+                        return [f for r in returned for f in self.forms(r, depth + 1)][:8]
+                    finally:
+                        self._following.discard(fn.id)
+        return [node]
+
+    def const_forms(self, node: Node | None) -> list:
+        """Every constant value the expression can take (_UNSET for a form that is not one)."""
+        out = []
+        for form in self.forms(node) or [None]:
+            value = self.const(form) if form is not None else _UNSET
+            if value not in out:
+                out.append(value)
+        return out
 
     def const(self, node: Node | None):
         """A Python constant (str, bool, None, int) or _UNSET when not constant here."""
@@ -200,10 +341,9 @@ class PyFacts:
         node = self.deref(node)
         if node is None or node.type != "call":
             return None
-        for call in self.calls:
-            if call.node.id == node.id:
-                return call
-        return None
+        if self._by_id is None:
+            self._by_id = {call.node.id: call for call in self.calls}
+        return self._by_id.get(node.id)
 
     def mapping(self, node: Node | None, depth: int = 0) -> dict[str, Node] | None:
         """Keyword arguments of a constructor call, or the string keys of a dict, plus later
@@ -220,9 +360,26 @@ class PyFacts:
             if call is None:
                 return None
             if not (call.leaf == "dict" or call.leaf[:1].isupper()):
-                return None  # a helper function's result: not visible here
-            if call.leaf == "dict":
-                for p in call.positional:
+                # A same-file helper that builds the options: read what it returns.
+                fn = self.function_of(call)
+                returned = self.follow(call) if fn is not None and fn.id not in self._following else None
+                if not returned:
+                    return None
+                self._following.add(fn.id)
+                try:
+                    found = [m for m in (self.mapping(r, depth + 1) for r in returned) if m is not None]
+                finally:
+                    self._following.discard(fn.id)
+                if not found:
+                    return None
+                merged: dict[str, Node] = {}
+                for m in found:
+                    merged.update(m)
+                return merged
+            for p in call.positional:
+                if p.type == "dictionary_splat" and p.named_children:
+                    out.update(self.mapping(p.named_children[0], depth + 1) or {})
+                elif call.leaf == "dict":
                     out.update(self.mapping(p, depth + 1) or {})
             out.update(call.keywords)
         elif target.type == "dictionary":
@@ -290,6 +447,15 @@ class PyFacts:
 # Detectors
 
 
+def _enclosing(node: Node, kind: str) -> Node | None:
+    cur = node.parent
+    while cur is not None:
+        if cur.type == kind:
+            return cur
+        cur = cur.parent
+    return None
+
+
 def _is(call: Call, roots: tuple[str, ...], *leaves: str, bare: bool = False) -> bool:
     if call.leaf not in leaves:
         return False
@@ -305,6 +471,12 @@ class PythonDetector:
         self.px = PyFacts(self.mod)
         self.out: list = []
 
+    def fresh(self) -> None:
+        """A new site is read: no parameter bound, helper calls may be followed again."""
+        self.px.bound = {}
+        self.px.budget = _FOLLOW_BUDGET
+        self.mod.budget = _FOLLOW_BUDGET
+
     def site(self, call: Call, agent: str, agent_name: str, launcher: str) -> SiteBuilder:
         return SiteBuilder(agent=agent, agent_name=agent_name, surface="python", launcher=launcher,
                            location=self.px.loc(call.node), command=self.px.text(call.node))
@@ -315,8 +487,11 @@ class PythonDetector:
     def run(self) -> Iterator:
         for call in self.px.calls:
             for handler in _HANDLERS:
+                self.fresh()
                 if handler(self, call):
                     break
+        self.fresh()
+        _tool_sites(self)
         yield from self.out
         yield from wrapped_launches(self)
 
@@ -412,23 +587,112 @@ def _claude(d: PythonDetector, call: Call) -> bool:
         d.emit(site)
         return True
     _claude_options(site, px, opts)
+    _claude_callers(d, call, options_node, site)
+    _claude_passive(site, px, opts)
     d.emit(site)
     return True
 
 
+# Tools that only read (DESIGN §2: a session that can only talk or read is not an agent that acts).
+READ_ONLY_TOOLS = frozenset({"Read", "Grep", "Glob", "LS", "NotebookRead", "TodoRead", "TodoWrite"})
+_ACTING_MODES = (*_BYPASS_MODES, "acceptEdits")
+
+
+def passive_session(mode, tools: list[str | None] | None) -> bool:
+    """A session whose tools only read, in a mode that asks before anything else (and nobody is
+    there to answer): it can talk and read, not act."""
+    return mode in (None, "default", "plan", "manual") and tools is not None and all(
+        t in READ_ONLY_TOOLS for t in tools)
+
+
+def _claude_passive(site: SiteBuilder, px: PyFacts, opts: dict[str, Node]) -> None:
+    mode_node, tools_node = opts.get("permission_mode"), opts.get("allowed_tools")
+    mode = px.const(mode_node) if mode_node is not None else None
+    tools = px.strings(tools_node) if tools_node is not None else None
+    if site.has_bypass() or not passive_session(mode, tools):
+        return
+    read_only(site, f"allowed_tools={tools} in the {mode or 'default'} permission mode",
+              px.loc(tools_node) if tools_node is not None else site.location)
+
+
+def read_only(site: SiteBuilder, what: str, at: Location) -> None:
+    """A session that can talk and read but not act: no inline launch of an acting agent, no
+    unbounded-session finding; the environment it inherits stays listed, as hardening."""
+    site.fact("read-only-session", what, at)
+    for rule in (INLINE, "agent-inherits-environment", "agent-unbounded-session"):
+        site.fact(SUPERSEDED, rule)
+    env = next((f for f in site.facts if f.kind == "env-inherited"), None)
+    if env is not None:
+        site.report("agent-inherits-environment", env.location,
+                    f"{site.agent_name} receives the operator's whole environment ({env.value}); the session only "
+                    f"reads ({what}), so this is hardening, not an agent acting as the operator.", contained=True)
+
+
+_CALLER_FACTS = ("bypass-flag", "user-root")
+
+
+def _claude_callers(d: PythonDetector, call: Call, options_node: Node | None, site: SiteBuilder) -> None:
+    """The query runs inside a same-file helper whose parameters reach its options: each call of
+    the helper is another form of the site. What a caller's arguments make worse (a bypass, no tool
+    allow-list) is evidence at that caller, added to the site."""
+    px = d.px
+    fn = _enclosing(call.node, "function_definition")
+    if fn is None or options_node is None or not px.params(fn):
+        return
+    name_node = fn.child_by_field_name("name")
+    name = px.src.node_text(name_node) if name_node is not None else ""
+    seen = {(f.kind, f.value, f.location) for f in site.facts}
+    callers = [c for c in px.calls if c.leaf == name and not (fn.start_byte <= c.node.start_byte < fn.end_byte)]
+    for caller in callers[:16]:
+        if px.function_of(caller) is None or px.function_of(caller).id != fn.id:
+            continue
+        px.bound = {fn.id: px.bind(fn, caller)}
+        opts = px.mapping(options_node)
+        if opts is None:
+            continue
+        scratch = SiteBuilder(agent=site.agent, agent_name=site.agent_name, surface=site.surface,
+                              launcher=site.launcher, location=site.location)
+        _claude_options(scratch, px, opts)
+        for fact in scratch.facts:
+            if fact.kind in _CALLER_FACTS and (fact.kind, fact.value, fact.location) not in seen:
+                seen.add((fact.kind, fact.value, fact.location))
+                site.facts.append(fact)
+        for rule, loc, msg, kw in scratch.extra:
+            if all(loc != e[1] or rule != e[0] for e in site.extra):
+                site.extra.append((rule, loc, msg, kw))
+    px.bound = {}
+
+
 def _claude_options(site: SiteBuilder, px: PyFacts, opts: dict[str, Node]) -> None:
     mode = opts.get("permission_mode")
+    bypass_mode = False
     if mode is not None:
-        value = px.const(mode)
-        if value in _BYPASS_MODES:
+        values = px.const_forms(mode)
+        value = values[0] if len(values) == 1 else _UNSET
+        bypassing = [v for v in values if v in _BYPASS_MODES]
+        if len(values) == 1 and value in _BYPASS_MODES:
+            bypass_mode = True
             site.fact("bypass-flag", f"permission_mode={value}", px.loc(mode))
-        elif value is _UNSET:
+        elif bypassing:
+            # Several possible modes, one of them a bypass: judged on that form, less certain.
+            bypass_mode = True
+            at = next((f for f in px.forms(mode) if px.const(f) in _BYPASS_MODES), mode)
+            site.report("agent-permission-bypass", px.loc(at),
+                        f"{site.agent_name} can run with permission_mode={bypassing[0]} (one of the modes "
+                        f"`{px.text(mode)}` can take): its approval prompts are then off with no sandbox "
+                        "to contain what it does.", confidence=Confidence.MEDIUM)
+        elif _UNSET in values:
             site.unknown(f"the permission mode `{px.text(mode)}`", px.loc(mode))
     tools = opts.get("allowed_tools")
     if tools is not None:
         names = px.strings(tools)
+        target = px.deref(tools)
         if names and any(n in ("Bash", "Bash(*)") for n in names if n):
             site.fact("bypass-flag", "allowed_tools=[\"Bash\"]", px.loc(tools))
+        elif bypass_mode and target is not None and target.type == "none" and not (
+                {"disallowed_tools", "tools"} & set(opts)):
+            site.fact("bypass-flag", "allowed_tools=None under a bypass permission mode: every tool, Bash included, "
+                      "runs without a prompt", px.loc(target))
     sandbox = opts.get("sandbox")
     if sandbox is not None:
         sb = px.mapping(sandbox)
@@ -603,7 +867,8 @@ def _autogen(d: PythonDetector, call: Call) -> bool:
                                                                                           "JupyterCodeExecutor")):
                 d.host_exec(call, agent="autogen", name=name, launcher="code_execution_config",
                             what="the agent's code_execution_config runs model-written code with a local executor",
-                            fix=_alternative("autogen-commandline-local"))
+                            fix=_alternative("autogen-commandline-local"),
+                            extra=lambda site: _human_input(site, px, call))
             return True
         use_docker = cfg.get("use_docker")
         value = px.const(use_docker) if use_docker is not None else _UNSET
@@ -612,17 +877,26 @@ def _autogen(d: PythonDetector, call: Call) -> bool:
             if env_off is not None:
                 d.host_exec(call, agent="autogen", name=name, launcher="code_execution_config",
                             what="AUTOGEN_USE_DOCKER is turned off in this file, so code_execution_config runs model-written code",
-                            fix=_alternative("autogen-use-docker-env"))
+                            fix=_alternative("autogen-use-docker-env"),
+                            extra=lambda site: _human_input(site, px, call))
             return True
         if value is False or value in ("False", "false", "0", "no"):
             d.host_exec(call, agent="autogen", name=name, launcher="code_execution_config",
                         what="code_execution_config with use_docker False runs model-written code",
-                        fix=_alternative("autogen-use-docker-false"))
+                        fix=_alternative("autogen-use-docker-false"),
+                        extra=lambda site: _human_input(site, px, call))
         elif value is _UNSET:
             d.undecided(call, agent="autogen", name=name, launcher="code_execution_config",
                         needs=f"the value of use_docker `{px.text(use_docker)}`", at=use_docker)
         return True
     return False
+
+
+def _human_input(site: SiteBuilder, px: PyFacts, call: Call) -> None:
+    """human_input_mode="NEVER": nobody is asked before the model's code runs."""
+    node = call.keywords.get("human_input_mode")
+    if node is not None and px.const(node) == "NEVER":
+        site.fact("bypass-flag", 'human_input_mode="NEVER"', px.loc(node))
 
 
 def _autogen_env_off(px: PyFacts) -> Node | None:
@@ -687,9 +961,14 @@ def _smolagents(d: PythonDetector, call: Call) -> bool:
         return False
     node = px.option(call, "executor_type")
     value = px.const(node) if node is not None else "local"
+    legacy = call.keywords.get("use_e2b_executor")  # the spelling before executor_type
+    if node is None and legacy is not None:
+        flag = px.const(legacy)
+        node, value = legacy, ("e2b" if flag is True else "local" if flag in (False, None) else _UNSET)
     if value == "local":
         d.host_exec(call, agent="smolagents", name="smolagents CodeAgent", launcher="CodeAgent",
-                    what=("CodeAgent without executor_type" if node is None else "CodeAgent with executor_type=\"local\"")
+                    what=("CodeAgent without executor_type" if node is None else
+                          "CodeAgent with " + (px.text(node.parent) if node is legacy else 'executor_type="local"'))
                     + " evaluates model-written Python in the operator's process",
                     fix=_alternative("smolagents-executor-type-local"),
                     extra=lambda s: _star_imports(s, px, call))
@@ -861,7 +1140,522 @@ def _oi(d: PythonDetector, call: Call) -> bool:
     return True
 
 
-_HANDLERS = (_claude, _openai_agents, _langchain, _autogen, _crewai, _smolagents, _oi, _others)
+def _local_factory(d: PythonDetector, call: Call) -> bool:
+    """`get_environment(cfg, default_type="local")`: an agent's execution environment picked by
+    name, and the name is the host's."""
+    px = d.px
+    words = _tool_list("factory_words")
+    leaf = call.leaf.lower()
+    if not any(w in leaf for w in words) or not re.fullmatch(r"(get|make|create|build|load|new|init|setup|select)_?[a-z_]*", leaf):
+        return False
+    keys = set(_tool_list("factory_keywords"))
+    hosts = set(_tool_list("host_values"))
+    for key, node in call.keywords.items():
+        if key in keys and px.const(node) in hosts:
+            d.host_exec(call, agent="agent-environment", name=f"agent environment from {call.leaf}()", launcher=call.leaf,
+                        what=f"{call.leaf}() with {key}=\"{px.const(node)}\" picks the host environment, so the agent's "
+                             "commands run",
+                        fix=_alternative("agent-local-environment-factory"), confidence=Confidence.MEDIUM)
+            return True
+    return False
+
+
+_HANDLERS = (_claude, _openai_agents, _langchain, _autogen, _crewai, _smolagents, _oi, _others, _local_factory)
+
+
+# ---------------------------------------------------------------------------------------
+# Agent tools that run host commands: a framework tool class, a `@tool` function or a function
+# handed to an agent (`tools=[...]`, `function_map`, `register_function`) whose body runs the
+# model's input as a shell command, a program or Python. The execution line is the site; the
+# registration is related evidence.
+
+
+@lru_cache(maxsize=1)
+def _tool_data() -> dict:
+    import yaml
+
+    from scanner.resources import rules_dir
+
+    with (rules_dir() / "frameworks.yaml").open(encoding="utf-8") as handle:
+        return dict(yaml.safe_load(handle).get("agent_tools") or {})
+
+
+def _tool_list(key: str) -> tuple[str, ...]:
+    return tuple(str(v) for v in _tool_data().get(key) or ())
+
+
+_SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "fish", "/bin/sh", "/bin/bash", "/usr/bin/bash", "/usr/bin/env",
+           "powershell", "pwsh", "cmd", "cmd.exe"}
+# Literal text after which an interpolated value is in command position.
+_COMMAND_POSITION = re.compile(r"(^\s*$)|([;&|`(]\s*$)|(\b(sh|bash|zsh|dash|ksh|fish|pwsh|powershell|cmd|node|nodejs|deno|bun|perl|ruby|python[0-9.]*|php|osascript)(\.exe)?(\s+-\w+)*\s+(-l?c|-e|-p|--eval|-Command|/c)\s*['\"]?$)|(\beval\s+['\"]?$)|(\$\(\s*$)")
+_SKIP_PARAMS = {"self", "cls", "ctx", "context", "run_manager", "config", "callbacks", "tool_context"}
+
+
+@dataclass
+class _Entry:
+    fn: Node
+    tainted: frozenset[str]
+    label: str
+    related: Location
+    confidence: Confidence
+
+
+class ToolScan:
+    """Entries (where the model's arguments arrive) and the sinks they reach, in one file."""
+
+    def __init__(self, d: PythonDetector):
+        self.d = d
+        self.px = d.px
+        self.src = d.src
+        self.table = launch_tables()["python"]
+        self.reported: set[int] = set()  # sink call node ids already reported
+
+    # -- entries -------------------------------------------------------------------------
+
+    def entries(self) -> list[_Entry]:
+        px = self.px
+        out: list[_Entry] = []
+        roots = set(_tool_list("roots"))
+        bases = set(_tool_list("bases"))
+        run_methods = set(_tool_list("run_methods"))
+        suffixes = _tool_list("executor_suffixes")
+        exec_methods = set(_tool_list("executor_methods"))
+        registered = self._registered()
+        for cls in _nodes(px.mod.root, "class_definition"):
+            name_node = cls.child_by_field_name("name")
+            cname = px.src.node_text(name_node) if name_node is not None else ""
+            supers = cls.child_by_field_name("superclasses")
+            tool_base = None
+            for base in supers.named_children if supers is not None else ():
+                if base.type not in ("identifier", "attribute"):
+                    continue
+                qual = px.mod.qualified(base)
+                leaf = qual.rsplit(".", 1)[-1]
+                if leaf in bases and (qual.split(".", 1)[0] in roots or ".".join(qual.split(".")[:2]) in roots):
+                    tool_base = qual
+            reg = registered.get(cname)
+            methods = [m for m in _methods(cls)]
+            if tool_base is not None or reg is not None:
+                label = f"agent tool {cname} ({tool_base})" if tool_base else f"agent tool {cname}"
+                related = reg or px.loc(cls)
+                for m in methods:
+                    if _name(px, m) in run_methods:
+                        out.append(_Entry(m, self._params(m), label, related, Confidence.HIGH))
+            elif cname.endswith(suffixes) and self._agent_module() and \
+                    not cname.startswith(("Docker", "Remote", "Modal", "E2B", "Singularity")):
+                for m in methods:
+                    if _name(px, m) in exec_methods:
+                        out.append(_Entry(m, self._params(m), f"agent execution environment {cname}", px.loc(cls),
+                                          Confidence.MEDIUM))
+        decorators = set(_tool_list("decorators"))
+        for fn_list in px.functions.values():
+            for fn in fn_list:
+                if _enclosing(fn, "class_definition") is not None and fn.parent is not None and fn.parent.type != "decorated_definition":
+                    continue
+                deco = _tool_decorator(px, fn, decorators)
+                fname = _name(px, fn)
+                if deco is not None:
+                    out.append(_Entry(fn, self._params(fn), f"agent tool {fname}()", deco, Confidence.HIGH))
+                elif fname in registered and self.px._top_level(fn):
+                    out.append(_Entry(fn, self._params(fn), f"agent tool {fname}()", registered[fname], Confidence.HIGH))
+        return out
+
+    def _agent_module(self) -> bool:
+        """The file belongs to an agent: it imports an agent framework, an LLM SDK or a module of
+        an agent package (a dotted name with `agent` in it)."""
+        roots = set(_tool_list("roots")) | set(_tool_list("llm_sdks"))
+        for target in self.px.mod.aliases.values():
+            head = target.split(".", 1)[0]
+            if head in roots or "agent" in target.lower():
+                return True
+        return False
+
+    def _params(self, fn: Node) -> frozenset[str]:
+        return frozenset(p for p in self.px.params(fn) if p not in _SKIP_PARAMS)
+
+    def _registered(self) -> dict[str, Location]:
+        """Names handed to an agent in this file: `tools=[f, Cls()]`, `function_map={...: f}`,
+        `register_function(f)`, `Tool.from_function(f)`, ..."""
+        px = self.px
+        keywords = set(_tool_list("registration_keywords"))
+        calls = set(_tool_list("registration_calls"))
+        out: dict[str, Location] = {}
+
+        def note(node: Node | None, at: Call) -> None:
+            if node is None:
+                return
+            if node.type == "identifier":
+                held = px.deref(node)  # `shell = ShellTool(); Agent(tools=[shell])`
+                if held is not None and held.type == "call":
+                    note(held, at)
+            if node.type == "call":
+                fn = node.child_by_field_name("function")
+                node = fn if fn is not None and fn.type == "identifier" else None
+            if node is not None and node.type == "identifier":
+                out.setdefault(px.src.node_text(node), px.loc(at.node))
+
+        for call in px.calls:
+            for key, value in call.keywords.items():
+                if key in keywords:
+                    target = px.deref(value) if value.type == "identifier" else value
+                    if target is None:
+                        continue
+                    if target.type in ("list", "tuple"):
+                        for item in target.named_children:
+                            note(item, call)
+                    elif target.type == "dictionary":
+                        for pair in target.named_children:
+                            if pair.type == "pair":
+                                note(pair.child_by_field_name("value"), call)
+            if call.leaf in calls:
+                note(call.positional[0] if call.positional else None, call)
+                for key in ("func", "fn", "f", "function", "coroutine"):
+                    note(call.keywords.get(key), call)
+        return out
+
+    # -- taint ---------------------------------------------------------------------------
+
+    def tainted_in(self, fn: Node, names: frozenset[str]) -> set[str]:
+        """Names in `fn`'s own scope that carry the model's input (assignments, for loops)."""
+        px = self.px
+        tainted = set(names)
+        body = fn.child_by_field_name("body")
+        if body is None:
+            return tainted
+        nodes = [n for n in _own(body) if n.type in ("assignment", "augmented_assignment", "for_statement",
+                                                      "named_expression")]
+        for _ in range(2):
+            for n in nodes:
+                if n.type == "for_statement":
+                    left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+                elif n.type == "named_expression":
+                    left, right = n.child_by_field_name("name"), n.child_by_field_name("value")
+                else:
+                    left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+                if left is None or right is None or not _uses(px, right, tainted):
+                    continue
+                for ident in _idents(left):
+                    tainted.add(px.src.node_text(ident))
+        return tainted
+
+    # -- sinks ---------------------------------------------------------------------------
+
+    def scan(self) -> None:
+        for entry in self.entries():
+            self.d.fresh()
+            self._walk(entry, entry.fn, entry.tainted, {}, 0)
+
+    def _walk(self, entry: _Entry, fn: Node, names: frozenset[str], bound: dict[str, Node], depth: int) -> None:
+        px = self.px
+        tainted = self.tainted_in(fn, names)
+        body = fn.child_by_field_name("body")
+        if body is None or not tainted:
+            return
+        for node in _own(body):
+            if node.type != "call":
+                continue
+            call = px.call_at(node)
+            if call is None:
+                continue
+            what = self._sink(call, tainted, fn)
+            if what is not None:
+                self._report(entry, call, what, fn, bound)
+                continue
+            if depth < 2:
+                helper = px.function_of(call)
+                if helper is None or helper.id == fn.id:
+                    continue
+                binding = px.bind(helper, call)
+                carried = frozenset(p for p, arg in binding.items() if _uses(px, arg, tainted))
+                if carried:
+                    self._walk(entry, helper, carried, binding, depth + 1)
+
+    def _sink(self, call: Call, tainted: set[str], fn: Node) -> str | None:
+        """What the call runs with the model's input in command position, or None."""
+        px = self.px
+        name = call.name
+        if name in ("exec", "eval") and call.positional and _uses(px, call.positional[0], tainted):
+            return f"{name}() of the model's input"
+        spec = self.table.get(name)
+        if spec is None:
+            return None
+        pos = call.positional
+        if "string" in spec:
+            idx = spec["string"]
+            arg = pos[idx] if idx < len(pos) else None
+            return f"{name} of the model's command" if arg is not None and self._command(arg, tainted, fn) else None
+        if "varargs" in spec:
+            rest = pos[spec["varargs"]:]
+            if rest and (rest[0].type == "list_splat" and _uses(px, rest[0], tainted) or
+                         rest[0].type != "list_splat" and _uses(px, rest[0], tainted) and self._whole(rest[0], tainted, fn)):
+                return f"{name} of the model's command"
+            return f"{name} of the model's command" if self._shell_c(rest, tainted, fn) else None
+        if "argv" in spec:
+            idx = spec["argv"]
+            target = pos[idx] if idx < len(pos) else call.keywords.get(spec.get("argv_kw", ""))
+            if target is None:
+                return None
+            shell_kw = call.keywords.get(spec.get("shell_kw", "")) if "shell_kw" in spec else None
+            shell = shell_kw is not None and px.const(shell_kw) is True
+            if "file" in spec:
+                file_arg = pos[spec["file"]] if spec["file"] < len(pos) else None
+                if file_arg is not None and _uses(px, file_arg, tainted) and self._whole(file_arg, tainted, fn):
+                    return f"{name} of the model's program"
+                return None
+            if shell:
+                return f"{name}(shell=True) of the model's command" if self._command(target, tainted, fn) else None
+            items = self._argv_items(target, fn)
+            if items is not None:
+                if items and _uses(px, items[0], tainted) and self._whole(items[0], tainted, fn):
+                    return f"{name} of the model's program"
+                return f"{name} of the model's command" if self._shell_c(items, tainted, fn) else None
+            if _uses(px, target, tainted):
+                return f"{name} of the model's command"
+            return None
+        if "file" in spec:
+            idx = spec["file"]
+            arg = pos[idx] if idx < len(pos) else None
+            if arg is not None and _uses(px, arg, tainted) and self._whole(arg, tainted, fn):
+                return f"{name} of the model's program"
+        return None
+
+    def _argv_items(self, node: Node, fn: Node, depth: int = 0) -> list[Node] | None:
+        """The element expressions of an argv list, appends and `+` folded in source order; None
+        when the list as a whole is not visible (a parameter, a call's result)."""
+        px = self.px
+        if depth > 4:
+            return None
+        if node.type in ("list", "tuple"):
+            out: list[Node] = []
+            for child in node.named_children:
+                if child.type == "comment":
+                    continue
+                if child.type == "list_splat" and child.named_children:
+                    inner = self._argv_items(child.named_children[0], fn, depth + 1)
+                    out.extend(inner if inner is not None else [child])
+                else:
+                    out.append(child)
+            return out
+        if node.type == "binary_operator":
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            if left is None or right is None:
+                return None
+            lhs, rhs = self._argv_items(left, fn, depth + 1), self._argv_items(right, fn, depth + 1)
+            return None if lhs is None else lhs + (rhs if rhs is not None else [right])
+        if node.type == "attribute" and px.src.node_text(node.child_by_field_name("object") or node) in ("self", "cls"):
+            return [node]  # configuration on the object: one opaque, not model-chosen, word
+        if node.type != "identifier":
+            return None
+        items = [a for a in px.mod.assigns.get((fn.id, px.src.node_text(node)), []) if a.start < node.start_byte]
+        last_set = max((k for k, a in enumerate(items) if a.kind == "set"), default=None)
+        if last_set is None:
+            return None
+        out = []
+        for item in items[last_set:]:
+            if item.kind == "append":
+                out.append(item.value)
+                continue
+            got = self._argv_items(item.value, fn, depth + 1)
+            if got is None:
+                return None if item.kind == "set" else out + [item.value]
+            out.extend(got)
+        return out
+
+    def _local_value(self, node: Node, fn: Node) -> Node:
+        """A local variable's one assigned value in this function (else the node itself)."""
+        px = self.px
+        if node.type == "identifier":
+            items = px.mod.assigns.get((fn.id, px.src.node_text(node)), [])
+            sets = [a for a in items if a.start < node.start_byte]
+            if len(sets) == 1 and sets[0].kind == "set":
+                return sets[0].value
+        return node
+
+    def _whole(self, node: Node, tainted: set[str], fn: Node) -> bool:
+        """The model's value is the whole word (not text appended to a fixed program name)."""
+        value = self._local_value(node, fn)
+        if value.type == "string":
+            return self._command(value, tainted, fn)
+        if value.type == "binary_operator":
+            left = value.child_by_field_name("left")
+            return left is not None and _uses(self.px, left, tainted)
+        return True
+
+    def _shell_c(self, items: list[Node], tainted: set[str], fn: Node) -> bool:
+        """`[bash, -c, <model's command>]`."""
+        px = self.px
+        if len(items) < 3:
+            return False
+        head = px.const(items[0])
+        if not isinstance(head, str) or head.rsplit("/", 1)[-1] not in {s.rsplit("/", 1)[-1] for s in _SHELLS}:
+            return False
+        for i, item in enumerate(items[1:-1], start=1):
+            flag = px.const(item)
+            if isinstance(flag, str) and flag.startswith("-") and flag.endswith("c"):
+                return self._command(items[i + 1], tainted, fn)
+        return False
+
+    def _command(self, node: Node, tainted: set[str], fn: Node, depth: int = 0) -> bool:
+        """A shell string whose command (not just an argument) comes from the model."""
+        px = self.px
+        value = self._local_value(node, fn) if depth < 3 else node
+        if value is not node and value.type in ("string", "binary_operator", "call", "concatenated_string"):
+            return self._command(value, tainted, fn, depth + 1)
+        if value.type == "string":
+            prefix = []
+            for child in value.named_children:
+                if child.type == "string_content":
+                    prefix.append(px.src.node_text(child))
+                elif child.type == "interpolation":
+                    if _uses(px, child, tainted):
+                        return bool(_COMMAND_POSITION.search("".join(prefix)))
+                    prefix.append("x")
+            return False
+        if value.type == "binary_operator":
+            left, right = value.child_by_field_name("left"), value.child_by_field_name("right")
+            if left is None or right is None:
+                return False
+            if _uses(px, left, tainted):
+                return self._command(left, tainted, fn, depth + 1) if left.type in ("string", "binary_operator") else True
+            text = px.const(left)
+            return isinstance(text, str) and bool(_COMMAND_POSITION.search(text)) and _uses(px, right, tainted)
+        if value.type == "call":
+            fnode = value.child_by_field_name("function")
+            if fnode is not None and fnode.type == "attribute":
+                obj = fnode.child_by_field_name("object")
+                attr = px.src.node_text(fnode.child_by_field_name("attribute"))
+                if attr == "format" and obj is not None and obj.type == "string":
+                    template = px.mod.string_value(obj) or ""
+                    args = value.child_by_field_name("arguments")
+                    return bool(args is not None and _uses(px, args, tainted) and
+                                _COMMAND_POSITION.search(template.split("{", 1)[0]))
+                if attr == "join" and obj is not None and obj.type == "string":
+                    return _uses(px, value, tainted)
+            return _uses(px, value, tainted)
+        return _uses(px, value, tainted)
+
+    # -- the site ------------------------------------------------------------------------
+
+    def _report(self, entry: _Entry, call: Call, what: str, fn: Node, bound: dict[str, Node]) -> None:
+        if call.node.id in self.reported:
+            return
+        self.reported.add(call.node.id)
+        px, d = self.px, self.d
+        site = SiteBuilder(agent="agent-tool", agent_name=entry.label, surface="python",
+                           launcher=call.name, location=px.loc(call.node), command=px.text(call.node))
+        spec = self.table.get(call.name) or {}
+        env_node = call.keywords.get(spec["env_kw"]) if "env_kw" in spec else None
+        if env_node is None and "env_pos" in spec and spec["env_pos"] < len(call.positional):
+            env_node = call.positional[spec["env_pos"]]
+        replaces = [INLINE, "agent-unbounded-session"]
+        if env_node is not None and env_node.type == "identifier" and px.src.node_text(env_node) in bound:
+            env_node = bound[px.src.node_text(env_node)]
+        if env_node is not None:
+            env = px.mod.env_info(env_node, call.node, call.name)
+            if env.mode is EnvMode.INHERITED:
+                site.set_env(EnvMode.INHERITED, env.detail, px.loc(env_node))
+            else:
+                site.set_env(env.mode, env.detail, env.location)
+                replaces.append("agent-inherits-environment")
+                if env.mode is EnvMode.UNKNOWN:
+                    site.env = EnvMode.MINIMAL  # decided with the tool's own environment; not a finding here
+        else:
+            site.set_env(EnvMode.INHERITED, "the tool runs in the agent's process and keeps its environment")
+            replaces.append("agent-inherits-environment")
+        timeout = call.keywords.get(spec.get("timeout_kw", "")) if "timeout_kw" in spec else None
+        if timeout is not None and timeout.type != "none":
+            site.fact("timeout", "timeout", px.loc(timeout))
+        fix = _alternative("agent-tool-host-command")
+        site.report(HOST_EXEC, site.location,
+                    f"The {entry.label} runs {what} on the host, as the operator, with the operator's files, network "
+                    f"and environment: the model (and any prompt injection it reads) chooses what runs; {fix}.",
+                    replaces=tuple(replaces), confidence=entry.confidence, related=(entry.related,))
+        d.emit(site)
+
+
+def _nodes(root: Node, kind: str) -> list[Node]:
+    from scanner.analyzers.python_lang import _query
+
+    return sorted(QueryCursor(_query(f"({kind}) @n")).captures(root).get("n", []), key=lambda n: n.start_byte)
+
+
+def _methods(cls: Node) -> list[Node]:
+    body = cls.child_by_field_name("body")
+    out = []
+    for child in body.named_children if body is not None else ():
+        if child.type == "decorated_definition":
+            child = child.child_by_field_name("definition") or child
+        if child.type == "function_definition":
+            out.append(child)
+    return out
+
+
+def _name(px: PyFacts, fn: Node) -> str:
+    node = fn.child_by_field_name("name")
+    return px.src.node_text(node) if node is not None else ""
+
+
+def _tool_decorator(px: PyFacts, fn: Node, names: set[str]) -> Location | None:
+    parent = fn.parent
+    if parent is None or parent.type != "decorated_definition":
+        return None
+    for deco in parent.named_children:
+        if deco.type != "decorator" or not deco.named_children:
+            continue
+        expr = deco.named_children[0]
+        if expr.type == "call":
+            expr = expr.child_by_field_name("function") or expr
+        leaf = px.src.node_text(expr).rsplit(".", 1)[-1]
+        if leaf in names:
+            return px.loc(deco)
+    return None
+
+
+def _own(node: Node) -> Iterator[Node]:
+    """Every node of a function body, not descending into nested functions or classes."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed([c for c in n.named_children
+                               if c.type not in ("function_definition", "class_definition", "decorated_definition")]))
+
+
+def _idents(node: Node) -> list[Node]:
+    if node.type == "identifier":
+        return [node]
+    if node.type in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list"):
+        return [i for c in node.named_children for i in _idents(c)]
+    return []
+
+
+def _uses(px: PyFacts, node: Node, names: set[str] | frozenset[str]) -> bool:
+    """Whether an expression reads one of `names` (attribute names and keywords do not count)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier":
+            if px.src.node_text(n) in names:
+                return True
+            continue
+        if n.type == "attribute":
+            obj = n.child_by_field_name("object")
+            if obj is not None:
+                stack.append(obj)
+            continue
+        if n.type == "keyword_argument":
+            value = n.child_by_field_name("value")
+            if value is not None:
+                stack.append(value)
+            continue
+        if n.type in ("lambda", "function_definition"):
+            continue
+        stack.extend(n.named_children)
+    return False
+
+
+def _tool_sites(d: PythonDetector) -> None:
+    ToolScan(d).scan()
 
 
 # ---------------------------------------------------------------------------------------

@@ -104,6 +104,11 @@ class SiteBuilder:
             if kind:
                 self.fact(f"secret-{kind}", name, loc)
 
+    def has_bypass(self) -> bool:
+        """Whether an approval gate is off: a bypass fact, or a bypass finding reported directly."""
+        return any(f.kind in ("bypass-flag", "bypass-default") for f in self.facts) or any(
+            e[0] == "agent-permission-bypass" for e in self.extra)
+
     def contain(self, boundary: Boundary, tool: str, egress: Egress = Egress.UNKNOWN) -> None:
         self.boundary, self.boundary_tool, self.egress = boundary, tool, egress
 

@@ -15,23 +15,42 @@ from tree_sitter import Node
 from scanner.analyzers.base import Analysis, LaunchFound
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
-from scanner.model import EnvMode, Location
+from scanner.model import EnvMode, Fact, Location
 from scanner.parsing import SourceFile, parse
 
 _ENGINES = {"docker", "podman", "nerdctl"}
 _SKIP_CHILDREN = {"file_redirect", "heredoc_redirect", "herestring_redirect", "comment"}
+# Lines of an unparseable region re-read one by one, at most (bounds hostile input).
+_MAX_RECOVERED_LINES = 5000
+
+
+class _Shifted:
+    """A re-read piece of a file: node rows count from `rows`, locations are the file's."""
+
+    def __init__(self, src: SourceFile, rows: int):
+        self.src = src
+        self.rows = rows
+        self.path = src.path
+
+    def node_loc(self, node: Node, label: str = "") -> Location:
+        (row, col), (erow, ecol) = node.start_point, node.end_point
+        src, r = self.src, self.rows
+        return src.loc(row + r + 1, src._col(row + r, col), erow + r + 1, src._col(erow + r, ecol), label)
 
 
 class ShellText:
     """Word extraction over one parsed shell buffer, with literal variable folding."""
 
-    def __init__(self, src: SourceFile, data: bytes):
+    def __init__(self, src: SourceFile, data: bytes, shared_vars: dict[str, str | None] | None = None):
         self.src = src
         self.data = data
         self.tree = parse("bash", data)
         self.vars: dict[str, str | None] = {}
         self.arrays: dict[str, list[Node]] = {}
-        self._collect_vars()
+        if shared_vars is None:
+            self._collect_vars()
+        else:
+            self.vars = shared_vars  # a re-read line of a larger buffer: that buffer's constants
 
     def text(self, node: Node) -> str:
         return self.data[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
@@ -137,6 +156,82 @@ class ShellText:
         return self.text(node), True
 
     def commands(self) -> Iterator[tuple[Node, list[Word]]]:
+        for node, words, _text in self.commands_with_text():
+            yield node, words
+
+    def commands_with_text(self) -> Iterator[tuple[Node, list[Word], ShellText]]:
+        """Every command with its words, and the buffer its node belongs to: lines that sit in a
+        region tree-sitter could not parse are re-read one logical line at a time."""
+        seen_rows: set[int] = set()
+        for node, words in self._commands():
+            seen_rows.add(node.start_point[0])
+            yield node, words, self
+        if self.tree.root_node.has_error:
+            yield from self._recovered(seen_rows)
+
+    def _recovered(self, seen_rows: set[int]) -> Iterator[tuple[Node, list[Word], ShellText]]:
+        lines = self.data.split(b"\n")
+        rows: list[int] = []
+        stack = [self.tree.root_node]
+        while stack:
+            n = stack.pop()
+            if n.type == "ERROR":
+                rows.extend(range(n.start_point[0], min(n.end_point[0], len(lines) - 1) + 1))
+                continue
+            if n.has_error:
+                stack.extend(n.children)
+        row_set = sorted(set(rows))
+        done: set[int] = set()
+        for row in row_set[:_MAX_RECOVERED_LINES]:
+            if row in done or row in seen_rows or not lines[row].strip():
+                continue
+            end = row
+            while end + 1 < len(lines) and lines[end].rstrip().endswith(b"\\") and end - row < 50:
+                end += 1
+            done.update(range(row, end + 1))
+            piece = b"\n".join(lines[row : end + 1])
+            sub = ShellText(_Shifted(self.src, row), piece, self.vars)  # type: ignore[arg-type]
+            for node, words in sub._commands():
+                if node.start_point[0] + row not in seen_rows:
+                    yield node, words, sub
+
+    def confirmations(self, node: Node) -> list[Fact]:
+        """`yes | agent`, or a loop that prints forever piped into it: every prompt is answered."""
+        cur, child = node.parent, node
+        while cur is not None and cur.type in ("redirected_statement",):
+            cur, child = cur.parent, cur
+        if cur is None or cur.type != "pipeline":
+            return []
+        out: list[Fact] = []
+        for before in cur.named_children:
+            if before.start_byte >= child.start_byte:
+                break
+            what = self._feeder(before)
+            if what:
+                out.append(Fact("bypass-flag", what, self.src.node_loc(node)))
+        return out
+
+    def _feeder(self, node: Node) -> str:
+        if node.type == "command":
+            name = node.child_by_field_name("name")
+            if name is not None and self.text(name) == "yes":
+                return "`yes |` answers every approval prompt"
+            return ""
+        if node.type in ("subshell", "compound_statement", "while_statement"):
+            loops = [node] if node.type == "while_statement" else [c for c in node.named_children if c.type == "while_statement"]
+            for loop in loops:
+                cond = loop.child_by_field_name("condition")
+                body = loop.child_by_field_name("body")
+                forever = cond is not None and self.text(cond).strip().rstrip(";").strip() in ("true", ":", "[ 1 ]", "((1))")
+                prints = body is not None and any(
+                    c.type == "command" and c.child_by_field_name("name") is not None
+                    and self.text(c.child_by_field_name("name")) in ("echo", "printf")
+                    for c in body.named_children)
+                if forever and prints:
+                    return "an endless stream of confirmations piped in answers every approval prompt"
+        return ""
+
+    def _commands(self) -> Iterator[tuple[Node, list[Word]]]:
         stack = [self.tree.root_node]
         while stack:
             n = stack.pop()
@@ -165,10 +260,11 @@ class ShellText:
 def shell_launches(src: SourceFile, data: bytes, surface: str, launcher: str, env_detail: str,
                    env_location: Location | None = None) -> Iterator[LaunchFound]:
     text = ShellText(src, data)
-    for node, words in text.commands():
-        loc = src.node_loc(node)
+    for node, words, owner in text.commands_with_text():
+        loc = owner.src.node_loc(node)
         env = EnvInfo(EnvMode.INHERITED, env_location or loc, env_detail)
-        yield LaunchFound(surface=surface, launcher=launcher, location=loc, words=tuple(words), env=env)
+        yield LaunchFound(surface=surface, launcher=launcher, location=loc, words=tuple(words), env=env,
+                          facts=tuple(owner.confirmations(node)))
 
 
 def analyze_shell_script(analysis: Analysis) -> Iterator[LaunchFound]:

@@ -3,15 +3,18 @@
 
 A hosted-runner job is the operator's context (DESIGN §2): the agent shares every secret in
 the workflow, job and step `env:`, the job's token (persisted by actions/checkout unless
-`persist-credentials: false`) and its write permissions. It is contained only when the job is
-least-privilege and the agent is sandboxed (codex-action's sandbox, a job `container:`).
+`persist-credentials: false`, or a PAT the checkout was given) and its write permissions. It is
+contained when it is least-privilege — no scope that can push, no secrets beyond the model key
+or an OIDC exchange (`id-token: write` is not a write scope), the agent's tools gated (its
+default permissions or a tool allow-list, no bypass) — or sandboxed (codex-action's sandbox, a
+job `container:`). Each condition that fails is its own finding, at the line that breaks it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from scanner.analyzers.base import Analysis
 from scanner.analyzers.cfgjudge import (agent_by_name, catalog, make_site, read, secret_fact, split_words,
@@ -31,8 +34,17 @@ UNTRUSTED_TRIGGERS = ("pull_request_target", "issue_comment", "issues", "pull_re
 # Inputs of agent actions that open the trigger to everyone.
 OPEN_GATE_INPUTS = ("allowed_non_write_users", "allowed_bots", "allow-users", "allowed-users", "allow_users",
                     "allowed_users", "allow-bots", "allowed-bots")
+# Conditions that let only known people start the job. A label check counts: only people with
+# triage access can label an issue or pull request.
 _GATE_WORDS = ("author_association", "github.actor", "github.triggering_actor", "sender.login",
-               "permission", "collaborator")
+               "permission", "collaborator", "label.name", "labels.*.name")
+# Agent actions that check, by default, that whoever triggered them can write to the repository.
+ACTOR_CHECKING = ("anthropics/claude-code-action", "openai/codex-action")
+# Token scopes that let whoever holds the token change the repository's code, releases,
+# packages, pages or workflow runs. Other write scopes (issues, pull-requests, discussions,
+# checks, statuses, ...) let it talk; `id-token: write` only mints the job's OIDC credential.
+PUSH_SCOPES = ("write-all", "contents", "actions", "packages", "deployments", "pages")
+OIDC_SCOPES = ("id-token",)
 
 # Agent actions by repository; what each does with the job's token and its own sandbox.
 ACTIONS = {
@@ -46,10 +58,68 @@ ACTIONS = {
 }
 # Actions that use the job's GitHub token themselves (to comment, push, review).
 TOKEN_USERS = {"claude-code", "gemini-cli", "opencode", "aider"}
+# Agent actions whose default tool set runs no arbitrary shell command (Bash only through an
+# allow-list): with no bypass, their default permissions are the gate DESIGN §2 accepts in a
+# least-privilege job. A CLI in a run step, or an agent action not listed here, is gated only
+# by an explicit tool allow-list. Actions that force auto-approval (the Gemini CLI actions'
+# --yolo) say so as a `bypass-default` fact unless their core tools are an allow-list.
+GATED_BY_DEFAULT = {
+    "anthropics/claude-code-action": "claude-code-action's default tools (no shell command without an allow-list)",
+    "anthropics/claude-code-base-action": "claude-code-base-action's default tools (no shell command without an allow-list)",
+}
 _AGENT_WORDS = {"claude": "claude-code", "codex": "codex", "gemini": "gemini-cli", "aider": "aider",
                 "opencode": "opencode", "qwen": "qwen-code", "crush": "crush", "openhands": "openhands",
                 "goose": "goose", "cline": "cline", "droid": "factory-droid", "copilot": "copilot-cli"}
-_SECRET_REF = re.compile(r"secrets\.([A-Za-z0-9_]+)|secrets\[['\"]([A-Za-z0-9_]+)['\"]\]")
+_SECRET_REF = re.compile(r"secrets\.([A-Za-z0-9_-]+)|secrets\[['\"]([A-Za-z0-9_-]+)['\"]\]")
+# Action inputs that carry extra command-line arguments for the agent (`aider_args`,
+# `gemini-args`, `extra_args`, `cli_args`, ...).
+_ARGS_INPUT = re.compile(r"^(?:[a-z0-9]+[-_])*(?:args|arguments|flags|cli[-_]options)$", re.I)
+# Settings inputs (a JSON document in a string) of agent actions.
+_SETTINGS_INPUTS = ("settings", "settings_json", "settings-json", "gemini_settings", "gemini-settings")
+# Tool-list entries that let the agent run any shell command.
+_ANY_SHELL = re.compile(r"^(?:ShellTool|run_shell_command|Shell|shell|Bash)(?:\(\s*\*{0,2}\s*\))?$")
+# Command-line flags that list the only tools an agent may use.
+_ALLOW_FLAGS = ("--allowedTools", "--allowed-tools", "--allowed_tools", "--allow-tool", "--tools")
+_BYPASS_KINDS = ("bypass-flag", "bypass-default", "self-declared-sandbox")
+_OPERATOR_KINDS = ("secret-operator", "env-file")
+_ISOLATING = (Boundary.CONTAINER, Boundary.VM, Boundary.OS_SANDBOX)
+
+# `${{ expr }}` is not shell: the runner substitutes it before bash sees the script. It is
+# masked with a same-width shell variable before parsing (so one expression cannot derail the
+# parse of every command after it) and put back in the words afterwards.
+_EXPR = re.compile(r"\$\{\{.*?\}\}")
+
+
+def mask_expressions(script: str) -> tuple[str, dict[str, str]]:
+    """`script` with each `${{ ... }}` replaced by a unique shell variable of the same width."""
+    originals: dict[str, str] = {}
+    out: list[str] = []
+    pos = 0
+    for match in _EXPR.finditer(script):
+        raw = match.group(0)
+        stand = f"$GHE{len(originals)}"
+        if len(stand) > len(raw) or not raw.isascii():
+            continue
+        stand += "_" * (len(raw) - len(stand))
+        originals[stand] = raw
+        out.append(script[pos:match.start()])
+        out.append(stand)
+        pos = match.end()
+    out.append(script[pos:])
+    return "".join(out), originals
+
+
+def unmask(text: str, originals: dict[str, str]) -> str:
+    if not originals or "$GHE" not in text:
+        return text
+    for stand in sorted(originals, key=len, reverse=True):
+        if stand in text:
+            text = text.replace(stand, originals[stand])
+    return text
+
+
+def unmask_words(words: tuple[Word, ...] | list[Word], originals: dict[str, str]) -> list[Word]:
+    return [replace(w, text=unmask(w.text, originals)) if "$GHE" in w.text else w for w in words]
 
 
 @dataclass
@@ -67,6 +137,11 @@ class Job:
     default_token: bool = False
     timeout: Location | None = None
     gated: bool = False
+    workdir: str = ""
+
+    @property
+    def push_scopes(self) -> list[tuple[str, Location]]:
+        return [(s, loc) for s, loc in self.write_scopes if s in PUSH_SCOPES]
 
 
 class WorkflowReader:
@@ -78,6 +153,7 @@ class WorkflowReader:
         self.triggers: dict[str, Location] = {}
         self.wf_env: list[Fact] = []
         self.wf_perms: Node | None = None
+        self.wf_workdir = ""
 
     def loc(self, node: Node | int) -> Location:
         line = node if isinstance(node, int) else node.anchor
@@ -86,24 +162,30 @@ class WorkflowReader:
     # -- entry ------------------------------------------------------------------------------
 
     def run(self) -> Iterator[tuple[LaunchSite, tuple[Finding, ...]]]:
+        for job in self.all_jobs():
+            yield from self._job(job)
+
+    def all_jobs(self) -> Iterator[Job]:
+        """The workflow's jobs, or the one `runs:` block of a composite action.yml."""
         jobs = self.root.get("jobs") if self.root is not None and self.root.is_map else None
         if jobs is not None and jobs.is_map:
-            for job in self.jobs():
-                yield from self._job(job)
+            yield from self.jobs()
             return
         self._workflow_context()
         runs = self.root.get("runs") if self.root is not None and self.root.is_map else None
         if runs is not None and runs.is_map:  # a composite action.yml
-            yield from self._job(Job("runs", runs, runs.key_line or runs.line, True))
+            yield Job("runs", runs, runs.key_line or runs.line, True)
 
     def _workflow_context(self) -> bool:
         """Read the workflow-level triggers, env and permissions; False when there is no document."""
         root = self.root
         if root is None or not root.is_map:
             return False
+        self.triggers = {}
         self._triggers(root.get("on") or root.get("true"))
         self.wf_env = self._env_facts(root.get("env"))
         self.wf_perms = root.get("permissions")
+        self.wf_workdir = _workdir(root.get("defaults"))
         return True
 
     def _triggers(self, on: Node | None) -> None:
@@ -133,7 +215,10 @@ class WorkflowReader:
             return Fact("job-token", name, loc)
         refs = [a or b for a, b in _SECRET_REF.findall(text)]
         if refs:
-            return secret_fact(name.upper().replace("-", "_"), loc, secret_ref=refs[0])
+            fact = secret_fact(name.upper().replace("-", "_"), loc, secret_ref=refs[0])
+            if fact is not None and fact.kind == "secret-model-key" and self.cat.credential_kind(refs[0]) == "model-key":
+                fact = Fact(fact.kind, refs[0], loc)  # the model key by its own name, not the input's
+            return fact
         if "${{" not in text and self.cat.credential_kind(name) and text.strip():
             return secret_fact(name, loc)
         return None
@@ -163,42 +248,50 @@ class WorkflowReader:
                 self._harden(job, step)
             yield step
 
-    def script_context(self, job: Job, step: Node) -> tuple[list[Fact], list[Location], Location | None]:
-        """What a script started by `step` receives: secrets, where the token is reachable, a timeout."""
-        facts = [*job.facts, *self._env_facts(step.get("env"))]
-        reach = list(job.token_reach) + [f.location for f in facts if f.kind == "job-token"]
-        return [f for f in facts if f.kind != "job-token"], reach, self._timeout(job, step)
+    def step_workdir(self, job: Job, step: Node) -> str:
+        own = step.get("working-directory")
+        return own.text().strip() if own is not None else job.workdir
+
+    def step_context(self, job: Job, step: Node | None, extra: list[Fact] = ()) -> tuple[list[Fact], list[Location]]:
+        """What the agent a step starts receives (secrets and settings) and where the job token is
+        within its reach. The job token handed over by name counts as an operator credential
+        when it can push; otherwise it only widens the token's reach."""
+        facts = [*job.facts, *(self._env_facts(step.get("env")) if step is not None else []), *extra]
+        reach = list(job.token_reach)
+        out: list[Fact] = []
+        for fact in facts:
+            if fact.kind != "job-token":
+                out.append(fact)
+                continue
+            reach.append(fact.location)
+            if job.push_scopes:
+                out.append(Fact("secret-operator", fact.value, fact.location))
+        return out, reach
 
     def _prepare(self, job: Job) -> None:
         node = job.node
         job.facts = [*self.wf_env, *self._env_facts(node.get("env"))]
+        job.token_reach, job.write_scopes, job.default_token = [], [], False
+        job.boundary, job.tool, job.egress = None, "", Egress.OPEN
+        job.workdir = _workdir(node.get("defaults")) or self.wf_workdir
         tm = node.get("timeout-minutes")
         if tm is not None:
             job.timeout = self.loc(tm)
         cond = node.get("if")
         job.gated = cond is not None and any(w in cond.text() for w in _GATE_WORDS)
+        if "schedule" in self.triggers:
+            job.facts.append(Fact("unattended", "starts on a schedule: no person starts or watches the run",
+                                  self.triggers["schedule"]))
         self._permissions(job)
         self._container(job)
 
     def _job(self, job: Job) -> Iterator[tuple[LaunchSite, tuple[Finding, ...]]]:
-        self._prepare(job)
-        node = job.node
-        steps = node.get("steps")
-        if steps is None or not steps.is_seq:
-            return
-        for step in steps.seq():
-            if not step.is_map:
-                continue
+        for step in self.steps(job):
             uses = step.get("uses")
             if uses is not None:
                 name = uses.text().split("@", 1)[0].strip().lower()
-                if name.startswith("actions/checkout"):
-                    self._checkout(job, step, uses)
-                    continue
-                if name.startswith("step-security/harden-runner"):
-                    self._harden(job, step)
-                    continue
-                agent = self._agent_action(name, step)
+                agent = None if name.startswith(("actions/checkout", "step-security/harden-runner", "./", "docker://")) \
+                    else self._agent_action(name, step)
                 if agent is not None:
                     yield from self._action_site(job, step, uses, agent)
             run = step.get("run")
@@ -206,11 +299,11 @@ class WorkflowReader:
                 yield from self._run_sites(job, step, run)
 
     def _permissions(self, job: Job) -> None:
-        perms = job.node.get("permissions") if not job.is_action else None
-        if perms is None and not job.is_action:
-            perms = self.wf_perms
         if job.is_action:
             return
+        perms = job.node.get("permissions")
+        if perms is None:
+            perms = self.wf_perms
         if perms is None:
             job.default_token = True
             return
@@ -219,8 +312,12 @@ class WorkflowReader:
                 job.write_scopes.append(("write-all", self.loc(perms)))
             return
         for scope, value in perms.items():
-            if value.text().strip() == "write":
-                job.write_scopes.append((scope, self.loc(value)))
+            if value.text().strip() != "write":
+                continue
+            if scope in OIDC_SCOPES:
+                job.facts.append(Fact("oidc", f"{scope}: write mints a short-lived OIDC credential", self.loc(value)))
+                continue
+            job.write_scopes.append((scope, self.loc(value)))
 
     def _container(self, job: Job) -> None:
         cont = job.node.get("container")
@@ -253,8 +350,15 @@ class WorkflowReader:
     def _checkout(self, job: Job, step: Node, uses: Node) -> None:
         with_ = step.get("with")
         persist = with_.get("persist-credentials") if with_ is not None else None
-        if persist is None or persist.truthy():
+        persisted = persist is None or persist.truthy()
+        token = with_.get("token") if with_ is not None else None
+        if persisted:
             job.token_reach.append(self.loc(uses).with_label("actions/checkout persists the job token in .git/config"))
+            fact = self._secret("token", token) if token is not None else None
+            if fact is not None and fact.kind != "job-token":
+                # A personal access token or app token, left in .git/config for every later step.
+                refs = [a or b for a, b in _SECRET_REF.findall(token.text())]
+                job.facts.append(Fact("secret-operator", refs[0] if refs else token.text().strip(), self.loc(token)))
         ref = with_.get("ref") if with_ is not None else None
         if ref is not None and re.search(r"pull_request\.head|github\.head_ref|refs/pull/", ref.text()):
             job.facts.append(Fact("checkout-head", ref.text(), self.loc(ref)))
@@ -288,8 +392,7 @@ class WorkflowReader:
         uses_loc = self.loc(uses)
         with_ = step.get("with")
         inputs = dict(with_.items()) if with_ is not None and with_.is_map else {}
-        facts = [*job.facts, *self._env_facts(step.get("env"))]
-        token_reach = list(job.token_reach)
+        facts, token_reach = self.step_context(job, step)
         if agent_id in TOKEN_USERS:
             token_reach.append(uses_loc.with_label(f"{uses.text().split('@', 1)[0]} uses the job token"))
         args: list[Word] = []
@@ -298,14 +401,17 @@ class WorkflowReader:
         if boundary is Boundary.CONTAINER:
             env, env_detail = EnvMode.MINIMAL, "the job container gets only the env the workflow sets"
         skip_inputs: set[str] = set()
+        allow_list: Location | None = None  # where an explicit tool allow-list is set
 
         if agent_id == "claude-code":
             for key in ("claude_args", "claude-args"):
                 if key in inputs:
                     args.extend(self._arg_words(inputs[key]))
+                    skip_inputs.add(key)
             for key in ("allowed_tools", "allowedTools", "allowed-tools"):
                 if key in inputs:
                     args.extend([Word("--allowedTools", self.loc(inputs[key])), Word(inputs[key].text(), self.loc(inputs[key]))])
+                    allow_list = self.loc(inputs[key])
             settings = inputs.get("settings")
             if settings is not None:
                 s_facts, sandboxed = self._claude_settings(settings)
@@ -323,6 +429,7 @@ class WorkflowReader:
             for key in ("codex-args", "codex_args"):
                 if key in inputs:
                     args.extend(self._arg_words(inputs[key]))
+                    skip_inputs.add(key)
             arg_text = " ".join(w.text for w in args)
             full_access = "danger-full-access" in arg_text or "--dangerously-bypass" in arg_text or "--yolo" in arg_text
             env, env_detail = EnvMode.MINIMAL, "codex-action keeps the API key in its proxy, outside the agent's environment"
@@ -339,15 +446,28 @@ class WorkflowReader:
                 env = EnvMode.INHERITED
                 env_detail = "with the sandbox off the agent runs in the job's environment on the runner"
         elif agent_id == "gemini-cli":
-            facts.append(Fact("bypass-default", "run-gemini-cli always runs Gemini CLI with --yolo", uses_loc))
-            settings = inputs.get("settings")
-            if settings is not None:
-                doc = load_json(settings.text(), [])
-                sandbox = doc.path("tools", "sandbox") if doc is not None else None
-                if sandbox is not None and sandbox.text() not in ("", "false") and boundary is None:
-                    line = self._line_in(settings, '"sandbox"')
-                    boundary, tool, egress = Boundary.CONTAINER, f"Gemini CLI sandbox ({sandbox.text()})", Egress.OPEN
-                    facts.append(Fact("network-default", "the Gemini sandbox's default network", self.loc(line)))
+            yolo = Fact("bypass-default", "the Gemini CLI action runs Gemini CLI with --yolo (every tool call approved)", uses_loc)
+            listed = False
+            for key in _SETTINGS_INPUTS:
+                settings = inputs.get(key)
+                if settings is None:
+                    continue
+                skip_inputs.add(key)
+                s_facts, listed_here, sandbox = self._gemini_settings(settings)
+                facts.extend(s_facts)
+                if listed_here:
+                    listed = True
+                    allow_list = allow_list or self.loc(settings)
+                if sandbox is not None and boundary is None:
+                    boundary, tool, egress = Boundary.CONTAINER, f"Gemini CLI sandbox ({sandbox[0]})", Egress.OPEN
+                    facts.append(Fact("network-default", "the Gemini sandbox's default network", sandbox[1]))
+            if not listed:
+                facts.append(yolo)  # --yolo with every built-in tool, the shell included
+        # Extra command-line arguments any agent action passes on (`aider_args`, `cli_args`, ...).
+        for key, value in inputs.items():
+            if key not in skip_inputs and _ARGS_INPUT.match(key) and value.is_scalar:
+                args.extend(self._arg_words(value))
+                skip_inputs.add(key)
         for key, value in inputs.items():
             if key in skip_inputs or key in ("github_token", "github-token"):
                 if key in ("github_token", "github-token"):
@@ -362,14 +482,17 @@ class WorkflowReader:
                 facts.append(fact)
             elif fact is not None:
                 token_reach.append(self.loc(value))
-        timeout = self._timeout(job, step)
+        timeout = self._timeout(job, step, inputs)
         site = make_site(agent=spec, location=uses_loc, surface=SURFACE, launcher=f"action `{uses.text()}`",
                          command=f"uses: {uses.text()}", boundary=boundary, tool=tool, env=env,
                          env_detail=env_detail, env_location=self.loc(step.get("env")) if step.get("env") is not None else uses_loc,
                          egress=egress, facts=[f for f in facts if f.kind != "job-token"],
                          args=args, timeout=timeout)
+        action = uses.text().split("@", 1)[0].strip().lower()
+        site = self.gate(site, job, allow_list, action)
         site = self.with_unknowns(site, job, token_reach)
-        extra = self.job_findings(site, job, step, token_reach, inputs, raw_cli=False)
+        checks_actor = any(action == a or action.startswith(a + "/") for a in ACTOR_CHECKING)
+        extra = self.job_findings(site, job, step, token_reach, inputs, raw_cli=not checks_actor)
         yield site, tuple(extra)
 
     def _arg_words(self, node: Node) -> list[Word]:
@@ -400,14 +523,39 @@ class WorkflowReader:
         if mode is not None and mode.text() in ("bypassPermissions", "dontAsk", "auto", "acceptEdits"):
             facts.append(Fact("bypass-flag", f"defaultMode: {mode.text()}", self.loc(self._line_in(settings, "defaultMode"))))
         for rule in (doc.path("permissions", "allow").seq() if doc.path("permissions", "allow") is not None else []):
-            if rule.text() in ("Bash", "Bash(*)", "Bash(**)"):
-                facts.append(Fact("bypass-flag", f"allow {rule.text()}", self.loc(self._line_in(settings, rule.text()))))
+            if rule.text() in ("Bash", "Bash(*)", "Bash(**)", "Bash(:*)", "*"):
+                facts.append(Fact("bypass-flag", f"allow {rule.text()}", self.loc(self._line_in(settings, f'"{rule.text()}"'))))
         enabled = doc.path("sandbox", "enabled")
         return facts, enabled is not None and enabled.truthy()
 
+    def _gemini_settings(self, settings: Node) -> tuple[list[Fact], bool, tuple[str, Location] | None]:
+        """Gemini CLI settings given as a JSON string: its core tool list (an allow-list unless it
+        holds the unrestricted shell tool) and its sandbox."""
+        doc = load_json(settings.text(), [])
+        if doc is None or not doc.is_map:
+            return [], False, None
+        facts: list[Fact] = []
+        tools = doc.get("coreTools")
+        if tools is None:
+            tools = doc.path("tools", "core")
+        listed = tools is not None and tools.is_seq
+        for entry in (tools.seq() if listed else []):
+            name = entry.text().strip()
+            if _ANY_SHELL.match(name):
+                line = self._line_in(settings, f'"{name}"')
+                facts.append(Fact("bypass-flag", f"core tool {name}: any shell command, approved by --yolo", self.loc(line)))
+        sandbox = doc.path("tools", "sandbox")
+        if sandbox is None:
+            sandbox = doc.get("sandbox")
+        box = None
+        if sandbox is not None and sandbox.is_scalar and sandbox.text() not in ("", "false", "none"):
+            box = (sandbox.text(), self.loc(self._line_in(settings, '"sandbox"')))
+        return facts, listed, box
+
     # -- run steps --------------------------------------------------------------------------
 
-    def _run_sites(self, job: Job, step: Node, run: Node):
+    def run_shell(self, run: Node) -> tuple[bytes, dict[str, str]]:
+        """A run step's script padded onto its lines in this file, GitHub expressions masked."""
         src = self.src
         first, indent = run.line, 0
         if run.style in ("|", ">"):
@@ -419,81 +567,157 @@ class WorkflowReader:
             raw = src.lines[run.line - 1] if 1 <= run.line <= len(src.lines) else ""
             pos = raw.find(run.value.split("\n", 1)[0][:20]) if run.value else -1
             indent = max(0, pos)
-        data = embedded_shell(src, run.value, first, indent)
-        step_env = self._env_facts(step.get("env"))
+        masked, originals = mask_expressions(run.value)
+        return embedded_shell(src, masked, first, indent), originals
+
+    def _run_sites(self, job: Job, step: Node, run: Node):
+        src = self.src
+        data, originals = self.run_shell(run)
         run_loc = self.loc(run.key_line or run.line)
         for found in shell_launches(src, data, SURFACE, "workflow run step", ""):
-            for item in read(list(found.words)):
+            for item in read(unmask_words(found.words, originals)):
                 if isinstance(item, Unresolved):
                     site = undecided_site(f"{item.reason}", found.location, SURFACE, "workflow run step", item.word.text)
                     yield site, ()
                     continue
                 if not isinstance(item, Invocation):
                     continue
-                env = EnvMode.MINIMAL if job.boundary is Boundary.CONTAINER else EnvMode.INHERITED
-                token_reach = list(job.token_reach)
-                facts = [*job.facts, *step_env]
-                token_reach.extend(f.location for f in facts if f.kind == "job-token")
-                site = make_site(agent=item.agent, location=found.location, surface=SURFACE,
-                                 launcher="workflow run step", command=" ".join(w.text for w in item.all_words),
-                                 boundary=job.boundary, tool=job.tool, env=env,
-                                 env_detail="a run step on a hosted runner inherits the job's environment, secrets and token",
-                                 env_location=run_loc, egress=job.egress,
-                                 facts=[f for f in facts if f.kind != "job-token"],
-                                 invocation=item, timeout=self._timeout(job, step))
-                site = self.with_unknowns(site, job, token_reach)
-                yield site, tuple(self.job_findings(site, job, step, token_reach, {}, raw_cli=True))
+                allow = next((w.location for w in item.args if w.text.split("=", 1)[0] in _ALLOW_FLAGS), None)
+                site, extra = self.ci_site(job, step, agent=item.agent, location=found.location,
+                                           launcher="workflow run step", command=" ".join(w.text for w in item.all_words),
+                                           env_location=run_loc, invocation=item, allow_list=allow)
+                yield site, tuple(extra)
+
+    def ci_site(self, job: Job, step: Node | None, *, agent, location: Location, launcher: str, command: str,
+                env_location: Location, invocation: Invocation | None = None, extra_facts: list[Fact] = (),
+                reached: tuple[Boundary, str] | None = None, allow_list: Location | None = None,
+                inputs: dict[str, Node] | None = None, agent_name: str = "",
+                raw_cli: bool = True) -> tuple[LaunchSite, list[Finding]]:
+        """A launch on the job's runner (a CLI in a run step, or a step that starts a repository
+        script or action which launches an agent), judged with everything the job hands it.
+        `invocation` is the CLI's command line; without one the site stands for what the step
+        starts, and `reached` is the agent's own gate there when every launch it reaches keeps one."""
+        env = EnvMode.MINIMAL if job.boundary is Boundary.CONTAINER else EnvMode.INHERITED
+        facts, token_reach = self.step_context(job, step, list(extra_facts))
+        site = make_site(agent=agent, location=location, surface=SURFACE, launcher=launcher, command=command,
+                         boundary=job.boundary, tool=job.tool, env=env,
+                         env_detail="a run step on a hosted runner inherits the job's environment, secrets and token",
+                         env_location=env_location, egress=job.egress, facts=facts,
+                         invocation=invocation, timeout=self._timeout(job, step) if step is not None else job.timeout)
+        if invocation is not None:
+            site = self.gate(site, job, allow_list)
+        else:
+            c = site.containment
+            # The agent's own switches were judged where it is launched, not at this step.
+            kept = tuple(f for f in c.facts if not (f.kind in ("agent-sandbox", "bypass-default") and f.location == location))
+            if job.boundary is not None:
+                c = replace(c, facts=kept)
+            elif reached is not None:
+                c = replace(c, facts=kept, boundary=reached[0], boundary_tool=reached[1], egress=job.egress)
+            else:
+                c = replace(c, facts=kept, boundary=Boundary.NONE, boundary_tool="", egress=Egress.OPEN)
+            site = replace(site, containment=c)
+        if agent_name:
+            site = replace(site, agent_name=agent_name)
+        site = self.with_unknowns(site, job, token_reach)
+        return site, self.job_findings(site, job, step, token_reach, inputs or {}, raw_cli=raw_cli)
 
     # -- shared judgement -------------------------------------------------------------------
 
-    def _timeout(self, job: Job, step: Node) -> Location | None:
-        tm = step.get("timeout-minutes")
-        return self.loc(tm) if tm is not None else job.timeout
+    def _timeout(self, job: Job, step: Node | None, inputs: dict[str, Node] | None = None) -> Location | None:
+        tm = step.get("timeout-minutes") if step is not None else None
+        if tm is not None:
+            return self.loc(tm)
+        for key in ("timeout_minutes", "timeout-minutes"):
+            if inputs and key in inputs and inputs[key].text().strip():
+                return self.loc(inputs[key])
+        return job.timeout
+
+    def gate(self, site: LaunchSite, job: Job, allow_list: Location | None, action: str = "") -> LaunchSite:
+        """On a hosted runner with no other boundary, an agent whose tools stay gated — an agent
+        action's restricted default tools, or an explicit tool allow-list, with nothing that
+        bypasses them — acts only through those tools: that gate is its boundary (DESIGN §2)."""
+        c = site.containment
+        if c.boundary is not Boundary.NONE or c.has(*_BYPASS_KINDS):
+            return site
+        if allow_list is not None:
+            tool, fact = f"{site.agent_name}'s tool allow-list", Fact("tool-allow-list", "an explicit tool allow-list", allow_list)
+        elif action in GATED_BY_DEFAULT:
+            tool, fact = GATED_BY_DEFAULT[action], Fact("tool-gate", GATED_BY_DEFAULT[action], site.location)
+        else:
+            return site
+        return replace(site, containment=replace(c, boundary=Boundary.AGENT_SANDBOX, boundary_tool=tool,
+                                                 egress=job.egress, facts=(*c.facts, fact)))
 
     def with_unknowns(self, site: LaunchSite, job: Job, token_reach: list[Location]) -> LaunchSite:
         if not (job.default_token and token_reach):
             return site
-        from dataclasses import replace
-
         fact = Fact("unknown", "the repository's default GITHUB_TOKEN permissions (the workflow sets no `permissions:`)",
                     self.loc(job.key_line))
         return replace(site, containment=replace(site.containment, unknowns=(*site.containment.unknowns, fact)))
 
-    def job_findings(self, site: LaunchSite, job: Job, step: Node, token_reach: list[Location],
-                      inputs: dict[str, Node], raw_cli: bool) -> list[Finding]:
+    def least_privilege(self, site: LaunchSite, job: Job) -> bool:
+        """Whether the site is contained apart from who may trigger it: gated or sandboxed tools,
+        no scope that can push, no operator credential, a known token."""
+        c = site.containment
+        gated = c.boundary is Boundary.AGENT_SANDBOX or c.boundary in _ISOLATING
+        return (gated and not c.has(*_BYPASS_KINDS, *_OPERATOR_KINDS, "privileged")
+                and not job.push_scopes and not (job.default_token and not job.is_action))
+
+    def job_findings(self, site: LaunchSite, job: Job, step: Node | None, token_reach: list[Location],
+                     inputs: dict[str, Node], raw_cli: bool) -> list[Finding]:
+        """The job's hazards for one site. `raw_cli`: nothing in front of the agent checks who
+        triggered the run (a CLI, a script, an action that does not check the actor)."""
         out: list[Finding] = []
         cat = self.cat
         agent = site.agent_name
+        unattended = " It starts on a schedule, with no person watching." if site.containment.has("unattended") else ""
         if job.write_scopes and token_reach:
             scopes = ", ".join(s for s, _ in job.write_scopes)
-            out.append(new_finding(
-                cat, "workflow-agent-write-token", job.write_scopes[0][1], site_id=site.site_id,
-                message=f"{agent} shares the job's GitHub token, which can write ({scopes}).",
-                related=[site.location, *token_reach[:3]]))
+            push = job.push_scopes
+            if push:
+                anchor = next((loc for s, loc in push if s in ("contents", "write-all")), push[0][1])
+                out.append(new_finding(
+                    cat, "workflow-agent-write-token", anchor, site_id=site.site_id, category="writable-mount",
+                    message=f"{agent} shares the job's GitHub token, which can push to the repository ({scopes}).{unattended}",
+                    related=[site.location, *token_reach[:3]]))
+            else:
+                out.append(new_finding(
+                    cat, "workflow-agent-write-token", job.write_scopes[0][1], site_id=site.site_id,
+                    category="inherited-credentials", contained=True,
+                    message=f"{agent} shares the job's GitHub token, which can write ({scopes}) but not push code.",
+                    related=[site.location, *token_reach[:3]]))
+        contained = self.least_privilege(site, job)
         for key in OPEN_GATE_INPUTS:
             node = inputs.get(key)
             if node is not None and "*" in node.text():
+                limit = " Its tools and token are limited, so this is hardening." if contained else ""
                 out.append(new_finding(
-                    cat, "workflow-agent-untrusted-trigger", self.loc(node), site_id=site.site_id,
-                    message=f"`{key}: {node.text()}` lets anyone on GitHub drive {agent} in this job.",
+                    cat, "workflow-agent-untrusted-trigger", self.loc(node), site_id=site.site_id, contained=contained,
+                    message=f"`{key}: {node.text()}` lets anyone on GitHub drive {agent} in this job.{limit}",
                     related=[site.location]))
         head = [f for f in job.facts if f.kind == "checkout-head"]
         if "pull_request_target" in self.triggers and head:
             out.append(new_finding(
-                cat, "workflow-agent-untrusted-trigger", head[0].location, site_id=site.site_id,
+                cat, "workflow-agent-untrusted-trigger", head[0].location, site_id=site.site_id, contained=contained,
                 message=f"The job runs on pull_request_target and checks out the pull request's code, which then reaches {agent} with the base repository's token and secrets.",
                 related=[self.triggers["pull_request_target"], site.location]))
         elif raw_cli and not job.gated:
-            cond = step.get("if")
+            cond = step.get("if") if step is not None else None
             gated = cond is not None and any(w in cond.text() for w in _GATE_WORDS)
             untrusted = [t for t in UNTRUSTED_TRIGGERS if t in self.triggers and t != "pull_request_target"]
             if untrusted and not gated:
                 trig = untrusted[0]
                 out.append(new_finding(
-                    cat, "workflow-agent-untrusted-trigger", self.triggers[trig], site_id=site.site_id,
+                    cat, "workflow-agent-untrusted-trigger", self.triggers[trig], site_id=site.site_id, contained=contained,
                     message=f"Anyone who can open an issue or comment triggers {agent} through `{trig}`; nothing checks who they are.",
                     confidence=Confidence.MEDIUM, related=[site.location]))
         return out
+
+
+def _workdir(defaults: Node | None) -> str:
+    node = defaults.path("run", "working-directory") if defaults is not None and defaults.is_map else None
+    return node.text().strip() if node is not None else ""
 
 
 def analyze_workflow(analysis: Analysis):

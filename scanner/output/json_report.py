@@ -40,6 +40,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "needs_context": f.needs_context,
         "fingerprint": f.fingerprint,
         "suppressed": f.suppressed,
+        "tier": f.tier,
     }
 
 
@@ -58,6 +59,8 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
             "new_only": result.new_only,
         },
         "review_notes": [{"path": n.path, "line": n.line, "text": n.text} for n in result.review_notes],
+        "silencers": [{"path": s.path, "line": s.line, "text": s.text, "effect": s.effect} for s in result.silencers],
+        "capped": [{"path": c.path, "rule_id": c.rule_id, "count": c.count} for c in result.capped],
         "findings": [finding_dict(f) for f in result.findings],
         "launch_sites": [
             {

@@ -9,7 +9,7 @@ import jinja2
 from scanner.catalog import Catalog
 from scanner.model import Boundary, Egress, EnvMode, Finding, LaunchSite, ScanResult, Verdict
 from scanner.output.answer import fix_items, why_text
-from scanner.output.sanitize import md_code, md_fence, md_message, md_text
+from scanner.output.sanitize import md_code, md_fence, md_literal, md_message, md_text
 from scanner.resources import reports_dir
 
 _VERDICT_LINE = {
@@ -33,7 +33,7 @@ def _template() -> jinja2.Template:
 
 
 def _where(f_loc) -> str:  # type: ignore[no-untyped-def]
-    return f"{md_code(f_loc.path)} line {f_loc.line}"
+    return f"{md_literal(f_loc.path)} line {f_loc.line}"  # also a table cell: a `|` stays in it
 
 
 _FENCE_LANG = {"python": "python", "javascript": "javascript", "shell": "sh"}
@@ -124,9 +124,9 @@ def _site(site: LaunchSite, findings: list[Finding]) -> dict[str, object]:
                 "severity": f.severity.value,
                 "confidence": f.confidence.value,
                 "suppressed": bool(f.suppressed),
-                "rule": md_code(f.rule_id),
+                "rule": md_literal(f.rule_id),
                 "where": _where(f.location),
-                "quote": md_code(f.location.quote).replace("|", "\\|"),
+                "quote": md_literal(f.location.quote),
                 "message": md_message(f.message) + (f" Suppressed: {md_text(f.suppressed)}" if f.suppressed else ""),
             }
             for f in findings
@@ -163,6 +163,9 @@ def render_markdown(result: ScanResult, catalog: Catalog, snippets: dict[str, tu
         files_parsed=cov.files_parsed,
         skipped=sorted(cov.skipped.items()),
         not_analysed=[f"{md_code(s.path)} ({md_text(s.reason)})" for s in cov.not_analysed],
+        silencers=[(f"{md_code(s.path)} line {s.line}: " if s.path else "command line: ")
+                   + f"{md_code(s.text)} — {md_text(s.effect)}" for s in result.silencers],
+        capped=[f"{c.count} more {md_code(c.rule_id)} finding(s) in {md_code(c.path)}" for c in result.capped],
         search_terms=", ".join(md_code(t) for t in cov.search_terms),
         search_terms_count=len(cov.search_terms),
         rules_run=", ".join(md_code(r) for r in cov.rules_run),

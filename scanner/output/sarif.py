@@ -78,6 +78,40 @@ def _result(f: Finding, index: dict[str, int]) -> sarif.Result:
     return result
 
 
+# Scan-level notices, reported as note-level results so every SARIF consumer lists them by path.
+_NOTICES = {  # id -> (title, text, security-severity)
+    "file-not-analysed": ("A file that mentions an agent could not be analysed",
+                          "The file names an AI agent but was too large, too dense, too deeply nested, over the "
+                          "time budget or unparsable, so blastwall could not judge it; the verdict is at least "
+                          "unclear until someone reviews it.", "4.0"),
+    "results-changed-by-configuration": ("Configuration or an inline ignore changed the results",
+                                         "A setting in the project's blastwall configuration or an inline ignore "
+                                         "excluded files, disabled a rule, changed a severity or silenced a finding.", "1.0"),
+}
+
+
+def _notice_descriptor(rule_id: str) -> sarif.ReportingDescriptor:
+    title, text, severity = _NOTICES[rule_id]
+    return sarif.ReportingDescriptor(id=rule_id, short_description=sarif.MultiformatMessageString(text=title),
+                                     full_description=sarif.MultiformatMessageString(text=text),
+                                     help=sarif.MultiformatMessageString(text=text, markdown=text),
+                                     default_configuration=sarif.ReportingConfiguration(level="note"),
+                                     properties={"tags": ["security", "blastwall-scope"], "security-severity": severity})
+
+
+def _notice(rule_id: str, index: dict[str, int], path: str, line: int, text: str) -> sarif.Result:
+    import hashlib
+
+    digest = hashlib.sha256(f"{rule_id}\0{path}\0{text}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    region = sarif.Region(start_line=max(1, line), start_column=1)
+    return sarif.Result(rule_id=rule_id, rule_index=index[rule_id], level="note",
+                        message=sarif.Message(text=plain(text, 1000)),
+                        locations=[sarif.Location(physical_location=sarif.PhysicalLocation(
+                            artifact_location=sarif.ArtifactLocation(uri=_uri(path), uri_base_id="%SRCROOT%"),
+                            region=region))],
+                        partial_fingerprints={"blastwall/v1": digest})
+
+
 def render_sarif(result: ScanResult, catalog: Catalog) -> str:
     rules = [catalog.rules[r] for r in sorted(catalog.rules)]
     extra = sorted({f.rule_id for f in result.findings} - set(catalog.rules))
@@ -87,8 +121,12 @@ def render_sarif(result: ScanResult, catalog: Catalog) -> str:
                                   help=sarif.MultiformatMessageString(text=r),
                                   properties={"tags": ["security"], "security-severity": "5.0"})
         for r in extra
-    ]
+    ] + [_notice_descriptor(r) for r in _NOTICES]
     index = {d.id: i for i, d in enumerate(descriptors)}
+    notices = [_notice("file-not-analysed", index, s.path, 1, f"Not analysed: {s.path} ({s.reason})")
+               for s in result.coverage.not_analysed]
+    notices += [_notice("results-changed-by-configuration", index, s.path, s.line, f"{s.text} — {s.effect}")
+                for s in result.silencers if s.path]  # command-line excludes have no file to point at
     run = sarif.Run(
         tool=sarif.Tool(driver=sarif.ToolComponent(
             name="blastwall", semantic_version=__version__, information_uri="https://github.com/blastwall/blastwall",
@@ -96,13 +134,15 @@ def render_sarif(result: ScanResult, catalog: Catalog) -> str:
         automation_details=sarif.RunAutomationDetails(id=f"{CATEGORY}/"),
         original_uri_base_ids={"%SRCROOT%": sarif.ArtifactLocation(uri="./")},
         column_kind="unicodeCodePoints",
-        results=[_result(f, index) for f in result.findings],
+        results=[_result(f, index) for f in result.findings] + notices,
         properties={
             "verdict": result.verdict.value,
             "needsContext": list(result.needs_context),
             "launchSites": len(result.launch_sites),
             "filesScanned": result.coverage.files_scanned,
             "filteredPreexisting": result.filtered_preexisting,
+            "notAnalysed": len(result.coverage.not_analysed),
+            "cappedFindings": sum(c.count for c in result.capped),
             **({"newOnly": result.new_only} if result.new_only else {}),
         },
     )

@@ -30,6 +30,11 @@ def render_text(result: ScanResult, console: Console, catalog: Catalog,
         console.print(f"   new findings only ({_s(result.new_only)}): {result.filtered_preexisting} filtered as pre-existing")
     for note in result.review_notes:
         console.print(f"   config change: {_s(note.path)}:{note.line}  {_s(note.text)}")
+    for skip in result.coverage.not_analysed:
+        console.print(f"   [yellow]not analysed[/]: {_s(skip.path)} ({_s(skip.reason)})")
+    for item in result.silencers:
+        where = f"{_s(item.path)}:{item.line}" if item.path else "command line"
+        console.print(f"   [yellow]changed by configuration[/]: {where}  {_s(item.text)} — {_s(item.effect)}")
     console.print("[bold]2. EVIDENCE[/]")
     if not result.launch_sites:
         console.print(f"   no agent launch site in {result.coverage.files_scanned} scanned files")
@@ -46,6 +51,8 @@ def render_text(result: ScanResult, console: Console, catalog: Catalog,
             console.print(f"     [{_STYLE[f.severity.value]}]{f.severity.value:8}[/] {f.rule_id}{sup}  "
                           f"{_s(f.location.path)}:{f.location.line}")
             console.print(f"              {_s(f.location.quote)}", style="dim", highlight=False)
+    for capped in result.capped:
+        console.print(f"   … {capped.count} more {capped.rule_id} in {_s(capped.path)}", style="dim")
     site_ids = {s.site_id for s in result.launch_sites}
     for f in (f for f in result.findings if f.site_id not in site_ids):
         console.print(f"   [{_STYLE[f.severity.value]}]{f.severity.value:8}[/] {f.rule_id}  "

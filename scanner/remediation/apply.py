@@ -1,33 +1,54 @@
 """Rewrite launch sites so the agent starts through the generated sandbox runner.
 
-Only shapes whose rewrite is mechanical and keeps the program's meaning are touched:
+Only shapes whose rewrite is mechanical and keeps the program's meaning are touched, and every
+rewrite edits syntax-tree nodes (libcst for Python, tree-sitter for JavaScript/TypeScript):
 
-- Python `subprocess.run/call/check_call/check_output/Popen` with an argv list or list variable
-  (not `shell=True`): the runner goes in front of the argv, the environment becomes an explicit
-  minimal mapping plus the agent's key by name, and a timeout is added.
-- JavaScript/TypeScript `child_process` `spawn/spawnSync/execFile/execFileSync`: the same, with the
-  original options spread first and `env`/`timeout` overriding them.
+- Python `subprocess.run/call/check_call/check_output/Popen` with an argv list, tuple or list
+  variable (not `shell=True`, not `executable=`, no `*args`/`**kwargs`): the runner goes in front of
+  the argv, the environment becomes an explicit minimal mapping plus the agent's key by name, and
+  a timeout is added when there is none. `os` is reached through the name the file already binds
+  (`import os as _os` gives `_os.environ`); otherwise `import os` is added at top level, after the
+  module docstring, the `from __future__` imports and the leading import block.
+- JavaScript/TypeScript `child_process` `spawn/spawnSync/execFile/execFileSync`: the runner
+  becomes the program and the original program the first argument; every other argument is kept
+  (the callback, the options: `env` set inside an options object literal, or the options spread
+  into a new one); a timeout is added when there is none.
 - A shell command line (scripts, Makefile recipes, workflow `run:` steps) and `package.json`
   scripts whose command starts with the agent (or a package runner of it): the runner is put in
   front.
 
-Everything else is reported back as manual, with the reason.
+Every rewritten file is parsed again before it is written; a file that is a symlink, is reached
+through one or resolves outside the scanned folder is never edited. Everything else is reported
+back as manual, with the reason.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
+import itertools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from scanner.model import LaunchSite, ScanResult
+from scanner.remediation.write import safe_write, unsafe_reason
 
 _PY_LAUNCHERS = {"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"}
-_JS_LAUNCHERS = {"child_process.spawn", "child_process.spawnSync", "child_process.execFile", "child_process.execFileSync"}
+_JS_SLOTS = {
+    "child_process.spawn": ("args", "options"),
+    "child_process.spawnSync": ("args", "options"),
+    "child_process.execFile": ("args", "options", "callback"),
+    "child_process.execFileSync": ("args", "options"),
+}
+_JS_LAUNCHERS = set(_JS_SLOTS)
 _SHELL_SURFACES = {"shell", "makefile", "github-workflow"}
 MINIMAL_PATH = "/usr/local/bin:/usr/bin:/bin"
+PY_TIMEOUT = "1800"
+JS_TIMEOUT = "1_800_000"
 
 
 @dataclass(frozen=True)
@@ -59,27 +80,22 @@ def plan_apply(root: Path, result: ScanResult, runner: str, key_names: dict[str,
         if site.site_id in needs:
             by_file.setdefault(site.location.path, []).append(site)
     for path, sites in sorted(by_file.items()):
-        file = root / path if root.is_dir() else root
+        if root.is_dir():
+            file, unsafe = root / path, unsafe_reason(root, path)
+        else:
+            file, unsafe = root, ("the file is a symlink; blastwall does not edit through symlinks"
+                                  if root.is_symlink() else "")
+        if unsafe:
+            plan.manual.extend(Manual(path, s.location.line, unsafe) for s in sites)
+            continue
         try:
-            text = file.read_text(encoding="utf-8")
+            text = file.read_bytes().decode("utf-8")  # bytes as they are: CRLF files stay CRLF
         except (OSError, UnicodeDecodeError) as exc:
             plan.manual.extend(Manual(path, s.location.line, f"cannot read the file: {exc}") for s in sites)
             continue
-        new = text
-        # Bottom-up, so earlier offsets stay valid.
-        for site in sorted(sites, key=lambda s: (s.location.line, s.location.column), reverse=True):
-            if site.surface == "compose":
-                mine = [f for f in result.findings if f.site_id == site.site_id and not f.suppressed]
-                rewritten, reason = _rewrite_compose(new, mine)
-            elif site.surface == "kubernetes":
-                rewritten, reason = _rewrite_kubernetes(new)
-            else:
-                rewritten, reason = _rewrite(new, site, runner, key_names.get(site.agent, ()))
-            if rewritten is None:
-                plan.manual.append(Manual(path, site.location.line, reason))
-            else:
-                new = rewritten
-                plan.rewritten.append(site)
+        new, done, manual = _rewrite_file(path, text, sites, runner, key_names, result)
+        plan.rewritten.extend(done)
+        plan.manual.extend(Manual(path, s.location.line, reason) for s, reason in manual)
         if new != text:
             plan.edits[path] = (text, new)
     plan.manual.sort(key=lambda m: (m.path, m.line))
@@ -87,12 +103,82 @@ def plan_apply(root: Path, result: ScanResult, runner: str, key_names: dict[str,
 
 
 def write_plan(root: Path, plan: ApplyPlan) -> list[str]:
+    """Write the planned edits, never through a symlink (see `safe_write`); the file's mode is kept."""
     written = []
     for path, (_before, after) in sorted(plan.edits.items()):
-        target = root / path if root.is_dir() else root
-        target.write_text(after, encoding="utf-8")
+        if root.is_dir():
+            safe_write(root, path, after, overwrite=True)
+        else:
+            safe_write(root.parent, root.name, after, overwrite=True)
         written.append(path)
     return written
+
+
+def _rewrite_file(path: str, text: str, sites: list[LaunchSite], runner: str, key_names: dict[str, tuple[str, ...]],
+                  result: ScanResult) -> tuple[str, list[LaunchSite], list[tuple[LaunchSite, str]]]:
+    """All the rewrites of one file: the new text, the sites rewritten, and (site, reason) for the rest."""
+    done: list[LaunchSite] = []
+    manual: list[tuple[LaunchSite, str]] = []
+    new = text
+    python = [s for s in sites if s.surface == "python" and s.launcher in _PY_LAUNCHERS]
+    if python:
+        # One pass over one syntax tree, so an import added at the top moves no other site.
+        new, outcome = _rewrite_python(new, python, runner, key_names)
+        for site in python:
+            (manual.append((site, outcome[site.site_id])) if outcome[site.site_id] else done.append(site))
+    # Bottom-up, so earlier offsets stay valid.
+    rest = [s for s in sites if s not in python]
+    for site in sorted(rest, key=lambda s: (s.location.line, s.location.column), reverse=True):
+        if site.surface == "compose":
+            mine = [f for f in result.findings if f.site_id == site.site_id and not f.suppressed]
+            rewritten, reason = _rewrite_compose(new, mine)
+        elif site.surface == "kubernetes":
+            rewritten, reason = _rewrite_kubernetes(new)
+        else:
+            rewritten, reason = _rewrite(new, site, runner, key_names.get(site.agent, ()))
+        if rewritten is None:
+            manual.append((site, reason))
+        else:
+            new = rewritten
+            done.append(site)
+    if new != text and not still_parses(path, {s.surface for s in done}, text, new):
+        manual.extend((s, "the rewritten file would not parse; change it by hand") for s in done)
+        return text, [], manual
+    return new, done, manual
+
+
+def still_parses(path: str, surfaces: set[str], before: str, after: str) -> bool:
+    """False when `before` parses as its kind of file and `after` does not."""
+    if "python" in surfaces or path.endswith((".py", ".pyi")):
+        return _python_parses(before, after)
+    if "javascript" in surfaces:
+        return _js_parses(_js_dialect(path), after)
+    if "shell" in surfaces or path.endswith((".sh", ".bash")):
+        from scanner.parsing import parse
+
+        clean = lambda t: not parse("bash", t.encode("utf-8")).root_node.has_error  # noqa: E731
+        return clean(after) or not clean(before)
+    if path.endswith((".yml", ".yaml")) or surfaces & {"compose", "kubernetes", "github-workflow"}:
+        import yaml
+
+        def loads(t: str) -> bool:
+            try:
+                list(yaml.safe_load_all(t))
+            except yaml.YAMLError:
+                return False
+            return True
+
+        return loads(after) or not loads(before)
+    if path.endswith(".json"):
+        def json_ok(t: str) -> bool:
+            try:
+                json.loads(t)
+            except ValueError:
+                return False
+            return True
+
+        return json_ok(after) or not json_ok(before)
+    return True
 
 
 def _offset(text: str, line: int, column: int) -> int:
@@ -104,11 +190,13 @@ def _rewrite(text: str, site: LaunchSite, runner: str, keys: tuple[str, ...]) ->
     if site.surface == "python":
         if site.launcher not in _PY_LAUNCHERS:
             return None, f"{site.launcher} is not a shape blastwall rewrites; route it through {runner} by hand"
-        return _rewrite_call(text, site, runner, keys, "python")
+        new, outcome = _rewrite_python(text, [site], runner, {site.agent: keys})
+        reason = outcome[site.site_id]
+        return (None, reason) if reason else (new, "")
     if site.surface == "javascript":
         if site.launcher not in _JS_LAUNCHERS:
             return None, f"{site.launcher} is not a shape blastwall rewrites; route it through {runner} by hand"
-        return _rewrite_call(text, site, runner, keys, "javascript")
+        return _rewrite_js(text, site, runner, keys)
     if site.surface in _SHELL_SURFACES:
         return _rewrite_shell(text, site, runner)
     if site.surface == "package-json":
@@ -130,6 +218,8 @@ def _rewrite_shell(text: str, site: LaunchSite, runner: str) -> tuple[str | None
         return None, "the command line starts with a wrapper or variable; put the runner in front of the agent by hand"
     if any(w in ("docker", "podman", "bwrap", "sudo", "firejail", "nsjail") for w in words[:1]):
         return None, "the agent already runs inside a wrapper; fix that wrapper's flags instead"
+    if start >= len(text) or text[start].isspace():
+        return None, "the flagged spot is not the start of the agent's command line; put the runner in front of the agent by hand"
     return text[:start] + runner + " " + text[start:], ""
 
 
@@ -153,57 +243,677 @@ def _rewrite_package_json(text: str, site: LaunchSite, runner: str) -> tuple[str
     return text.replace(old, new), ""
 
 
-def _rewrite_call(text: str, site: LaunchSite, runner: str, keys: tuple[str, ...], lang: str) -> tuple[str | None, str]:
-    from scanner.parsing import parse
+# --- Python: located with ast, rewritten with libcst ---------------------------------------------
+#
+# The file is parsed once with this Python's own parser (fast even on large files); the launch
+# call is found by its position, its source range is parsed with libcst and rewritten node by node,
+# and the new call text replaces exactly that range. A file this Python cannot parse (newer syntax)
+# goes through libcst alone (`_rewrite_python_cst`), which is slower on large files.
 
-    data = text.encode("utf-8")
-    tree = parse(lang if lang == "python" else _js_dialect(site.location.path), data)
-    start = len(text[: _offset(text, site.location.line, site.location.column)].encode("utf-8"))
-    node = tree.root_node.descendant_for_byte_range(start, start)
-    while node is not None and node.type not in ("call", "call_expression"):
-        node = node.parent
-    if node is None or node.start_byte != start:
-        return None, "could not find the call again"
-    args = node.child_by_field_name("arguments")
-    if args is None:
-        return None, "no arguments"
-    src = lambda n: data[n.start_byte : n.end_byte].decode("utf-8")  # noqa: E731
-    positional = [c for c in args.named_children if c.type not in ("keyword_argument", "comment")]
-    if lang == "python":
-        keywords = {src(c.child_by_field_name("name")): c for c in args.named_children if c.type == "keyword_argument"}
-        if "shell" in keywords and src(keywords["shell"].child_by_field_name("value")) == "True":
+_AST_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp,
+               ast.DictComp, ast.GeneratorExp)
+
+
+def _rewrite_python(text: str, sites: list[LaunchSite], runner: str,
+                    key_names: dict[str, tuple[str, ...]]) -> tuple[str, dict[str, str]]:
+    """Rewrite `sites` (Python subprocess launches of one file).
+
+    Returns the new text and, per site id, "" when it was rewritten or the reason it was not.
+    """
+    import libcst as cst
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        if isinstance(exc, (RecursionError, MemoryError)) or "too many" in str(exc) or _too_deep(text):
+            return text, {s.site_id: f"the file nests too deeply to rewrite safely; route the launch through {runner} "
+                                     "by hand" for s in sites}
+        return _rewrite_python_cst(text, sites, runner, key_names)
+    lines = text.split("\n")
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+
+    def offset(lineno: int, byte_col: int) -> int:
+        line = lines[lineno - 1]
+        return starts[lineno - 1] + len(line.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+
+    imports: list[tuple[str, str]] | None = None
+    outcome: dict[str, str] = {}
+    edits: list[tuple[int, int, str, str]] = []  # start, end, replacement, site id
+    add_import = False
+    for site in sites:
+        call = _find_ast_call(tree, lines, site)
+        if call is None:
+            outcome[site.site_id] = "could not find the call again"
+            continue
+        start = offset(call.lineno, call.col_offset)
+        end = offset(call.end_lineno or call.lineno, call.end_col_offset or 0)
+        try:
+            if _too_deep(text[start:end]):
+                raise ValueError("nested too deeply")
+            node = cst.parse_expression(text[start:end])
+        except Exception:  # noqa: BLE001 - libcst.ParserSyntaxError and kin
+            outcome[site.site_id] = f"the call does not parse on its own; route it through {runner} by hand"
+            continue
+        if not isinstance(node, cst.Call):
+            outcome[site.site_id] = "could not find the call again"
+            continue
+        keys = key_names.get(site.agent, ())
+        environ, needs_import = "", False
+        if keys:
+            if imports is None:
+                imports = _ast_os_imports(tree)
+            environ, needs_import, reason = _ast_environ_ref(tree, call, imports)
+            if not environ:
+                outcome[site.site_id] = reason
+                continue
+        build, reason = _py_call_builder(node, site, runner, keys, environ)
+        if build is None:
+            outcome[site.site_id] = reason
+            continue
+        new_call = cst.Module(body=[]).code_for_node(build(node))
+        edits.append((start, end, new_call, site.site_id))
+        add_import = add_import or needs_import
+        outcome[site.site_id] = ""
+    if not edits:
+        return text, outcome
+    edits.sort()
+    kept: list[tuple[int, int, str, str]] = []
+    for edit in edits:  # one launch inside another's arguments: the outer one is rewritten
+        if kept and edit[0] < kept[-1][1]:
+            inner = edit if edit[1] <= kept[-1][1] else kept[-1]
+            outcome[inner[3]] = "this launch sits inside another launch's arguments; rewrite it by hand"
+            kept = [e for e in kept if e is not inner]
+            if inner is edit:
+                continue
+        kept.append(edit)
+    changes = [(s, e, r) for s, e, r, _ in kept]
+    if add_import:
+        at = _ast_import_offset(tree, lines, starts, min(s for s, _, _ in changes))
+        newline = "\r\n" if "\r\n" in text else "\n"
+        prefix = newline if at == len(text) and text and not text.endswith("\n") else ""
+        changes.append((at, at, f"{prefix}import os{newline}"))
+    new = text
+    for start, end, replacement in sorted(changes, key=lambda c: (c[0], c[1]), reverse=True):
+        new = new[:start] + replacement + new[end:]
+    try:
+        ast.parse(new)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        for site_id, reason in outcome.items():
+            if not reason:
+                outcome[site_id] = "the rewrite would not parse back; route the launch through the runner by hand"
+        return text, outcome
+    return new, outcome
+
+
+def _find_ast_call(tree: ast.Module, lines: list[str], site: LaunchSite) -> ast.Call | None:
+    """The call that starts where the scanner found the launch (1-based column in code points)."""
+    line = site.location.line
+    if not 1 <= line <= len(lines):
+        return None
+    byte_col = len(lines[line - 1][: site.location.column - 1].encode("utf-8"))
+    found = []
+    stack: list[ast.AST] = [tree]
+    while stack:  # only into nodes whose lines hold the call's first line
+        node = stack.pop()
+        first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        if first is not None and last is not None and not first <= line <= last:
+            continue
+        if isinstance(node, ast.Call) and (node.lineno, node.col_offset) == (line, byte_col):
+            found.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    if not found:
+        return None
+    return min(found, key=lambda c: (c.end_lineno or 0, c.end_col_offset or 0))  # `f(a)(b)`: the inner
+
+
+def _ast_import_offset(tree: ast.Module, lines: list[str], starts: list[int], before: int) -> int:
+    """Where `import os` goes: after the docstring, `from __future__` imports and leading imports."""
+    body = tree.body
+    i = 0
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        i = 1
+    while i < len(body) and isinstance(body[i], ast.ImportFrom) and body[i].module == "__future__":
+        i += 1
+    while i < len(body) and isinstance(body[i], (ast.Import, ast.ImportFrom)):
+        i += 1
+    if i == 0:
+        if not body:
+            return starts[-1] + len(lines[-1])
+        first = body[0]
+        lineno = min([first.lineno, *(d.lineno for d in getattr(first, "decorator_list", []))])
+        at = starts[lineno - 1]
+    else:
+        end_line = body[i - 1].end_lineno or body[i - 1].lineno
+        at = starts[end_line] if end_line < len(starts) else starts[-1] + len(lines[-1])
+    # Never after a rewritten call (`import subprocess; subprocess.run(...)` on one line): the
+    # start of that line instead, which the parse check afterwards vets.
+    if at > before:
+        at = max(s for s in starts if s <= before)
+    return at
+
+
+def _ast_os_imports(tree: ast.Module) -> list[tuple[str, str]]:
+    """(name, what it binds) for every import of `os` or `os.environ` in the file, `os` names first."""
+    found: list[tuple[str, str]] = []
+    statements: list[ast.AST] = list(tree.body)
+    nodes = []
+    while statements:  # statements only: imports are never inside expressions
+        node = statements.pop()
+        nodes.append(node)
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                statements.extend(v for v in value if isinstance(v, ast.AST))
+    for node in sorted(nodes, key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname is None and alias.name.split(".")[0] == "os":
+                    found.append(("os", "os"))
+                elif alias.asname is not None and alias.name == "os":
+                    found.append((alias.asname, "os"))
+        elif isinstance(node, ast.ImportFrom) and node.module == "os" and not node.level:
+            for alias in node.names:
+                if alias.name == "environ":
+                    found.append((alias.asname or "environ", "os.environ"))
+    found.sort(key=lambda c: (c[1] != "os", c[0] != "os"))
+    return list(dict.fromkeys(found))
+
+
+def _ast_binds(node: ast.AST, name: str) -> str:
+    """What the import statement `node` binds `name` to: "os", "os.environ", "?" (something else) or ""."""
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            bound = alias.asname or alias.name.split(".")[0]
+            if bound == name:
+                return "os" if (alias.name if alias.asname else alias.name.split(".")[0]) == "os" else "?"
+    elif isinstance(node, ast.ImportFrom):
+        for alias in node.names:
+            if (alias.asname or alias.name) == name:
+                return "os.environ" if node.module == "os" and not node.level and alias.name == "environ" else "?"
+    return ""
+
+
+def _ast_environ_ref(tree: ast.Module, call: ast.Call, imports: list[tuple[str, str]]) -> tuple[str, bool, str]:
+    """How the call can reach `os.environ`: (expression, whether `import os` must be added, reason)."""
+    scopes = _ast_scopes(tree, call)
+    here = (call.lineno, call.col_offset)
+    for name, want in imports:
+        found = _ast_lookup(scopes, name)
+        if found and all(isinstance(b, (ast.Import, ast.ImportFrom)) and _ast_binds(b, name) == want
+                         and (b.lineno, b.col_offset) < here for b in found):
+            return (f"{name}.environ" if want == "os" else name), False, ""
+    found = _ast_lookup(scopes, "os")
+    if found is not None and all(isinstance(b, (ast.Import, ast.ImportFrom)) and _ast_binds(b, "os") == "os"
+                                 for b in found):
+        return "os.environ", True, ""
+    return "", False, ("the name `os` is bound to something else where the agent is started; "
+                       "pass the agent's key in env= by hand")
+
+
+def _ast_scopes(tree: ast.Module, target: ast.AST) -> list[ast.AST]:
+    """The scopes whose names `target` sees, outermost (the module) first."""
+    def contains(node: ast.AST) -> bool:
+        if node is target:
+            return True
+        if getattr(node, "end_lineno", None) is None:
+            return any(contains(child) for child in ast.iter_child_nodes(node))
+        return (node.lineno, node.col_offset) <= (target.lineno, target.col_offset) and \
+            (node.end_lineno, node.end_col_offset) >= (target.end_lineno, target.end_col_offset)  # type: ignore[attr-defined]
+
+    scopes: list[ast.AST] = [tree]
+    node: ast.AST = tree
+    while node is not target:
+        child = next((c for c in ast.iter_child_nodes(node) if contains(c)), None)
+        if child is None:
+            break
+        if isinstance(node, _AST_SCOPES):
+            inside = child in getattr(node, "body", []) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                               ast.ClassDef)) else \
+                child is getattr(node, "body", None) if isinstance(node, ast.Lambda) else True
+            if inside:
+                scopes.append(node)
+        node = child
+    return scopes
+
+
+def _ast_lookup(scopes: list[ast.AST], name: str) -> list[ast.AST] | None:
+    """The statements binding `name` as seen from the innermost scope; None when it cannot be told."""
+    for index in range(len(scopes) - 1, -1, -1):
+        scope = scopes[index]
+        if isinstance(scope, ast.ClassDef) and index != len(scopes) - 1:
+            continue  # a class body's names are not visible in the functions inside it
+        found = _ast_bindings(scope, name)
+        if found is None or found:
+            return found
+    return []
+
+
+def _ast_bindings(scope: ast.AST, name: str) -> list[ast.AST] | None:
+    """What binds `name` directly in `scope` (not in scopes nested in it); None for global/nonlocal."""
+    found: list[ast.AST] = []
+    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        a = scope.args
+        for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, *([a.vararg] if a.vararg else []),
+                    *([a.kwarg] if a.kwarg else [])]:
+            if arg.arg == name:
+                found.append(arg)
+        roots: list[ast.AST] = list(scope.body) if isinstance(scope.body, list) else [scope.body]
+    elif isinstance(scope, (ast.Module, ast.ClassDef)):
+        roots = list(scope.body)
+    else:  # a comprehension
+        roots = list(getattr(scope, "generators", []))
+    stack = roots
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+            return None
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if _ast_binds(node, name):
+                found.append(node)
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name == name:
+                found.append(node)
+            stack.extend(node.decorator_list)  # evaluated here; the body is its own scope
+            continue
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, (ast.Store, ast.Del)):
+            found.append(node)
+        elif isinstance(node, ast.ExceptHandler) and node.name == name:
+            found.append(node)
+        elif getattr(node, "name", None) == name and type(node).__name__ in ("MatchAs", "MatchStar"):
+            found.append(node)
+        elif getattr(node, "rest", None) == name and type(node).__name__ == "MatchMapping":
+            found.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+# --- Python: libcst (the call rewrite itself; whole files this Python cannot parse) ---------
+
+
+def _too_deep(text: str, limit: int = 300) -> bool:
+    """Brackets nested deeper than `limit` (counted roughly, strings included): libcst's native parser
+    overflows its stack and kills the process somewhere past a thousand, so it never sees such a file."""
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    return True
+        elif char in ")]}" and depth:
+            depth -= 1
+    return False
+
+
+def _python_parses(before: str, after: str) -> bool:
+    """`after` must parse with this Python's own parser when `before` does, else with libcst."""
+    import libcst as cst
+
+    try:
+        ast.parse(before)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        if _too_deep(after):
+            return False
+        try:
+            cst.parse_module(after)  # newer syntax than this Python knows: libcst's word stands
+        except Exception:  # noqa: BLE001 - libcst.ParserSyntaxError, RecursionError on deep nesting
+            return False
+        return True
+    try:
+        ast.parse(after)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _rewrite_python_cst(text: str, sites: list[LaunchSite], runner: str,
+                        key_names: dict[str, tuple[str, ...]]) -> tuple[str, dict[str, str]]:
+    """`_rewrite_python` with libcst alone, for files this Python cannot parse: one pass over the tree.
+
+    Returns the new text and, per site id, "" when it was rewritten or the reason it was not.
+    """
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
+
+    if _too_deep(text):
+        return text, {s.site_id: f"the file nests too deeply to rewrite safely; route the launch through {runner} by hand"
+                      for s in sites}
+    try:
+        wrapper = MetadataWrapper(cst.parse_module(text))
+        positions = wrapper.resolve(PositionProvider)
+    except Exception as exc:  # noqa: BLE001 - a syntax error, or nesting too deep for the parser
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return text, {s.site_id: f"the file does not parse ({first[:120]}); route the launch through {runner} by hand"
+                      for s in sites}
+    calls = [node for node in positions if isinstance(node, cst.Call)]
+    scopes: Any = None
+    outcome: dict[str, str] = {}
+    builders: dict[int, Callable[[cst.Call], cst.Call]] = {}
+    add_import = False
+    for site in sites:
+        call = _find_cst_call(calls, positions, site)
+        if call is None:
+            outcome[site.site_id] = "could not find the call again"
+            continue
+        if id(call) in builders:
+            outcome[site.site_id] = "another launch on the same call is rewritten already"
+            continue
+        keys = key_names.get(site.agent, ())
+        environ = ""
+        needs_import = False
+        if keys:
+            if scopes is None:
+                try:
+                    scopes = wrapper.resolve(ScopeProvider)
+                except Exception:  # noqa: BLE001
+                    scopes = {}
+            environ, needs_import, reason = _os_environ_ref(scopes, positions, call)
+            if not environ:
+                outcome[site.site_id] = reason
+                continue
+        builder, reason = _py_call_builder(call, site, runner, keys, environ)
+        if builder is None:
+            outcome[site.site_id] = reason
+            continue
+        builders[id(call)] = builder
+        add_import = add_import or needs_import
+        outcome[site.site_id] = ""
+    if not builders:
+        return text, outcome
+
+    class Swap(cst.CSTTransformer):
+        def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
+            build = builders.get(id(original_node))
+            return build(updated_node) if build is not None else updated_node
+
+    module = wrapper.module.visit(Swap())
+    if add_import:
+        module = _with_os_import(module)
+    new = module.code
+    if not _python_parses(text, new):
+        for site_id, reason in outcome.items():
+            if not reason:
+                outcome[site_id] = "the rewrite would not parse back; route the launch through the runner by hand"
+        return text, outcome
+    return new, outcome
+
+
+def _find_cst_call(calls: list[Any], positions: Any, site: LaunchSite) -> Any:
+    """The call that starts where the scanner found the launch (1-based column in code points)."""
+    target = (site.location.line, site.location.column - 1)
+    found = []
+    for call in calls:
+        for node in (call, call.func):
+            start = positions[node].start
+            if (start.line, start.column) == target:
+                found.append(call)
+                break
+    if not found:
+        return None
+    # The innermost: `f(a)(b)` starts where `f(a)` does.
+    return min(found, key=lambda c: (positions[c].end.line, positions[c].end.column))
+
+
+def _dotted(node: Any) -> str:
+    import libcst as cst
+
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _import_binds(node: Any, name: str) -> str:
+    """What `node` (an Import/ImportFrom) binds `name` to: "os", "os.environ" or ""."""
+    import libcst as cst
+
+    if isinstance(node, cst.Import):
+        for alias in node.names:
+            full = _dotted(alias.name)
+            if alias.asname is not None:
+                bound, target = _dotted(alias.asname.name), full
+            else:
+                bound = target = full.split(".")[0]
+            if bound == name:
+                return target if target in ("os",) else "?"
+    elif isinstance(node, cst.ImportFrom):
+        if node.relative or _dotted(node.module) != "os" or isinstance(node.names, cst.ImportStar):
+            return ""
+        for alias in node.names:
+            bound = _dotted(alias.asname.name) if alias.asname is not None else _dotted(alias.name)
+            if bound == name:
+                return "os.environ" if _dotted(alias.name) == "environ" else "?"
+    return ""
+
+
+def _os_environ_ref(scopes: Any, positions: Any, call: Any) -> tuple[str, bool, str]:
+    """How the call can reach `os.environ`: (expression, whether `import os` must be added, reason)."""
+    import libcst as cst
+
+    scope = scopes.get(call) if hasattr(scopes, "get") else None
+    if scope is None:
+        return "", False, "cannot tell which names are bound where the agent is started; pass the environment by hand"
+    here = positions[call].start
+    here_key = (here.line, here.column)
+
+    def imported_before(assignment: Any, name: str, want: str) -> bool:
+        node = getattr(assignment, "node", None)
+        if not isinstance(node, (cst.Import, cst.ImportFrom)) or _import_binds(node, name) != want:
+            return False
+        start = positions[node].start
+        return (start.line, start.column) < here_key
+
+    candidates: list[tuple[str, str]] = []
+    for node in positions:
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                if _dotted(alias.name) == "os" and alias.asname is not None:
+                    candidates.append((_dotted(alias.asname.name), "os"))
+                elif _dotted(alias.name).split(".")[0] == "os" and alias.asname is None:
+                    candidates.append(("os", "os"))
+        elif isinstance(node, cst.ImportFrom) and not node.relative and _dotted(node.module) == "os" \
+                and not isinstance(node.names, cst.ImportStar):
+            for alias in node.names:
+                if _dotted(alias.name) == "environ":
+                    candidates.append((_dotted(alias.asname.name) if alias.asname else "environ", "os.environ"))
+    candidates.sort(key=lambda c: (c[1] != "os", c[0] != "os"))
+    for name, want in dict.fromkeys(candidates):
+        assignments = scope[name]
+        if assignments and all(imported_before(a, name, want) for a in assignments):
+            return (f"{name}.environ" if want == "os" else name), False, ""
+    assignments = scope["os"]
+    if not assignments or all(_import_binds(getattr(a, "node", None), "os") == "os" for a in assignments):
+        return "os.environ", True, ""
+    return "", False, ("the name `os` is bound to something else where the agent is started; "
+                       "pass the agent's key in env= by hand")
+
+
+def _is_false(node: Any) -> bool:
+    import libcst as cst
+
+    return (isinstance(node, cst.Name) and node.value in ("False", "None")) or \
+        (isinstance(node, cst.Integer) and node.value == "0")
+
+
+def _string_value(node: Any) -> str | None:
+    import libcst as cst
+
+    if isinstance(node, cst.SimpleString):
+        try:
+            value = node.evaluated_value
+        except Exception:  # noqa: BLE001
+            return None
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _py_call_builder(call: Any, site: LaunchSite, runner: str, keys: tuple[str, ...],
+                     environ: str) -> tuple[Callable[[Any], Any] | None, str]:
+    """Check the call's shape; return a function that rewrites it (applied to the updated node)."""
+    import libcst as cst
+
+    args = list(call.args)
+    if any(a.star for a in args):
+        return None, (f"the call passes *args or **kwargs, which may set env, shell or timeout; "
+                      f"route it through {runner} by hand")
+    keywords = {a.keyword.value: a for a in args if a.keyword is not None}
+    positional = [a for a in args if a.keyword is None]
+    shell = keywords.get("shell")
+    if shell is not None and not _is_false(shell.value):
+        if isinstance(shell.value, cst.Name) and shell.value.value == "True":
             return None, "shell=True: split the command into an argv list first"
-        if not positional or positional[0].type not in ("list", "identifier", "tuple"):
-            return None, "the argv is not a list or a list variable"
-        argv = positional[0]
-        new_argv = (f'["{runner}", {src(argv)[1:-1]}]' if argv.type in ("list", "tuple")
-                    else f'["{runner}", *{src(argv)}]')
-        env_items = [f'"PATH": "{MINIMAL_PATH}"'] + [f'"{k}": os.environ["{k}"]' for k in keys]
-        kept = [src(c) for c in args.named_children if c.type == "keyword_argument"
-                and src(c.child_by_field_name("name")) not in ("env", "timeout", "args")]
-        rest = [src(c) for c in positional[1:]]
-        timeout = [] if site.launcher == "subprocess.Popen" else ["timeout=1800"]
-        call = f"{src(node.child_by_field_name('function'))}({', '.join([new_argv, *rest, *kept, 'env={' + ', '.join(env_items) + '}', *timeout])})"
-        new_text = (data[: node.start_byte] + call.encode() + data[node.end_byte :]).decode("utf-8")
-        if keys and not re.search(r"^\s*import os\b|^\s*import os,|^\s*from os import", new_text, re.M):
-            new_text = _add_python_import(new_text)
-        return new_text, ""
-    # JavaScript: spawn(file, args?, options?)
-    if not positional:
-        return None, "no program argument"
-    file_node = positional[0]
-    rest = positional[1:]
-    args_text = "[]"
-    if rest and rest[0].type in ("array", "identifier") and rest[0].type != "object":
-        args_text = src(rest[0])
-        rest = rest[1:]
-    spread_args = f"...{args_text}" if not args_text.startswith("[") else args_text[1:-1]
-    new_args = f"[{src(file_node)}{', ' + spread_args if spread_args.strip() else ''}]"
-    env_items = [f'PATH: "{MINIMAL_PATH}"'] + [f"{k}: process.env.{k}" for k in keys]
-    opts = src(rest[0]) if rest else ""
-    options = "{ " + (f"...{opts}, " if opts else "") + "env: { " + ", ".join(env_items) + " }, timeout: 1_800_000 }"
-    call = f"{src(node.child_by_field_name('function'))}(\"{runner}\", {new_args}, {options})"
-    return (data[: node.start_byte] + call.encode() + data[node.end_byte :]).decode("utf-8"), ""
+        return None, "shell= may be true: split the command into an argv list and drop shell= first"
+    if "executable" in keywords or len(positional) > 2:
+        return None, (f"executable= picks the program, so a runner put in front of the argv would not run; "
+                      f"route it through {runner} by hand")
+    argv = positional[0] if positional else keywords.get("args")
+    if argv is None:
+        return None, "the call passes no argv"
+    value = argv.value
+    if isinstance(value, (cst.List, cst.Tuple)):
+        if any(isinstance(e, cst.StarredElement) for e in value.elements[:1]):
+            pass
+        elif value.elements and _string_value(value.elements[0].value) == runner:
+            return None, "already goes through the runner"
+    elif isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+        return None, "the command is one string; split it into an argv list first"
+    elif not isinstance(value, (cst.Name, cst.Attribute)):
+        return None, "the argv is not a list or a list variable"
+    argv_index = args.index(argv)
+    env_items = [f'"PATH": "{MINIMAL_PATH}"'] + [f'{json.dumps(k)}: {environ}[{json.dumps(k)}]' for k in keys]
+    env_value = cst.parse_expression("{" + ", ".join(env_items) + "}")
+    timeout = keywords.get("timeout")
+    timeout_missing = timeout is None or (isinstance(timeout.value, cst.Name) and timeout.value.value == "None")
+    add_timeout = site.launcher != "subprocess.Popen" and timeout_missing
+    runner_node = cst.SimpleString(json.dumps(runner))
+
+    def keyword(name: str, value: Any) -> Any:
+        return cst.Arg(value=value, keyword=cst.Name(name),
+                       equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                             whitespace_after=cst.SimpleWhitespace("")))
+
+    def build(updated: Any) -> Any:
+        new_args = []
+        for i, arg in enumerate(updated.args):
+            name = arg.keyword.value if arg.keyword is not None else None
+            if i == argv_index:
+                arg = arg.with_changes(value=_prefix_argv(arg.value, runner_node))
+            elif name == "env":
+                arg = arg.with_changes(value=env_value)
+            elif name == "timeout" and add_timeout:
+                arg = arg.with_changes(value=cst.Integer(PY_TIMEOUT))
+            new_args.append(arg)
+        extra = []
+        if "env" not in keywords:
+            extra.append(keyword("env", env_value))
+        if add_timeout and timeout is None:
+            extra.append(keyword("timeout", cst.Integer(PY_TIMEOUT)))
+        return updated.with_changes(args=_append_args(updated, new_args, extra))
+
+    return build, ""
+
+
+def _plain_ws(ws: Any) -> Any:
+    """Whitespace to reuse between new items: the same line break and indent, without comments."""
+    import libcst as cst
+
+    if isinstance(ws, cst.ParenthesizedWhitespace):
+        return cst.ParenthesizedWhitespace(first_line=cst.TrailingWhitespace(), empty_lines=[], indent=ws.indent,
+                                           last_line=ws.last_line)
+    return cst.SimpleWhitespace(" ")
+
+
+def _append_args(call: Any, args: list[Any], extra: list[Any]) -> list[Any]:
+    """`args` + `extra`, laid out like the call's own arguments (one a line stays one a line)."""
+    import libcst as cst
+
+    if not extra:
+        return args
+    if not args:
+        return extra
+    last = args[-1]
+    if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma):
+        sep = cst.Comma(whitespace_after=_plain_ws(args[-2].comma.whitespace_after))
+    else:
+        sep = cst.Comma(whitespace_after=_plain_ws(call.whitespace_before_args))
+    out = args[:-1]
+    if isinstance(last.comma, cst.Comma):  # a trailing comma: keep it, and what follows it, at the end
+        out.append(last.with_changes(comma=sep))
+        out.extend(e.with_changes(comma=sep) for e in extra[:-1])
+        out.append(extra[-1].with_changes(comma=last.comma))
+    else:
+        out.append(last.with_changes(comma=sep, whitespace_after_arg=cst.SimpleWhitespace("")))
+        out.extend(e.with_changes(comma=sep) for e in extra[:-1])
+        out.append(extra[-1].with_changes(whitespace_after_arg=last.whitespace_after_arg))
+    return out
+
+
+def _prefix_argv(value: Any, runner_node: Any) -> Any:
+    import libcst as cst
+
+    if isinstance(value, (cst.List, cst.Tuple)):
+        elements = list(value.elements)
+        if not elements:
+            return value.with_changes(elements=[cst.Element(runner_node, comma=cst.Comma())] if isinstance(value, cst.Tuple)
+                                      else [cst.Element(runner_node)])
+        first = elements[0].comma
+        if len(elements) > 1 and isinstance(first, cst.Comma):
+            comma = cst.Comma(whitespace_after=_plain_ws(first.whitespace_after))
+        else:
+            comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        return value.with_changes(elements=[cst.Element(runner_node, comma=comma), *elements])
+    return cst.List([cst.Element(runner_node, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                     cst.StarredElement(value)])
+
+
+def _with_os_import(module: Any) -> Any:
+    """`import os` at top level: after the docstring, `from __future__` imports and the leading imports."""
+    import libcst as cst
+
+    body = list(module.body)
+
+    def simple(stmt: Any) -> list[Any]:
+        return list(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else []
+
+    def is_docstring(stmt: Any) -> bool:
+        small = simple(stmt)
+        return len(small) == 1 and isinstance(small[0], cst.Expr) and \
+            isinstance(small[0].value, (cst.SimpleString, cst.ConcatenatedString))
+
+    def is_import(stmt: Any, future: bool) -> bool:
+        small = simple(stmt)
+        if not small or not all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in small):
+            return False
+        is_future = all(isinstance(s, cst.ImportFrom) and _dotted(s.module) == "__future__" for s in small)
+        return is_future if future else True
+
+    i = 1 if body and is_docstring(body[0]) else 0
+    while i < len(body) and is_import(body[i], future=True):
+        i += 1
+    j = i
+    while j < len(body) and is_import(body[j], future=False):
+        j += 1
+    statement = cst.parse_statement("import os\n", config=module.config_for_parsing)
+    if j == i and i > 0:
+        statement = statement.with_changes(leading_lines=[cst.EmptyLine()])
+    body.insert(j, statement)
+    return module.with_changes(body=body)
+
+
+# --- JavaScript / TypeScript: tree-sitter ----------------------------------------------------
+
+_JS_FUNCTIONS = {"arrow_function", "function_expression", "function", "generator_function"}
+_JS_WRAPPERS = {"parenthesized_expression", "as_expression", "satisfies_expression", "non_null_expression"}
+_JS_SIMPLE = {"identifier", "member_expression", "call_expression", "subscript_expression", "parenthesized_expression",
+              "array", "object", "this"}
 
 
 def _js_dialect(path: str) -> str:
@@ -214,20 +924,284 @@ def _js_dialect(path: str) -> str:
     return "javascript"
 
 
-def _add_python_import(text: str) -> str:
+def _js_parses(dialect: str, text: str) -> bool:
+    from scanner.parsing import parse
+
+    return not parse(dialect, text.encode("utf-8")).root_node.has_error
+
+
+def _js_unwrap(node: Any) -> Any:
+    while node.type in _JS_WRAPPERS or node.type == "type_assertion":
+        named = [c for c in node.named_children if c.type != "comment"]
+        if not named:
+            break
+        node = named[-1] if node.type == "type_assertion" else named[0]
+    return node
+
+
+def _ts_type_kind(annotation: str) -> str:
+    t = annotation.strip().lstrip(":").strip()
+    if t.endswith("[]") or t.startswith(("Array<", "ReadonlyArray<", "readonly ")):
+        return "array"
+    if "=>" in t:
+        return "function"
+    if t.startswith("{") or t.endswith("Options") or "Options<" in t:
+        return "object"
+    return "unknown"
+
+
+def _js_literal_kind(node: Any) -> str:
+    node = _js_unwrap(node)
+    if node.type == "array":
+        return "array"
+    if node.type == "object":
+        return "object"
+    if node.type in _JS_FUNCTIONS:
+        return "function"
+    if node.type in ("null", "undefined"):
+        return "nullish"
+    if node.type in ("string", "template_string", "number", "true", "false"):
+        return "scalar"
+    return "unknown"
+
+
+def _js_declared_kind(root: Any, data: bytes, name: str) -> str:
+    """What a variable holds, from its declarations in the file: array, object, function or unknown."""
+    text = lambda n: data[n.start_byte : n.end_byte].decode("utf-8", "replace")  # noqa: E731
+    kinds: set[str] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if node.type == "variable_declarator":
+            ident = node.child_by_field_name("name")
+            if ident is None or ident.type != "identifier" or text(ident) != name:
+                continue
+            annotation = node.child_by_field_name("type")
+            value = node.child_by_field_name("value")
+            kind = _ts_type_kind(text(annotation)) if annotation is not None else "unknown"
+            if kind == "unknown" and value is not None:
+                kind = _js_literal_kind(value)
+            kinds.add(kind)
+        elif node.type in ("function_declaration", "generator_function_declaration"):
+            ident = node.child_by_field_name("name")
+            if ident is not None and text(ident) == name:
+                kinds.add("function")
+        elif node.type in ("required_parameter", "optional_parameter"):
+            pattern = node.child_by_field_name("pattern")
+            if pattern is not None and pattern.type == "identifier" and text(pattern) == name:
+                annotation = node.child_by_field_name("type")
+                kinds.add(_ts_type_kind(text(annotation)) if annotation is not None else "unknown")
+        elif node.type == "formal_parameters":
+            if any(c.type == "identifier" and text(c) == name for c in node.named_children):
+                kinds.add("unknown")
+    return kinds.pop() if len(kinds) == 1 else "unknown"
+
+
+def _js_kind(root: Any, data: bytes, node: Any) -> str:
+    inner = _js_unwrap(node)
+    if inner.type == "identifier":
+        if data[inner.start_byte : inner.end_byte] == b"undefined":
+            return "nullish"
+        return _js_declared_kind(root, data, data[inner.start_byte : inner.end_byte].decode("utf-8", "replace"))
+    return _js_literal_kind(inner)
+
+
+_JS_FITS = {"array": {"args"}, "object": {"options"}, "function": {"callback"}, "nullish": {"args", "options"},
+            "scalar": set(), "unknown": {"args", "options", "callback"}}
+
+
+def _js_prop_key(data: bytes, prop: Any) -> str:
+    text = lambda n: data[n.start_byte : n.end_byte].decode("utf-8", "replace")  # noqa: E731
+    if prop.type == "spread_element":
+        return "..."
+    if prop.type == "shorthand_property_identifier":
+        return text(prop)
+    if prop.type in ("pair", "method_definition"):
+        key = prop.child_by_field_name("key") or prop.child_by_field_name("name")
+        if key is None:
+            return "?"
+        if key.type == "string":
+            return text(key)[1:-1]
+        if key.type in ("property_identifier", "number"):
+            return text(key)
+    return "?"
+
+
+def _find_ts_call(tree: Any, text: str, site: LaunchSite) -> Any:
     lines = text.split("\n")
-    insert = 0
-    for i, line in enumerate(lines):
-        if line.startswith(("import ", "from ")):
-            insert = i + 1
-    if insert == 0:
-        # after a module docstring, if any
-        for i, line in enumerate(lines):
-            if line.strip() and not line.startswith(("#", '"""', "'''")):
-                insert = i
-                break
-    lines.insert(insert, "import os")
-    return "\n".join(lines)
+    if not 1 <= site.location.line <= len(lines):
+        return None
+    start = sum(len(l.encode("utf-8")) + 1 for l in lines[: site.location.line - 1])
+    start += len(lines[site.location.line - 1][: site.location.column - 1].encode("utf-8"))
+    node = tree.root_node.descendant_for_byte_range(start, start)
+    while node is not None and node.start_byte == start:
+        if node.type == "call_expression":
+            return node
+        node = node.parent
+    return None
+
+
+def _rewrite_js(text: str, site: LaunchSite, runner: str, keys: tuple[str, ...]) -> tuple[str | None, str]:
+    """child_process launch -> runner(program, [original program, ...args], {...options, env, timeout}, callback)."""
+    from scanner.parsing import parse
+
+    data = text.encode("utf-8")
+    dialect = _js_dialect(site.location.path)
+    tree = parse(dialect, data)
+    if tree.root_node.has_error:
+        return None, f"the file does not parse cleanly; route the launch through {runner} by hand"
+    call = _find_ts_call(tree, text, site)
+    if call is None:
+        return None, "could not find the call again"
+    arguments = call.child_by_field_name("arguments")
+    if arguments is None or arguments.type != "arguments":
+        return None, "the call has no argument list"
+    src = lambda n: data[n.start_byte : n.end_byte].decode("utf-8")  # noqa: E731
+    items = [c for c in arguments.named_children if c.type != "comment"]
+    if not items:
+        return None, "no program argument"
+    if any(c.type == "spread_element" for c in items):
+        return None, f"the call spreads its arguments; route it through {runner} by hand"
+    program, extra = items[0], items[1:]
+    inner = _js_unwrap(program)
+    if inner.type == "string" and src(inner)[1:-1] == runner:
+        return None, "already goes through the runner"
+    slots = _JS_SLOTS[site.launcher]
+    kinds = [_js_kind(tree.root_node, data, n) for n in extra]
+    fits = [combo for combo in itertools.combinations(range(len(slots)), len(extra))
+            if all(slots[s] in _JS_FITS[kinds[i]] for i, s in enumerate(combo))]
+    shape = f"{site.launcher.split('.')[-1]}(file, args, options{', callback' if 'callback' in slots else ''})"
+    if not fits:
+        return None, f"the arguments do not match {shape}; route the launch through {runner} by hand"
+    if len(fits) > 1 and len({tuple(s for i, s in enumerate(combo) if kinds[i] != "nullish") for combo in fits}) == 1:
+        fits = fits[:1]  # only where a null/undefined sits is open, and either reading means "none"
+    if len(fits) > 1:
+        unsure = next((src(n) for want in ("unknown", "nullish") for n, k in zip(extra, kinds) if k == want),
+                      "an argument")
+        return None, (f"cannot tell whether `{unsure[:60]}` is the argument list, the options or the callback; "
+                      f"route the launch through {runner} by hand")
+    role = {slots[s]: extra[i] for i, s in enumerate(fits[0])}
+    args_node, options_node = role.get("args"), role.get("options")
+    if args_node is not None and _js_kind(tree.root_node, data, args_node) == "nullish":
+        args_null = True
+    else:
+        args_null = False
+    if options_node is not None and _js_kind(tree.root_node, data, options_node) == "nullish":
+        options_node, options_null = None, role["options"]
+    else:
+        options_null = None
+
+    runner_text = json.dumps(runner)
+    program_text = src(program)
+    env_items = [f'PATH: "{MINIMAL_PATH}"'] + [
+        f"{k}: process.env.{k}" if re.fullmatch(r"[A-Za-z_$][\w$]*", k) else f"{json.dumps(k)}: process.env[{json.dumps(k)}]"
+        for k in keys]
+    env_text = "{ " + ", ".join(env_items) + " }"
+    fresh_options = "{ env: " + env_text + ", timeout: " + JS_TIMEOUT + " }"
+    wrap = lambda n: src(n) if n.type in _JS_SIMPLE else f"({src(n)})"  # noqa: E731
+    edits: list[tuple[int, int, str]] = []
+
+    # The program and its arguments.
+    if args_node is None:
+        tail = "" if options_node is not None or options_null is not None else ", " + fresh_options
+        edits.append((program.start_byte, program.end_byte, f"{runner_text}, [{program_text}]{tail}"))
+    else:
+        edits.append((program.start_byte, program.end_byte, runner_text))
+        array = _js_unwrap(args_node)
+        if args_null:
+            edits.append((args_node.start_byte, args_node.end_byte, f"[{program_text}]"))
+        elif array.type == "array" and array is args_node:
+            elements = [c for c in array.named_children if c.type != "comment"]
+            if elements:
+                edits.append((elements[0].start_byte, elements[0].start_byte, f"{program_text}, "))
+            else:
+                edits.append((array.start_byte, array.end_byte, f"[{program_text}]"))
+        else:
+            edits.append((args_node.start_byte, args_node.end_byte, f"[{program_text}, ...{wrap(args_node)}]"))
+        if options_node is None and options_null is None:
+            edits.append((args_node.end_byte, args_node.end_byte, ", " + fresh_options))
+
+    # The options.
+    if options_null is not None:
+        edits.append((options_null.start_byte, options_null.end_byte, fresh_options))
+    elif options_node is not None:
+        obj = _js_unwrap(options_node)
+        if obj.type == "object" and obj is options_node:
+            more, reason = _merge_js_options(data, obj, env_text)
+            if more is None:
+                return None, reason
+            edits.extend(more)
+        else:
+            edits.append((options_node.start_byte, options_node.end_byte,
+                          "{ timeout: " + JS_TIMEOUT + ", ..." + wrap(options_node) + ", env: " + env_text + " }"))
+
+    out = data
+    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        out = out[:start] + replacement.encode("utf-8") + out[end:]
+    new = out.decode("utf-8")
+    if not _js_parses(dialect, new):
+        return None, f"the rewrite would not parse back; route the launch through {runner} by hand"
+    return new, ""
+
+
+def _merge_js_options(data: bytes, obj: Any, env_text: str) -> tuple[list[tuple[int, int, str]] | None, str]:
+    """Edits that set `env` (and a timeout when there is none) inside an options object literal."""
+    src = lambda n: data[n.start_byte : n.end_byte].decode("utf-8")  # noqa: E731
+    props = [c for c in obj.named_children if c.type != "comment"]
+    keyed = [(_js_prop_key(data, p), p) for p in props]
+    for key, prop in keyed:
+        if key == "shell":
+            value = prop.child_by_field_name("value") if prop.type == "pair" else None
+            if value is None or src(value) not in ("false", "undefined", "null"):
+                return None, "the options set `shell`; split the command into an argv array first"
+    edits: list[tuple[int, int, str]] = []
+    added: list[str] = []
+    envs = [i for i, (key, _) in enumerate(keyed) if key == "env"]
+    if envs:
+        index = envs[-1]
+        prop = props[index]
+        if any(key == "..." for key, _ in keyed[index + 1 :]):
+            return None, "an object spread after `env` in the options may replace it; set env by hand"
+        value = prop.child_by_field_name("value") if prop.type == "pair" else None
+        if value is not None:
+            edits.append((value.start_byte, value.end_byte, env_text))
+        elif prop.type == "shorthand_property_identifier":
+            edits.append((prop.start_byte, prop.end_byte, f"env: {env_text}"))
+        else:
+            return None, "the options define `env` in a way blastwall does not rewrite; set env by hand"
+    else:
+        added.append(f"env: {env_text}")
+    timeouts = [p for key, p in keyed if key == "timeout"]
+    if not timeouts:
+        added.append(f"timeout: {JS_TIMEOUT}")
+    else:
+        value = timeouts[-1].child_by_field_name("value") if timeouts[-1].type == "pair" else None
+        if value is not None and src(value) in ("undefined", "null", "0"):
+            edits.append((value.start_byte, value.end_byte, JS_TIMEOUT))
+    if added:
+        edits.append(_js_append_props(data, obj, props, added))
+    return edits, ""
+
+
+def _js_append_props(data: bytes, obj: Any, props: list[Any], added: list[str]) -> tuple[int, int, str]:
+    """An insertion of `added` properties at the end of an object literal, in its own layout."""
+    if not props:
+        return obj.start_byte, obj.end_byte, "{ " + ", ".join(added) + " }"
+    last = props[-1]
+    comma = next((c for c in obj.children if c.type == "," and c.start_byte >= last.end_byte), None)
+    multiline = b"\n" in data[obj.start_byte : obj.end_byte]
+    if multiline:
+        line_start = data.rfind(b"\n", 0, last.start_byte) + 1
+        prefix = data[line_start : last.start_byte]
+        indent = prefix.decode("utf-8", "replace") if not prefix.strip() else "  "
+        sep = ",\n" + indent
+        if comma is not None:
+            return comma.end_byte, comma.end_byte, "\n" + indent + sep.join(added) + ","
+        return last.end_byte, last.end_byte, sep + sep.join(added)
+    if comma is not None:
+        return comma.end_byte, comma.end_byte, " " + ", ".join(added) + ","
+    return last.end_byte, last.end_byte, ", " + ", ".join(added)
 
 
 _BYPASS_MODES = {"bypassPermissions", "dontAsk", "auto", "acceptEdits"}
