@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Step (e), optional: post the short report as a pull-request comment, or update the one a
 # previous run posted (found by its hidden marker), so a PR carries one blastwall comment.
+# summary.py keeps the body under GitHub's 65,536 characters by design: verdict, why, the new
+# findings and the fixes first, then whole blocks of the report, then where the full report is.
 #
 # Needs `pull-requests: write` (only this step uses it) and the GitHub CLI, which hosted runners
 # have. A comment is a convenience: every failure here is a warning, never a failed job.
@@ -43,6 +45,7 @@ body="$(mktemp "${RUNNER_TEMP}/blastwall-comment.XXXXXX")"
   --exit-code "${BLASTWALL_SCAN_EXIT_CODE:-}" \
   --path-prefix "${BLASTWALL_PATH_PREFIX:-}" \
   --new-only "${BLASTWALL_NEW_ONLY:-false}" \
+  --artifact "${BLASTWALL_ARTIFACT_NAME:-blastwall}" \
   --category "$category"
 
 # Only a comment this token's own account wrote, starting with our marker and naming the same

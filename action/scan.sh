@@ -10,6 +10,9 @@
 #   BLASTWALL_INPUT_CATEGORY  code scanning category
 #   BLASTWALL_INPUT_BASELINE  previous JSON report (optional)
 #   BLASTWALL_INPUT_NEW_ONLY  true | false: report only what the PR adds (--diff-base)
+#   BLASTWALL_INPUT_NEW_ONLY_AUTO  true when new-only was left at its default ("auto"): where the
+#                             PR base cannot be read, the step falls back to a full scan
+#                             instead of failing
 #   BLASTWALL_INPUT_COMMENT   true | false
 #   BLASTWALL_INPUT_EXTRA_ARGS  allow-listed extra flags
 #
@@ -31,6 +34,8 @@ read_bool sarif sarif "${BLASTWALL_INPUT_SARIF:-true}"
 category="${BLASTWALL_INPUT_CATEGORY:-blastwall}"
 baseline="${BLASTWALL_INPUT_BASELINE:-}"
 read_bool new_only new-only "${BLASTWALL_INPUT_NEW_ONLY:-false}"
+new_only_auto=""
+read_bool new_only_auto new-only "${BLASTWALL_INPUT_NEW_ONLY_AUTO:-false}"
 read_bool comment comment "${BLASTWALL_INPUT_COMMENT:-false}"
 extra_args_input="${BLASTWALL_INPUT_EXTRA_ARGS:-}"
 
@@ -59,9 +64,13 @@ fi
 # use instead. To allow a new blastwall flag, add it to one of the first two tables.
 declare -A takes_value=(  # flag -> the pattern its value must match
   [--jobs]='^[0-9]{1,3}$'
+  [--min-severity]='^(info|low|medium|high|critical)$'
+  [--min-confidence]='^(low|medium|high)$'
+  [--exclude]='^[A-Za-z0-9_./*?-][A-Za-z0-9_./*?!-]{0,199}$'
 )
 declare -A no_value=(
   [--debug]=1
+  [--include-tests]=1
 )
 declare -A owned=(
   [--format]="the action always writes every format"
@@ -131,17 +140,26 @@ if [[ "$new_only" == true ]]; then
     git_dir="$scan_path"
     [[ -d "$git_dir" ]] || git_dir="$(dirname -- "$scan_path")"
     # Every git call goes through safe_git (lib.sh): the repository cannot make it run a program.
+    problem=""
     if ! refusal="$(safe_git_check "$git_dir" 2>&1)"; then
-      die "new-only: ${refusal}"
+      problem="${refusal}"
+    else
+      if ! safe_git "$git_dir" cat-file -e "${base_sha}^{commit}" 2>/dev/null; then
+        echo "Fetching the pull request's base commit ${base_sha}"
+        safe_git "$git_dir" fetch --quiet --no-tags --no-recurse-submodules --depth=1 origin "$base_sha" || true
+      fi
+      if ! safe_git "$git_dir" cat-file -e "${base_sha}^{commit}" 2>/dev/null; then
+        problem="the base commit ${base_sha} is not in the checkout; use actions/checkout with fetch-depth: 0"
+      fi
     fi
-    if ! safe_git "$git_dir" cat-file -e "${base_sha}^{commit}" 2>/dev/null; then
-      echo "Fetching the pull request's base commit ${base_sha}"
-      safe_git "$git_dir" fetch --quiet --no-tags --no-recurse-submodules --depth=1 origin "$base_sha" || true
+    if [[ -z "$problem" ]]; then
+      diff_base="$base_sha"
+    elif [[ "$new_only_auto" == true ]]; then
+      # Defaulted, not asked for: a full scan shows more, never less.
+      gh_notice "new-only: ${problem}; scanning in full instead"
+    else
+      die "new-only: ${problem}"
     fi
-    if ! safe_git "$git_dir" cat-file -e "${base_sha}^{commit}" 2>/dev/null; then
-      die "new-only: the base commit ${base_sha} is not in the checkout; use actions/checkout with fetch-depth: 0"
-    fi
-    diff_base="$base_sha"
   fi
 fi
 

@@ -14,6 +14,27 @@ from scanner import __version__
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Find AI agents launched in the operator's own security context.")
 
+
+def _flags_show_no_type() -> None:
+    """typer's rich help prints a type column for every option, `--force <bool>` included; a flag
+    (and a counted flag such as -v) takes no value, so it gets none."""
+    from typer import core
+
+    original = getattr(core.TyperOption, "display_type_rich", None)
+    if original is None or getattr(original, "_blastwall", False):  # older typer: nothing to fix
+        return
+
+    def display_type_rich(self, ctx):  # type: ignore[no-untyped-def]
+        if getattr(self, "is_flag", False) or getattr(self, "count", False):
+            return None
+        return original(self, ctx)
+
+    display_type_rich._blastwall = True  # type: ignore[attr-defined]
+    core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
+
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
 
@@ -22,6 +43,27 @@ class Format(str, Enum):
     markdown = "markdown"
     sarif = "sarif"
     json = "json"
+    github = "github"
+
+
+class MinSeverity(str, Enum):
+    info = "info"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class MinConfidence(str, Enum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
 
 
 class FailOn(str, Enum):
@@ -47,13 +89,26 @@ def main_callback(
     """blastwall: a static scanner for the Shared Identity Runtime anti-pattern."""
 
 
-def _write(path: Path, text: str) -> None:
-    """A report file, replaced through a temporary file and never written through a symlink."""
+def _inside(path: Path, scanned: Path) -> bool:
+    return path == scanned or (scanned.is_dir() and scanned in path.parents)
+
+
+def _write(path: Path, text: str, scanned: Path | None = None) -> None:
+    """A report file. Inside the scanned folder it replaces the file through a temporary one and
+    never follows a symlink; elsewhere (`/dev/stdout`, a pipe, the user's own link) it is written
+    as named."""
+    import os
+
     from scanner.remediation.write import UnsafePathError, safe_write
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        safe_write(path.parent, path.name, text, overwrite=True)
+        if scanned is not None and not _inside(Path(os.path.abspath(path)), scanned.resolve()) \
+                and not _inside(path.resolve(), scanned.resolve()):
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        else:
+            safe_write(path.parent, path.name, text, overwrite=True)
     except (OSError, UnsafePathError) as exc:
         raise UsageError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}") from exc
 
@@ -62,7 +117,8 @@ def _check_output_outside(root: Path, outputs: list[Optional[Path]]) -> None:
     """Refuse report paths that would destroy something; raise UsageError (one line, exit 2).
 
     The rule, for -o/--output, --json-output, --sarif-output and --markdown-output:
-    - an output path that is a symlink is refused, wherever it is;
+    - an output path inside the scanned PATH that is a symlink is refused (outside PATH the
+      user's own links, `/dev/stdout` and `/dev/null` included, are theirs to follow);
     - two options naming the same file are refused;
     - an output path that resolves inside the scanned PATH (the file itself, for a one-file scan)
       is refused when a file is already there, unless that file is an earlier blastwall report
@@ -83,8 +139,6 @@ def _check_output_outside(root: Path, outputs: list[Optional[Path]]) -> None:
     for out in outputs:
         if out is None:
             continue
-        if out.is_symlink():
-            raise UsageError(f"refusing to write a report through the symlink {out}; name a real file")
         try:
             resolved = out.resolve()
         except OSError as exc:
@@ -92,7 +146,9 @@ def _check_output_outside(root: Path, outputs: list[Optional[Path]]) -> None:
         if str(resolved) in seen:
             raise UsageError(f"{seen[str(resolved)]} and {out} name the same file; give each report its own")
         seen[str(resolved)] = out
-        inside = resolved == scanned or (scanned.is_dir() and scanned in resolved.parents)
+        inside = _inside(resolved, scanned) or _inside(Path(os.path.abspath(out)), scanned)
+        if inside and out.is_symlink():
+            raise UsageError(f"refusing to write a report through the symlink {out}; name a real file")
         if not inside or not os.path.lexists(resolved) or (resolved.is_file() and resolved.stat().st_size == 0):
             continue
         head = ""
@@ -110,7 +166,9 @@ def _check_output_outside(root: Path, outputs: list[Optional[Path]]) -> None:
 @app.command()
 def scan(
     path: Path = typer.Argument(Path("."), help="Repository folder or single file to scan."),
-    format: Format = typer.Option(Format.text, "--format", "-f", help="Main report format."),
+    format: Format = typer.Option(Format.text, "--format", "-f", metavar="FORMAT",
+                                  help="Main report format: text, markdown, sarif, json or github (GitHub Actions "
+                                       "workflow-command annotations)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the main report here instead of stdout. "
                                           "Report paths are never symlinks, and never an existing file inside PATH "
                                           "unless it is an earlier blastwall report."),
@@ -133,15 +191,32 @@ def scan(
     include_tests: bool = typer.Option(False, "--include-tests",
                                        help="Judge tests, examples, docs and benchmarks like shipped code "
                                             "(by default their findings are info and never decide the verdict)."),
+    min_severity: MinSeverity = typer.Option(MinSeverity.info, "--min-severity", metavar="LEVEL",
+                                             help="Report only findings at or above this severity: info, low, "
+                                                  "medium, high or critical (the verdict still counts every finding)."),
+    min_confidence: MinConfidence = typer.Option(MinConfidence.low, "--min-confidence", metavar="LEVEL",
+                                                 help="Report only findings at or above this confidence: low, medium "
+                                                      "or high (the verdict still counts every finding)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q",
+                               help="Text format: print only the verdict and the closing summary line."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, show_default=False,
+                                help="Text format: show every launch site and every fix (the default shows the "
+                                     "few that decide the verdict)."),
+    color: Color = typer.Option(Color.auto, "--color", metavar="WHEN",
+                                help="Colour the text report: auto (only on a terminal, and not with NO_COLOR), "
+                                     "always or never."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = one per core; at most the cores)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Never show a progress bar."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
 ) -> None:
     """Scan PATH and answer VERDICT / EVIDENCE / WHY IT MATTERS / FIX."""
     try:
+        if quiet and verbose:
+            raise UsageError("--quiet and --verbose cannot be used together")
         code = _scan(path, format, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress,
                      baseline=baseline, diff_base=diff_base, config=config, semgrep_rules=semgrep_rules,
-                     exclude=tuple(exclude), include_tests=include_tests)
+                     exclude=tuple(exclude), include_tests=include_tests,
+                     display=_Display(min_severity.value, min_confidence.value, quiet, verbose > 0, color.value))
     except UsageError as exc:
         typer.echo(f"blastwall: error: {exc}", err=True)
         raise typer.Exit(EXIT_ERROR)
@@ -185,8 +260,58 @@ def _project_options(path: Path, baseline: Optional[Path], diff_base: Optional[s
             "config_files": tuple(dict.fromkeys(config_files))}
 
 
+class _Display:
+    """How the scan's results are shown: thresholds, amount of detail and colour."""
+
+    def __init__(self, min_severity: str = "info", min_confidence: str = "low", quiet: bool = False,
+                 verbose: bool = False, color: str = "auto") -> None:
+        self.min_severity = min_severity
+        self.min_confidence = min_confidence
+        self.quiet = quiet
+        self.verbose = verbose
+        self.color = color
+
+
+def _console(to_terminal: bool, color: str):  # type: ignore[no-untyped-def]
+    """A rich console for the text report: the terminal's real width on a TTY; when piped (or
+    written to a file) no width and no wrapping; colour only on a TTY (and not with NO_COLOR)
+    unless `--color always`."""
+    import os
+    import shutil
+    from io import StringIO
+
+    from rich.console import Console
+
+    if color == "always":
+        colored = True
+    elif color == "never":
+        colored = False
+    else:
+        colored = to_terminal and not os.environ.get("NO_COLOR")
+    width = shutil.get_terminal_size((100, 24)).columns if to_terminal else None
+    buffer = StringIO()
+    console = Console(file=buffer, force_terminal=colored, no_color=not colored,
+                      color_system=("auto" if to_terminal else "standard") if colored else None,
+                      width=width or 10_000, soft_wrap=True, highlight=False, emoji=False, markup=False,
+                      legacy_windows=False, force_jupyter=False)
+    return console, buffer, width
+
+
+def _full_result(path, options, new_result):  # type: ignore[no-untyped-def]
+    """The whole scan for SARIF when new-only mode is on: code scanning needs every alert (it
+    compares runs itself), so SARIF gets all findings, each marked new or unchanged."""
+    from dataclasses import replace
+
+    from scanner.engine import scan as run_scan
+
+    full = run_scan(path, replace(options, baseline=None, changes=None, progress=None))
+    return full, {f.fingerprint for f in new_result.findings}
+
+
 def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress,  # type: ignore[no-untyped-def]
-          baseline=None, diff_base=None, config=None, semgrep_rules=(), exclude=(), include_tests=False) -> int:
+          baseline=None, diff_base=None, config=None, semgrep_rules=(), exclude=(), include_tests=False,
+          display=None) -> int:
+    display = display or _Display()
     import os
     import stat
 
@@ -227,49 +352,67 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
         task = bar.add_task("scanning", total=None)
         bar.start()
     progress = (lambda done, total: bar.update(task, completed=done, total=total)) if bar is not None else None
+    sarif_wanted = fmt is Format.sarif or sarif_output is not None
     try:
         cores = os.cpu_count() or 1
         jobs = min(jobs, cores) if jobs else 0  # more workers than cores only costs memory
-        result = run_scan(path, ScanOptions(jobs=jobs, progress=progress, semgrep_rules=tuple(semgrep_rules), **project))
+        options = ScanOptions(jobs=jobs, progress=progress, semgrep_rules=tuple(semgrep_rules), **project)
+        result = run_scan(path, options)
+        full = None
+        if sarif_wanted and result.new_only:
+            full = _full_result(path, options, result)
     finally:
         if bar is not None:
             bar.stop()
     catalog = load_catalog()
 
+    from scanner.model import Confidence, Severity
+    from scanner.output.overview import filter_findings
+
+    shown, hidden = filter_findings(result, Severity(display.min_severity), Confidence(display.min_confidence))
+    snippets_cache: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def snippets() -> dict[str, tuple[str, str]]:
+        if "s" not in snippets_cache:
+            from scanner.remediation.apply import fix_snippets
+
+            snippets_cache["s"] = fix_snippets(path, shown)
+        return snippets_cache["s"]
+
     def render(kind: Format) -> str:
         if kind is Format.json:
             from scanner.output.json_report import render_json
 
-            return render_json(result)
+            return render_json(shown, catalog, snippets(), hidden=hidden)
         if kind is Format.sarif:
             from scanner.output.sarif import render_sarif
 
-            return render_sarif(result, catalog)
+            if full is not None:
+                whole, new = full
+                whole, _ = filter_findings(whole, Severity(display.min_severity), Confidence(display.min_confidence))
+                return render_sarif(whole, catalog, new_fingerprints=new, new_only=result.new_only)
+            return render_sarif(shown, catalog)
         if kind is Format.markdown:
             from scanner.output.markdown import render_markdown
-            from scanner.remediation.apply import fix_snippets
 
-            return render_markdown(result, catalog, fix_snippets(path, result))
-        from io import StringIO
+            return render_markdown(shown, catalog, snippets(), hidden=hidden)
+        if kind is Format.github:
+            from scanner.output.github import render_github
 
-        from rich.console import Console
-
+            return render_github(shown, catalog, hidden=hidden)
         from scanner.output.text import render_text
 
-        buffer = StringIO()
-        console = Console(file=buffer, force_terminal=output is None and sys.stdout.isatty(), width=120,
-                          no_color=output is not None or not sys.stdout.isatty(), highlight=False)
-        from scanner.remediation.apply import fix_snippets
-
-        render_text(result, console, catalog, fix_snippets(path, result))
+        console, buffer, width = _console(output is None and sys.stdout.isatty(), display.color)
+        render_text(shown, console, catalog, snippets(), width=width, verbose=display.verbose, quiet=display.quiet,
+                    hidden=hidden)
         return buffer.getvalue()
 
     for extra, kind in ((json_output, Format.json), (sarif_output, Format.sarif), (markdown_output, Format.markdown)):
         if extra is not None:
-            _write(extra, render(kind))
+            _write(extra, render(kind), path)
     main_text = render(fmt)
     if output is not None:
-        _write(output, main_text)
+        _write(output, main_text, path)
     else:
         sys.stdout.write(main_text)
         sys.stdout.flush()
@@ -298,7 +441,10 @@ def explain(rule_id: str = typer.Argument(..., help="A rule id from `blastwall r
     if rule is None:
         typer.echo(f"blastwall: error: unknown rule {rule_id!r}; see `blastwall rules`", err=True)
         raise typer.Exit(EXIT_ERROR)
-    typer.echo(f"{rule.id}: {rule.title}\nseverity: {rule.severity.value}   category: {rule.category}\n")
+    from scanner.output.overview import rule_doc_url
+
+    typer.echo(f"{rule.id}: {rule.title}\nseverity: {rule.severity.value}   category: {rule.category}\n"
+               f"docs: {rule_doc_url(rule.id)}\n")
     typer.echo(f"WHY IT MATTERS\n  {rule.why}\n\nFIX\n  {rule.fix}")
     for surface, example in sorted(rule.fix_examples.items()):
         typer.echo(f"\n  {surface}, before:\n    " + example.before.replace("\n", "\n    "))
@@ -332,10 +478,10 @@ def fix(
 
 
 def _fix(path: Path, out: Path, force: bool, apply: bool, yes: bool) -> int:
-    from scanner.catalog import load_catalog
     from scanner.engine import ScanOptions, scan as run_scan
-    from scanner.remediation import render_configs, spec_from_catalog, write_configs
+    from scanner.remediation import render_configs, write_configs
     from scanner.remediation.apply import plan_apply, write_plan
+    from scanner.remediation.tailor import key_names, summary_lines, tailored_spec
 
     if not path.is_dir():
         raise UsageError(f"not a folder: {path}")
@@ -348,47 +494,37 @@ def _fix(path: Path, out: Path, force: bool, apply: bool, yes: bool) -> int:
     except UnsafePathError as exc:
         raise UsageError(str(exc)) from None
     result = run_scan(root, ScanOptions(excludes=((out_rel + "/",) if out_rel else ())))
-    catalog = load_catalog()
-    agents = sorted({s.agent for s in result.launch_sites if s.agent in {a.id for a in catalog.agents}})
-    if not agents:
-        if not result.launch_sites:
-            typer.echo("No agent launch site found; nothing to generate.")
-            return EXIT_OK
-        # Launch sites of tools outside the catalog (MCP servers, frameworks): no runner to tailor.
-        needing = {f.site_id for f in result.findings if not f.suppressed and f.severity.rank >= 3}
-        for site in result.launch_sites:
-            if site.site_id in needing:
-                typer.echo(f"manual: {site.location.path}:{site.location.line}: {site.surface} launch sites are "
-                           "configuration; wrap the command in a sandbox and broker its credentials by hand")
+    if not result.launch_sites:
+        typer.echo("No agent launch site found; nothing to generate.")
         return EXIT_OK
-    keys: dict[str, tuple[str, ...]] = {}
-    for site in result.launch_sites:
-        found = tuple(f.value for f in site.containment.facts if f.kind == "secret-model-key")
-        spec_keys = catalog.agent(site.agent).api_keys[:1] if site.agent in agents else ()
-        keys[site.agent] = tuple(dict.fromkeys((*keys.get(site.agent, ()), *(found or spec_keys))))
-    first = catalog.agent(agents[0])
     from scanner.config import ConfigError, load_config
 
     try:
         allowed = load_config(root).allowed_egress  # the project's extra egress hosts
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    spec = spec_from_catalog(agents, (first.binaries[0],), secrets=sorted({k for v in keys.values() for k in v}),
-                             extra_endpoints=allowed)
-    try:
-        report = write_configs(out_dir, render_configs(spec), force=force, within=root if out_rel else None)
-    except (UnsafePathError, OSError) as exc:
-        raise UsageError(f"cannot write the configs to {out.as_posix()}: {exc}") from None
-    for name in report.written:
-        typer.echo(f"wrote {(out_dir / name).as_posix() if out.is_absolute() else (out / name).as_posix()}")
-    for name in report.skipped:
-        typer.echo(f"kept existing {(out / name).as_posix()} (use --force to overwrite)")
+    # Paths in the generated files start at the repository root (where a workflow step runs).
+    spec = tailored_spec(result, allowed, config_dir=out_rel if out_rel and out_rel != "." else ".")
+    if spec is not None:
+        try:
+            report = write_configs(out_dir, render_configs(spec), force=force, within=root if out_rel else None)
+        except (UnsafePathError, OSError) as exc:
+            raise UsageError(f"cannot write the configs to {out.as_posix()}: {exc}") from None
+        for name in report.written:
+            typer.echo(f"wrote {(out_dir / name).as_posix() if out.is_absolute() else (out / name).as_posix()}")
+        for name in report.skipped:
+            typer.echo(f"kept existing {(out / name).as_posix()} (use --force to overwrite)")
+    keys = key_names(result)
     if not apply:
+        needing = {f.site_id for f in result.findings if not f.suppressed and f.severity.rank >= 3}
+        if needing:
+            typer.echo(f"{len(needing)} launch site(s) need a change: `blastwall fix --apply` shows the rewrite "
+                       "first and lists what stays manual")
         return EXIT_OK
     if not out_rel:
         raise UsageError("--apply needs --out inside the repository, so the rewritten launches can reach the runner")
-    runner = f"./{out_rel}/agent-bwrap.sh"
-    plan = plan_apply(root, result, runner, keys)
+    runner_env = frozenset((*spec.secrets, *spec.pass_env)) if spec is not None else frozenset()
+    plan = plan_apply(root, result, f"{out_rel}/agent-bwrap.sh", keys, runner_env=runner_env)
     if plan.edits:
         sys.stdout.write(plan.diff())
         if not yes:
@@ -398,12 +534,16 @@ def _fix(path: Path, out: Path, force: bool, apply: bool, yes: bool) -> int:
                 typer.echo("Nothing changed.")
                 return EXIT_OK
         try:
-            for name in write_plan(root, plan):
+            written = write_plan(root, plan)
+            for name in written:
                 typer.echo(f"rewrote {name}")
         except (UnsafePathError, OSError) as exc:
             raise UsageError(f"stopped rewriting: {exc}") from None
-    for item in plan.manual:
-        typer.echo(f"manual: {item.path}:{item.line}: {item.reason}")
+        from scanner.remediation.tailor import reconcile
+
+        reconcile(plan, run_scan(root, ScanOptions()), written)  # the loop closes, or says what is open
+    for line in summary_lines(plan):
+        typer.echo(line)
     return EXIT_OK
 
 

@@ -191,7 +191,7 @@ class _Worker:
         if analyzer is None:
             return result
         if not getattr(analyzer, "unfiltered", False) and not self.pattern.search(data) \
-                and not _UNREAD_SCRIPT_CALL.search(data):
+                and not ((b"sh " in data or b"sh\t" in data) and _UNREAD_SCRIPT_CALL.search(data)):
             return result
         src = SourceFile(cand.path, data)
         analysis = Analysis(src, kind, root=root)
@@ -319,9 +319,12 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     parsed = 0
     unanalysed = [Skip(p, r) for p, r in walked.to_search
                   if not main_worker.bundle(root, p) and main_worker.mentions(root, p)]
-    unanalysed += [Skip(p, f"configuration file {r}") for p, r in walked.truncated]
     if options.config is not None and options.config.unread:
         unanalysed.append(Skip(options.config.unread.split(":", 1)[0], options.config.unread.split(": ", 1)[-1]))
+    # A .gitignore read in part can only ignore less, so it is listed, not made part of the verdict.
+    for path, reason in walked.truncated:
+        skipped_files.append(Skip(path, f"read in part: {reason}"))
+        skipped["configuration file read in part"] = skipped.get("configuration file read in part", 0) + 1
     for res in results:
         if res.unanalysed:
             unanalysed.append(Skip(res.path, res.unanalysed))

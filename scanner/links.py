@@ -7,7 +7,10 @@
   with the job's token, secrets, trigger and schedule; the launch it reaches gets the job's
   timeout;
 - a compose service built from a Dockerfile in the repo: the Dockerfile's agent launch is run
-  with that service's mounts, network, user and environment.
+  with that service's mounts, network, user and environment;
+- a scheduler entry (crontab line, launchd job, systemd service, crontab line a script installs)
+  that starts a file of the repo which launches an agent: the entry is a launch site with no
+  person in the loop, judged by the launch it reaches; that launch learns who starts it.
 
 A linked site is re-judged: its old standard findings are replaced by the new ones, findings an
 analyzer added itself are kept. Sites a link creates are judged like any other.
@@ -92,9 +95,16 @@ def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[F
     for site in workflow_links.compose_links(root, paths, by_path, _read):
         replaced[site.site_id] = site
 
-    if not replaced and not added:
-        return sites, findings
+    # Scheduler entries: their sites come with their findings (an inline launch at the entry
+    # when the launch it reaches is uncontained), not re-judged here.
     old = {s.site_id: s for s in sites}
+    scheduled, carried = workflow_links.scheduler_links(root, paths, by_path, _read, judge.catalog)
+    for sid, facts in carried.items():
+        base = replaced.get(sid, old[sid])
+        replaced[sid] = replace(base, containment=replace(base.containment, facts=(*base.containment.facts, *facts)))
+
+    if not replaced and not added and not scheduled:
+        return sites, findings
     out_findings = list(findings)
     for sid, new in replaced.items():
         stale = {(f.rule_id, f.location, f.message) for f in judge.findings(old[sid])}
@@ -103,7 +113,10 @@ def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[F
     for site, extra in added:
         out_findings.extend(judge.findings(site))
         out_findings.extend(extra)
-    return [replaced.get(s.site_id, s) for s in sites] + [site for site, _extra in added], out_findings
+    for _site, own in scheduled:
+        out_findings.extend(own)
+    appended = [site for site, _extra in added] + [site for site, _own in scheduled]
+    return [replaced.get(s.site_id, s) for s in sites] + appended, out_findings
 
 
 def _network_policy_links(root: Path, paths: list[str], sites: list[LaunchSite]):  # type: ignore[no-untyped-def]

@@ -101,7 +101,14 @@ def _javascript(analysis: Analysis):
 def _shell(analysis: Analysis):
     from scanner.analyzers.shell import analyze_shell_script
 
-    return analyze_shell_script(analysis)
+    yield from analyze_shell_script(analysis)
+    data = analysis.source.data
+    if b"crontab" in data or b"/cron" in data:
+        # A crontab line the script installs (`echo "0 * * * * claude ..." | crontab -`) is a
+        # launch of its own, with no person in the loop.
+        from scanner.analyzers.schedulers import installer_launches
+
+        yield from installer_launches(analysis.source)
 
 
 def _makefile(analysis: Analysis):

@@ -433,6 +433,20 @@ def test_new_only_without_the_base_commit_says_how_to_fix_it(tmp_path: Path, wor
     assert _logged_argv(log) == []
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_defaulted_new_only_without_the_base_commit_scans_in_full(tmp_path: Path, workspace: Path, stub) -> None:
+    """new-only left at "auto": a shallow checkout without the PR base is scanned in full, not failed."""
+    bin_command, log = stub
+    _git(workspace, "init", "-q")
+    runner = Runner(tmp_path, workspace, SAME_REPO_EVENT, "pull_request")  # BASE_SHA is not in the repo
+    runner.env["STUB_LOG"] = str(log)
+    _, procs = runner.run_action(bin_command, fail_on="never", new_only="true", new_only_auto="true")
+    assert procs[1].returncode == 0, procs[1].stdout + procs[1].stderr
+    (argv,) = _logged_argv(log)
+    assert "--diff-base" not in argv
+    assert "scanning in full instead" in procs[1].stdout and "fetch-depth: 0" in procs[1].stdout
+
+
 def test_new_only_on_push_scans_in_full(tmp_path: Path, workspace: Path, stub) -> None:
     bin_command, log = stub
     runner = Runner(tmp_path, workspace, {}, "push")

@@ -127,7 +127,7 @@ def test_diff_base_keeps_changed_lines_and_untracked_files(tmp_path: Path) -> No
     assert ("old.sh", 4) in got and ("renamed.sh", 1) in got
     assert all(path in ("old.sh", "renamed.sh", "new.sh") for path, _ in got)
     assert report["summary"]["filtered_preexisting"] > 0
-    assert report["summary"]["new_only"] == "changes since HEAD"
+    assert report["summary"]["new_only"] is True and report["summary"]["new_only_base"] == "changes since HEAD"
     notes = {(n["path"], n["line"]) for n in report["review_notes"]}
     assert notes == {("old.sh", 4), (".blastwall.toml", 1)}
     assert report["verdict"] == "present"  # renamed.sh counts as changed and holds a bypass

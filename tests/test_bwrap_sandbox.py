@@ -4,10 +4,13 @@ a TCP server on 127.0.0.1, capabilities), and is killed at the timeout."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -249,3 +252,85 @@ def _cmdlines_containing(needle: str) -> list[list[str]]:
 
 def _cmdlines_matching(argv: list[str]) -> list[list[str]]:
     return [line for line in _cmdlines() if line == argv]
+
+
+# --- an MCP stdio server wrapped by `blastwall fix --apply` ----------------------------------------
+
+MCP_SERVER = r"""import json, os, socket, sys
+# A stand-in stdio MCP server: answers one request line with what it could reach.
+request = json.loads(sys.stdin.readline())
+home = request["home"]
+def can_read(path):
+    for base in (os.path.expanduser("~"), home):
+        try:
+            with open(os.path.join(base, path)) as handle:
+                if "SSH_MARKER" in handle.read():
+                    return True
+        except OSError:
+            pass
+    return False
+def can_connect(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=3).close()
+        return True
+    except OSError:
+        return False
+print(json.dumps({
+    "id": request["id"],
+    "read_ssh": can_read(".ssh/id_rsa"),
+    "env_planted": bool(os.environ.get("AWS_SECRET_ACCESS_KEY")),
+    "env_named": os.environ.get("NOTES_TOKEN") == "NAMED_MARKER",
+    "connect": can_connect(request["port"]),
+}), flush=True)
+""".replace("SSH_MARKER", SSH_MARKER).replace("NAMED_MARKER", NAMED_MARKER)
+
+
+def _client_start(repo: Path, server: dict, env: dict) -> subprocess.Popen:
+    """Start a server the way an MCP client does: in the project folder, its `env` block (with
+    ${VAR} taken from the client's environment) on top of the client's environment."""
+    expand = lambda v: re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), v)  # noqa: E731
+    block = {k: expand(v) for k, v in (server.get("env") or {}).items()}
+    return subprocess.Popen([server["command"], *server.get("args", [])], cwd=repo, env={**env, **block},
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _ask(proc: subprocess.Popen, home: Path, port: int) -> dict:
+    out, err = proc.communicate(json.dumps({"id": 1, "home": str(home), "port": port}) + "\n", timeout=60)
+    assert proc.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_wrapped_mcp_server_cannot_reach_what_it_could_before(tmp_path, world):
+    repo = tmp_path / "mcp-repo"
+    repo.mkdir()
+    (repo / "server.py").write_text(MCP_SERVER)
+    config = {"mcpServers": {"notes": {"command": "python3", "args": ["server.py"],
+                                       "env": {"NOTES_TOKEN": "${NOTES_TOKEN}"}}}}
+    (repo / ".mcp.json").write_text(json.dumps(config, indent=2) + "\n")
+    env = dict(world["env"], NOTES_TOKEN=NAMED_MARKER)
+    env.pop("BLASTWALL_TARGET", None)
+    python3 = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin")
+    if python3 is None:
+        pytest.skip("the stand-in server needs python3 under /usr")
+    env["PATH"] = "/usr/local/bin:/usr/bin:/bin:" + env.get("PATH", "")
+    root = Path(__file__).resolve().parents[1]
+    fix = subprocess.run([sys.executable, "-m", "scanner", "fix", str(repo), "--apply", "--yes"],
+                         capture_output=True, text=True, timeout=180,
+                         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(root)})
+    assert fix.returncode == 0, fix.stderr
+    wrapped = json.loads((repo / ".mcp.json").read_text())["mcpServers"]["notes"]
+    assert wrapped["command"] == "./sandbox/agent-bwrap.sh" and wrapped["args"] == ["python3", "server.py"]
+    assert wrapped["env"]["BLASTWALL_PASS_ENV"] == "NOTES_TOKEN"
+    server = world["server"]
+
+    control = _ask(_client_start(repo, config["mcpServers"]["notes"], env), world["home"], server.port)
+    assert control == {"id": 1, "read_ssh": True, "env_planted": True, "env_named": True, "connect": True}
+    accepted = server.accepted
+
+    inside = _ask(_client_start(repo, wrapped, env), world["home"], server.port)
+    assert inside["read_ssh"] is False
+    assert inside["env_planted"] is False
+    assert inside["connect"] is False
+    assert inside["env_named"] is True  # the variable it is configured with arrives, by name
+    time.sleep(0.5)
+    assert server.accepted == accepted

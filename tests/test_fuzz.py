@@ -26,7 +26,7 @@ FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthChe
 _NAMES = ["a.py", "a.js", "a.ts", "a.tsx", "run.sh", "Makefile", "package.json", ".github/workflows/ci.yml",
           "Dockerfile", "compose.yaml", ".devcontainer/devcontainer.json", "k8s/pod.yaml", ".aider.conf.yml",
           "opencode.json", ".gemini/settings.json", ".codex/config.toml", ".mcp.json", ".claude/settings.json",
-          "pyproject.toml", "requirements.txt", "deploy/job.yaml", "tool"]
+          "pyproject.toml", "requirements.txt", "deploy/job.yaml", "tool", "jobs.plist"]
 _load_extensions()
 KIND_NAMES: dict[str, str] = {}
 for _name in _NAMES:

@@ -9,6 +9,7 @@ import shlex
 import shutil
 import stat
 import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -262,7 +263,7 @@ def test_run_agent_script_contract(case):
     assert "--network none" in text if not spec.endpoints else "--network agent-internal" in text
     for name in spec.secrets:
         assert f"secret_args+=(--env {name})" in text
-    assert re.findall(r"secret_args\+=\(--env ([A-Za-z0-9_]+)\)", text) == list(spec.secrets)
+    assert re.findall(r"secret_args\+=\(--env ([A-Za-z0-9_]+)\)", text) == list(spec.secrets) + list(spec.pass_env)
 
 
 def test_run_agent_refuses_unpinned_image(tmp_path):
@@ -302,7 +303,7 @@ def test_compose_contract(case):
     assert [arg.replace("$$", "$") for arg in agent["command"]] == list(spec.command)
     assert agent["entrypoint"][0] == "timeout" and agent["entrypoint"][-1] == str(spec.timeout_seconds)
     secrets = {k for k, v in agent["environment"].items() if v is None}
-    assert secrets == set(spec.secrets)
+    assert secrets == set(spec.secrets) | set(spec.pass_env)
     assert "env_file" not in agent and "privileged" not in agent
     if not spec.endpoints:
         assert agent["network_mode"] == "none"
@@ -326,7 +327,7 @@ def test_devcontainer_contract(case):
     assert dc["workspaceMount"].endswith(",target=/workspace,type=bind,readonly")
     assert dc["runArgs"] == ["--cap-add=NET_ADMIN", "--cap-add=NET_RAW"]
     assert dc["remoteUser"] != "root" and dc["containerUser"] != "root"
-    assert dc["remoteEnv"] == {name: f"${{localEnv:{name}}}" for name in spec.secrets}
+    assert dc["remoteEnv"] == {name: f"${{localEnv:{name}}}" for name in (*spec.secrets, *spec.pass_env)}
     assert "containerEnv" not in dc and "privileged" not in dc
     assert all("source=" not in m and ".ssh" not in m for m in dc["mounts"])
     assert "init-firewall.sh" in dc["postStartCommand"]
@@ -392,7 +393,9 @@ def test_workflow_contract(case):
     assert checkout["with"]["persist-credentials"] is False
     with_secrets = [s for s in steps if "secrets." in json.dumps(s)]
     runner = steps[-1]
-    assert runner["run"] == "./agent-bwrap.sh " + " ".join(shlex.quote(a) for a in spec.command)
+    assert runner["run"] == "./agent-bwrap.sh " + " ".join(shlex.quote(a) for a in spec.command) + ' "$PROMPT"'
+    assert runner["env"]["PROMPT"] == "${{ inputs.prompt }}"
+    assert workflow["on"]["workflow_dispatch"]["inputs"]["prompt"]["required"] is True
     if spec.secrets:
         assert with_secrets == [runner]
         assert {k for k, v in runner["env"].items() if "secrets." in v} == set(spec.secrets)
@@ -485,7 +488,7 @@ def test_config_dir_and_target_paths_are_relative_to_where_files_live():
     volume = _yaml(files, "compose.sandbox.yaml")["services"]["agent"]["volumes"][0]
     assert volume["source"] == "${BLASTWALL_TARGET:-../../src/app}"
     steps = _yaml(files, "github-actions-job.yml")["jobs"]["agent"]["steps"]
-    assert steps[-1]["run"] == "./.blastwall/sandbox/agent-bwrap.sh codex exec x"
+    assert steps[-1]["run"] == './.blastwall/sandbox/agent-bwrap.sh codex exec x "$PROMPT"'
     assert 'TARGET="${BLASTWALL_TARGET:-$PWD/src/app}"' in files["agent-bwrap.sh"]
     assert json.loads(files[".devcontainer/devcontainer.json"])["workspaceMount"].startswith(
         "source=${localWorkspaceFolder}/src/app,")
@@ -560,3 +563,137 @@ def test_schema_checks_are_not_vacuous():
     policy = _yaml(files, "k8s/agent-networkpolicy.yaml")
     policy["spec"]["policyTypes"] = "Egress"
     assert _k8s_errors("io.k8s.api.networking.v1.NetworkPolicy", policy)
+
+
+# --- per agent: install, endpoints, key names, validity ------------------------------------------
+
+# What each agent's generated configs must say: how the CI job installs it (never npm for a Python
+# agent), which hosts every allow-list opens (its own model endpoint is never forbidden), and the
+# key it is handed by name.
+AGENT_CASES = {
+    "claude-code": dict(install="npm install --global @anthropic-ai/claude-code",
+                        endpoints={"api.anthropic.com"}, keys={"ANTHROPIC_API_KEY"}, argv="claude -p"),
+    "codex": dict(install="npm install --global @openai/codex",
+                  endpoints={"api.openai.com"}, keys={"OPENAI_API_KEY"}, argv="codex exec"),
+    "gemini-cli": dict(install="npm install --global @google/gemini-cli",
+                       endpoints={"generativelanguage.googleapis.com"}, keys={"GEMINI_API_KEY"}, argv="gemini -p"),
+    "aider": dict(install="pipx install aider-chat", endpoints={"api.openai.com"}, keys={"OPENAI_API_KEY"},
+                  argv="aider --message"),
+    "opencode": dict(install="npm install --global opencode-ai", endpoints={"opencode.ai", "api.anthropic.com"},
+                     keys={"ANTHROPIC_API_KEY"}, argv="opencode run"),
+    "openhands": dict(install="pipx install --python python3.12 openhands",
+                      endpoints={"api.anthropic.com", "api.openai.com"}, keys={"LLM_API_KEY"},
+                      argv="openhands --headless -t"),
+    "goose": dict(install="download_cli.sh", endpoints={"api.anthropic.com"}, keys={"ANTHROPIC_API_KEY"},
+                  argv="goose run -t"),
+}
+
+
+@pytest.fixture(params=sorted(AGENT_CASES))
+def agent_case(request):
+    agent = request.param
+    spec = spec_from_catalog([agent], config_dir="sandbox")
+    return agent, AGENT_CASES[agent], spec, render_configs(spec)
+
+
+def test_agent_install_command_is_the_agents_own(agent_case):
+    agent, want, spec, files = agent_case
+    steps = _yaml(files, "github-actions-job.yml")["jobs"]["agent"]["steps"]
+    installs = [s for s in steps if s.get("name", "").startswith("Install")]
+    assert len(installs) == 1, [s.get("name") for s in steps]
+    run = installs[0]["run"]
+    assert want["install"] in run
+    method = spec.installs[0].method
+    if method != "npm":
+        assert "npm install" not in files["github-actions-job.yml"]  # a Python agent is no npm package
+    if method == "pipx":
+        assert "BLASTWALL_EXTRA_RO: /opt/pipx" in files["github-actions-job.yml"]
+        assert "PIPX_BIN_DIR=/usr/local/bin" in run
+    if method == "script":
+        assert run.startswith("curl --proto '=https' --tlsv1.2 -fsSL https://")
+    assert "Install" in files["github-actions-job.yml"] and spec.installs[0].binary in installs[0]["name"]
+
+
+def test_agent_endpoints_are_allowed_everywhere(agent_case):
+    agent, want, spec, files = agent_case
+    assert want["endpoints"] <= set(spec.endpoints)
+    readme = files["README.md"]
+    assert "none: no network" not in readme
+    for host in spec.endpoints:
+        assert f"`{host}`" in readme
+    harden = _yaml(files, "github-actions-job.yml")["jobs"]["agent"]["steps"][0]["with"]["allowed-endpoints"].split()
+    for host in (*spec.endpoints, *spec.installs[0].download_hosts):
+        assert f"{host}:443" in harden, host
+    squid = files["egress-proxy/squid.conf"]
+    bwrap = files["agent-bwrap.sh"]
+    firewall = files[".devcontainer/init-firewall.sh"]
+    for host in spec.endpoints:
+        assert host in squid.split("acl agent_endpoints dstdomain -n ", 1)[1].splitlines()[0]
+        assert host in bwrap.split("ALLOWED_HOSTS=(", 1)[1].split(")", 1)[0]
+        assert host in firewall
+    assert "egress-proxy.py" in files
+
+
+def test_agent_key_names_are_its_own(agent_case):
+    agent, want, spec, files = agent_case
+    assert set(spec.secrets) == want["keys"]
+    runner = _yaml(files, "github-actions-job.yml")["jobs"]["agent"]["steps"][-1]
+    assert {k for k, v in runner["env"].items() if "secrets." in str(v)} == want["keys"]
+    compose = _yaml(files, "compose.sandbox.yaml")["services"]["agent"]["environment"]
+    assert want["keys"] <= {k for k, v in compose.items() if v is None}
+    job = _yaml(files, "k8s/agent-job.yaml")["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert want["keys"] == {e["name"] for e in job if "valueFrom" in e}
+    for other in {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "LLM_API_KEY"} - want["keys"]:
+        assert other not in files["agent-bwrap.sh"] and other not in files["github-actions-job.yml"], other
+
+
+def test_agent_default_argv_runs_headless(agent_case):
+    agent, want, spec, files = agent_case
+    assert " ".join(spec.command) == want["argv"]
+    run = _yaml(files, "github-actions-job.yml")["jobs"]["agent"]["steps"][-1]["run"]
+    assert run == f'./sandbox/agent-bwrap.sh {want["argv"]} "$PROMPT"'
+
+
+def test_agent_configs_validate(agent_case):
+    agent, want, spec, files = agent_case
+    assert not _errors(_schema_file("github-workflow.json"), _yaml(files, "github-actions-job.yml"))
+    assert not _errors(_schema_file("compose-spec.json"), _yaml(files, "compose.sandbox.yaml"))
+    assert not _errors(_schema_file("devContainer.base.schema.json"),
+                       json.loads(files[".devcontainer/devcontainer.json"]))
+    assert not _k8s_errors("io.k8s.api.batch.v1.Job", _yaml(files, "k8s/agent-job.yaml"))
+    compile(files["egress-proxy.py"], "egress-proxy.py", "exec")
+
+
+def test_agent_scripts_pass_shellcheck(agent_case, tmp_path):
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed")
+    agent, want, spec, files = agent_case
+    scripts = _shell_files(files, tmp_path)
+    # the workflow's own run steps are shell too
+    for i, step in enumerate(_yaml(files, "github-actions-job.yml")["jobs"]["agent"]["steps"]):
+        if "run" in step:
+            script = tmp_path / f"step-{i}.sh"
+            script.write_text("#!/usr/bin/env bash\nset -euo pipefail\n" + step["run"] + "\n")
+            scripts.append(script)
+    for script in scripts:
+        result = subprocess.run([shellcheck, "--shell=bash", "--severity=info", str(script)],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"{script.name}:\n{result.stdout}{result.stderr}"
+
+
+def test_agent_workflow_is_zizmor_clean_where_it_goes(agent_case, tmp_path):
+    agent, want, spec, files = agent_case
+    zizmor = shutil.which("zizmor") or str(Path(sys.executable).parent / "zizmor")
+    if not Path(zizmor).is_file():
+        pytest.skip("zizmor is not installed (test extras, Python 3.11+)")
+    target = tmp_path / ".github" / "workflows" / "agent-sandbox.yml"  # where its README says to put it
+    target.parent.mkdir(parents=True)
+    target.write_text(files["github-actions-job.yml"])
+    proc = subprocess.run([zizmor, "--offline", "--no-progress", "--format", "json", str(target)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode in (0, 10, 11, 12, 13, 14), proc.stderr
+    assert json.loads(proc.stdout or "[]") == []
+    # every path the job uses starts at the repository root, where a step runs
+    runner = _yaml(files, "github-actions-job.yml")["jobs"]["agent"]["steps"][-1]["run"].split()[0]
+    assert runner == "./sandbox/agent-bwrap.sh"

@@ -330,16 +330,25 @@ def test_scan_may_write_a_new_report_inside_and_replace_it_later(scanned: Path, 
         json.loads(report.read_text())
 
 
-def test_scan_refuses_a_symlinked_report_path(scanned: Path, tmp_path: Path) -> None:
+def test_scan_refuses_a_symlinked_report_path_inside_the_target(scanned: Path, tmp_path: Path) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("keep\n")
-    link = tmp_path / "report.txt"
+    link = scanned / "report.txt"  # planted by the repository: it must not redirect the report
     link.symlink_to(victim)
     assert "symlink" in one_error_line(blastwall("scan", str(scanned), "-o", str(link)))
-    dangling = tmp_path / "dangling.json"
+    dangling = scanned / "dangling.json"
     dangling.symlink_to(tmp_path / "nowhere.json")
     assert "symlink" in one_error_line(blastwall("scan", str(scanned), "--json-output", str(dangling)))
     assert victim.read_text() == "keep\n" and not (tmp_path / "nowhere.json").exists()
+
+
+def test_scan_follows_the_users_own_links_outside_the_target(scanned: Path, tmp_path: Path) -> None:
+    report = tmp_path / "real.json"
+    link = tmp_path / "latest.json"  # the user's own link, outside the scanned folder
+    link.symlink_to(report)
+    assert blastwall("scan", str(scanned), "--json-output", str(link), "--fail-on", "never").returncode == 0
+    assert report.read_text().startswith("{")
+    assert blastwall("scan", str(scanned), "-o", os.devnull, "--fail-on", "never").returncode == 0
 
 
 def test_scan_refuses_two_reports_in_one_file(scanned: Path, tmp_path: Path) -> None:

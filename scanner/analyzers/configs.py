@@ -27,6 +27,12 @@ def is_devcontainer(path: str) -> bool:
         re.search(r"(^|/)\.devcontainer/([^/]+/)?devcontainer\.json$", path))
 
 
+def is_scheduler(path: str) -> bool:
+    """crontab files, launchd plists, systemd units (files in `cron.d/` are found by the link pass)."""
+    base = posixpath.basename(path)
+    return base == "crontab" or base.endswith((".plist", ".service", ".timer", ".cron", ".crontab"))
+
+
 def is_kubernetes(path: str) -> bool:
     return path.endswith((".yaml", ".yml")) and not path.startswith(".github/")
 
@@ -48,6 +54,7 @@ def _register() -> None:
 
     # Appended last: any other YAML file may hold Kubernetes manifests.
     register_kind("kubernetes", is_kubernetes, _lazy("scanner.analyzers.kubernetes", "analyze_kubernetes"), first=False)
+    register_kind("scheduler", is_scheduler, _lazy("scanner.analyzers.schedulers", "analyze_scheduler"))
     register_kind("dockerfile", is_dockerfile, _lazy("scanner.analyzers.containers", "analyze_dockerfile"))
     register_kind("compose", is_compose, _lazy("scanner.analyzers.containers", "analyze_compose"))
     register_kind("devcontainer", is_devcontainer, _lazy("scanner.analyzers.containers", "analyze_devcontainer"))

@@ -4,6 +4,7 @@ containers start an agent, judged with their pod spec and the NetworkPolicies th
 from __future__ import annotations
 
 import json
+import re
 
 from scanner.analyzers.base import Analysis
 from scanner.analyzers.cfgjudge import agent_by_name, agent_in_image, make_site, read, secret_fact, split_words
@@ -77,8 +78,16 @@ def policy_egress(src, policies: list[tuple[Node, object]], labels: dict[str, st
     return max(decided, key=lambda d: order.index(d[0]) if d[0] in order else 0)  # policies are additive: widest wins
 
 
+# A manifest with a pod spec names all three; other YAML (test cassettes, CI configs, data) is
+# never composed, which is most of the YAML in a large repository.
+_POD_MANIFEST = tuple(re.compile(rf"""(?<![\w-])["']?{key}["']?\s*:""".encode())
+                      for key in ("apiVersion", "kind", "(?:initC|c)ontainers"))
+
+
 def analyze_kubernetes(analysis: Analysis):
     src = analysis.source
+    if not all(p.search(src.data) for p in _POD_MANIFEST):
+        return
     docs = load_yaml_all(src.text, analysis.notes)
     docs = [d for d in docs if d.is_map]
     expanded: list[Node] = []

@@ -10,7 +10,7 @@ from tree_sitter import Node
 
 from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
 from scanner.analyzers.javascript import fresh_budget, import_bindings, js_module
-from scanner.analyzers.sdks import SiteBuilder
+from scanner.analyzers.sdk_sites import SiteBuilder
 from scanner.analyzers.sdk_python import passive_session, read_only
 from scanner.commandline import Word
 from scanner.containment import EnvInfo

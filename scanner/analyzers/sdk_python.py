@@ -17,7 +17,7 @@ from tree_sitter import Node, Query, QueryCursor
 
 from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
 from scanner.analyzers.python_lang import PythonModule, _argument_parts, python_module
-from scanner.analyzers.sdks import SUPERSEDED, SiteBuilder
+from scanner.analyzers.sdk_sites import SUPERSEDED, SiteBuilder
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import Boundary, Confidence, Egress, EnvMode, Location
@@ -62,8 +62,20 @@ class Call:
     def __init__(self, node: Node, name: str, args: Node):
         self.node = node
         self.name = name  # import-resolved dotted name
+        self.root = name.split(".", 1)[0]
+        self.leaf = name.rsplit(".", 1)[-1]
         self._args = args
         self._parts: tuple[list[Node], dict[str, Node]] | None = None
+
+    def mentions(self, data: bytes, *words: bytes) -> bool:
+        """Whether the argument list's source (`data` is the file's) holds one of `words`: a
+        cheap test before the arguments are split."""
+        region = data[self._args.start_byte : self._args.end_byte]
+        return any(w in region for w in words)
+
+    def has_keyword(self, data: bytes, name: str) -> bool:
+        """`name=` among the arguments; most calls never get split."""
+        return self.mentions(data, name.encode()) and name in self.keywords
 
     def _split(self) -> tuple[list[Node], dict[str, Node]]:
         if self._parts is None:
@@ -78,13 +90,6 @@ class Call:
     def keywords(self) -> dict[str, Node]:
         return self._split()[1]
 
-    @property
-    def root(self) -> str:
-        return self.name.split(".", 1)[0]
-
-    @property
-    def leaf(self) -> str:
-        return self.name.rsplit(".", 1)[-1]
 
 
 class PyFacts:
@@ -847,9 +852,8 @@ def _autogen(d: PythonDetector, call: Call) -> bool:
                         needs="whether Docker is available where MagenticOne runs: without a code_executor it falls back to executing code on the host")
             return True
         return False
-    if "code_execution_config" in call.keywords and call.root in ("autogen", "ag2") or (
-        "code_execution_config" in call.keywords and call.leaf in ("UserProxyAgent", "ConversableAgent", "AssistantAgent")
-    ):
+    if call.has_keyword(d.src.data, "code_execution_config") and (
+            call.root in ("autogen", "ag2") or call.leaf in ("UserProxyAgent", "ConversableAgent", "AssistantAgent")):
         node = call.keywords["code_execution_config"]
         if px.const(node) is False:
             return True
@@ -1180,6 +1184,7 @@ def _tool_data() -> dict:
         return dict(yaml.safe_load(handle).get("agent_tools") or {})
 
 
+@lru_cache(maxsize=64)
 def _tool_list(key: str) -> tuple[str, ...]:
     return tuple(str(v) for v in _tool_data().get(key) or ())
 
@@ -1294,8 +1299,15 @@ class ToolScan:
             if node is not None and node.type == "identifier":
                 out.setdefault(px.src.node_text(node), px.loc(at.node))
 
+        needles = tuple(k.encode() for k in keywords)
+        if not any(n in px.src.data for n in needles):
+            needles = ()
         for call in px.calls:
-            for key, value in call.keywords.items():
+            if not needles or not call.mentions(px.src.data, *needles):
+                items: list = []
+            else:
+                items = list(call.keywords.items())
+            for key, value in items:
                 if key in keywords:
                     target = px.deref(value) if value.type == "identifier" else value
                     if target is None:
@@ -1679,8 +1691,17 @@ def _wrappers(d: PythonDetector) -> dict[str, list[_Wrapper]]:
     px = d.px
     table = launch_tables()["python"]
     out: dict[str, list[_Wrapper]] = {}
+    # Launch calls by the function whose body holds them: one pass, not functions x calls.
+    by_scope: dict[int, list[Call]] = {}
+    for call in px.calls:
+        if call.name in table:
+            by_scope.setdefault(px.mod.scope_of(call.node).id, []).append(call)
+    if not by_scope:
+        return out
     for name, defs in px.functions.items():
         for fn in defs:
+            if fn.id not in by_scope:
+                continue
             params_node = fn.child_by_field_name("parameters")
             params: list[str] = []
             for p in params_node.named_children if params_node is not None else ():
@@ -1691,12 +1712,8 @@ def _wrappers(d: PythonDetector) -> dict[str, list[_Wrapper]]:
             if not params:
                 continue
             is_method = params[0] in ("self", "cls")
-            for call in px.calls:
-                if not (fn.start_byte < call.node.start_byte < fn.end_byte) or px.mod.scope_of(call.node).id != fn.id:
-                    continue
-                spec = table.get(call.name)
-                if spec is None:
-                    continue
+            for call in by_scope[fn.id]:
+                spec = table[call.name]
                 template, shell = None, False
                 if "argv" in spec:
                     template = call.positional[spec["argv"]] if spec["argv"] < len(call.positional) else call.keywords.get(spec.get("argv_kw", ""))

@@ -7,6 +7,7 @@ newlines kept), so tree-sitter's rows are the host file's lines and evidence sta
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Iterator
 
@@ -47,6 +48,7 @@ class ShellText:
         self.tree = parse("bash", data)
         self.vars: dict[str, str | None] = {}
         self.arrays: dict[str, list[Node]] = {}
+        self._script_paths: dict[str, str] | None = None
         if shared_vars is None:
             self._collect_vars()
         else:
@@ -154,6 +156,63 @@ class ShellText:
                 text = text.replace('"', "").replace("'", "")
             return text, dynamic
         return self.text(node), True
+
+    def script_paths(self) -> dict[str, str]:
+        """Variables that name a path relative to the running script's own folder, from how
+        scripts find themselves: `DIR="$(cd "$(dirname "$0")" && pwd)"` is ".",
+        `ROOT="$DIR/.."` is "..", `RUNNER="$DIR/run.sh"` is "run.sh". Only meaningful in a
+        script file (where `$0` is that file); a name given two different paths is dropped."""
+        if self._script_paths is None:
+            assigned: list[tuple[int, str, str]] = []
+            stack = [self.tree.root_node]
+            while stack:
+                n = stack.pop()
+                stack.extend(n.children)
+                if n.type == "variable_assignment":
+                    name, value = n.child_by_field_name("name"), n.child_by_field_name("value")
+                    if name is not None and value is not None and value.type != "array":
+                        assigned.append((n.start_byte, self.text(name), self.text(value)))
+            known: dict[str, str] = {}
+            dropped: set[str] = set()
+            for _start, name, value in sorted(assigned):
+                path = None if name in dropped else script_path_expr(value, known)
+                if path is None:
+                    continue  # a default or an override from elsewhere: the script's own answer stands
+                if name in known and known[name] != path:
+                    known.pop(name)
+                    dropped.add(name)
+                    continue
+                known[name] = path
+            self._script_paths = known
+        return self._script_paths
+
+    def script_relative(self, spelled: str) -> str | None:
+        """A path spelled from the script's own location (`$DIR/run.sh`, `$(dirname "$0")/run.sh`,
+        `"${ROOT}/bin/x"`) as a repository path; None for anything else or outside the repository."""
+        if "$" not in spelled and "`" not in spelled:
+            return None
+        path = script_path_expr(spelled, self.script_paths())
+        if path is None or path == _SELF:
+            return None
+        rel = posixpath.normpath(posixpath.join(posixpath.dirname(self.src.path), path))
+        return None if rel == ".." or rel.startswith("../") else rel
+
+    def expand_known(self, text: str) -> str:
+        """`text` with its `$NAME`s replaced where the script says what they are: literal
+        constants by their value, script-relative paths by `REPO_ROOT` + the repository path."""
+        paths = self.script_paths()
+        here = posixpath.dirname(self.src.path)
+
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1) or m.group(2)
+            if name in paths and paths[name] != _SELF:
+                rel = posixpath.normpath(posixpath.join(here, paths[name]))
+                if rel != ".." and not rel.startswith("../"):
+                    return REPO_ROOT + rel
+            value = self.vars.get(name)
+            return value if value is not None and "$" not in value else m.group(0)
+
+        return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)", sub, text)
 
     def commands(self) -> Iterator[tuple[Node, list[Word]]]:
         for node, words, _text in self.commands_with_text():
@@ -326,6 +385,60 @@ def makefile_shell(data: bytes) -> bytes:
             continued = False
             out.append(b"")
     return b"\n".join(out)
+
+
+# A path already resolved against the repository root (see `ShellText.expand_known`); entry-point
+# linking reads it like `$GITHUB_WORKSPACE/`.
+REPO_ROOT = "${BLASTWALL_REPO_ROOT}/"
+_SELF = "\0self"  # the running script itself, in `script_path_expr`'s answers
+# `$0`, `${BASH_SOURCE[0]}` and their spellings: the running script.
+_SELF_SPELLED = re.compile(r"^\$(?:0|\{0\}|BASH_SOURCE|\{BASH_SOURCE(?:\[0\])?(?::-\$0)?\})$")
+# Output and option noise inside `$(cd ... && pwd)`: `--`, `-P`, `&>/dev/null`, `2>&1`.
+_PATH_NOISE = re.compile(r"\s(?:--|-[PLe])(?=\s)|\s*\d?&?>+\s*/dev/null|\s*\d?>&\d")
+_CD_PWD = re.compile(r"^(?:\$\(|`)\s*(?:builtin\s+)?cd\s+(.+?)\s*(?:&&|;)\s*pwd(?:\s+-[PL])?\s*(?:\)|`)$", re.S)
+_DIRNAME = re.compile(r"^(?:\$\(|`)\s*dirname\s+(.+?)\s*(?:\)|`)$", re.S)
+_REALPATH = re.compile(r"^(?:\$\(|`)\s*(?:realpath|g?readlink\s+-[fem]+)\s+(.+?)\s*(?:\)|`)$", re.S)
+_STRIP_LAST = re.compile(r"^\$\{(?:0|BASH_SOURCE(?:\[0\])?)%/\*\}$")
+_VAR_PATH = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))(/[^$`\s]*)?$")
+
+
+def script_path_expr(spelled: str, known: dict[str, str]) -> str | None:
+    """The path a shell expression names, relative to the running script's folder (`_SELF` for
+    the script itself), when it is built from the script's own location; None otherwise.
+    Understands `$0`, `${BASH_SOURCE[0]}`, `dirname`, `cd … && pwd`, `realpath`/`readlink -f`,
+    `${0%/*}` and variables in `known`, joined with literal path tails."""
+    text = spelled.strip()
+    if "'" in text or len(text) > 300:
+        return None
+    text = _PATH_NOISE.sub("", text.replace('"', "")).strip()
+    if _SELF_SPELLED.match(text):
+        return _SELF
+    if _STRIP_LAST.match(text):
+        return "."
+    for pattern, parent in ((_CD_PWD, False), (_DIRNAME, True), (_REALPATH, False)):
+        m = pattern.match(text)
+        if m:
+            inner = script_path_expr(m.group(1), known)
+            if inner is None:
+                return None
+            if parent:
+                return "." if inner == _SELF else posixpath.normpath(posixpath.join(inner, ".."))
+            return inner
+    m = _VAR_PATH.match(text)
+    if m:
+        base = known.get(m.group(1) or m.group(2))
+        tail = (m.group(3) or "").strip("/")
+        if base is None or (base == _SELF and tail):
+            return None
+        return posixpath.normpath(posixpath.join(base, tail)) if tail else base
+    # `$(dirname "$0")/../run.sh`: an expression, then a literal tail.
+    m = re.match(r"^((?:\$\(|`).*(?:\)|`))(/[^$`\s]*)$", text, re.S)
+    if m:
+        base = script_path_expr(m.group(1), known)
+        if base is None or base == _SELF:
+            return None
+        return posixpath.normpath(posixpath.join(base, m.group(2).strip("/") or "."))
+    return None
 
 
 def _json_key_line(src: SourceFile, section: str, key: str) -> int:

@@ -8,6 +8,15 @@ for Python and JavaScript, the repository modules those import, for shell script
 they start). When an agent is launched there, the step itself is a launch site on the runner:
 it is judged with the job's token, permissions, secrets, trigger and schedule, and the launch
 found in the file is bounded by the job's timeout.
+
+Scheduler entry points (`scheduler_links`): a crontab line, a launchd job, a systemd service or a
+crontab line a script installs (read by `scanner.analyzers.schedulers`) is followed the same way;
+paths written for another machine (`/Users/me/proj/scripts/run.sh`, `~/proj/run.sh`) are matched
+by their longest suffix that names exactly one repository file. An entry that reaches an agent is
+a launch site with no person in the loop, judged by the launch it reaches.
+
+Inside shell scripts, paths built from the script's own location (`$SCRIPT_DIR/run.sh`,
+`$(dirname "$0")/../run.sh`, after `cd "$(dirname "$0")"`) are followed too.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from scanner.analyzers.base import Analysis
+from scanner.analyzers.shell import REPO_ROOT
 from scanner.model import Boundary, Fact, Finding, LaunchSite, Location
 
 _WORKFLOW = re.compile(r"(^|/)\.github/workflows/[^/]+\.ya?ml$")
@@ -47,11 +57,17 @@ _YARN_BUILTINS = {"install", "add", "remove", "upgrade", "init", "config", "cach
 _SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "source", "."}
 _MAKE = {"make", "gmake"}
 _TRANSPARENT = {"env", "time", "nice", "nohup", "exec", "command", "stdbuf", "xvfb-run", "caffeinate", "unbuffer",
-                "setsid", "chronic"}
+                "setsid", "chronic", "cronic", "run-one"}
 _STOP = {"docker", "podman", "nerdctl", "sudo", "doas", "runuser", "su", "bwrap", "firejail", "nsjail", "srt",
          "sandbox-exec", "systemd-run", "ssh", "kubectl", "minijail0"}
 _WORKSPACE = ("${{ github.workspace }}/", "${{github.workspace}}/", "$GITHUB_WORKSPACE/", "${GITHUB_WORKSPACE}/",
-              "$PWD/", "${PWD}/", "$(pwd)/")
+              "$PWD/", "${PWD}/", "$(pwd)/", REPO_ROOT)
+# Programs in the system's folders (`/bin/bash`, `/usr/bin/env`) are read by their names; a
+# repository file is never matched there unless its name is a script's.
+_SYSTEM_BIN = {"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/opt/homebrew/bin",
+               "/opt/local/bin", "/snap/bin", "/usr/libexec"}
+_HOME = ("~/", "$HOME/", "${HOME}/")
+_SCRATCH = {"tmp", "dev", "proc", "sys", "run"}  # never a checkout
 _ACTION_PATH = ("${{ github.action_path }}/", "${{github.action_path}}/", "$GITHUB_ACTION_PATH/",
                 "${GITHUB_ACTION_PATH}/")
 _SCRIPT_EXT = (".sh", ".bash", ".zsh", ".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".jsx", ".rb", ".pl")
@@ -75,7 +91,8 @@ class EntryResolver:
     """Follows commands to the repository files they run, and those files to the agent launches
     in them (memoised per file)."""
 
-    def __init__(self, root, paths: set[str], by_path: dict[str, list[LaunchSite]], read):
+    def __init__(self, root, paths: set[str], by_path: dict[str, list[LaunchSite]], read, foreign: bool = False,
+                 contained: bool = False):
         self.root = root
         self.paths = paths
         self.by_path = by_path
@@ -83,6 +100,12 @@ class EntryResolver:
         self._src: dict[str, object] = {}
         self._memo: dict[tuple[str, str, str], list[LaunchSite]] = {}
         self.budget = MAX_FILES
+        # `foreign`: absolute and home paths (written on the author's machine) are matched by
+        # suffix. `contained`: contained launches are reached too (their entry is judged by them).
+        self.foreign = foreign
+        self.contained = contained
+        self._by_base: dict[str, list[str]] | None = None
+        self._dirs: set[str] | None = None
 
     # -- files ------------------------------------------------------------------------------
 
@@ -102,6 +125,8 @@ class EntryResolver:
             if text.startswith(prefix):
                 text, base = text[len(prefix):], ""
                 break
+        if self.foreign and text.startswith(("/", *_HOME)):
+            return self.foreign_file(text)
         if not text or "$" in text or "`" in text or text.startswith(("/", "~", "-")):
             return None
         for candidate in (posixpath.join(base, text), text):
@@ -116,6 +141,8 @@ class EntryResolver:
             if text.startswith(prefix) or text == prefix.rstrip("/"):
                 text, base = text[len(prefix):], ""
                 break
+        if self.foreign and text.startswith(("/", *_HOME, "~")):
+            return self.foreign_dir(text)
         if "$" in text or "`" in text or text.startswith(("/", "~", "-")):
             return None
         rel = posixpath.normpath(posixpath.join(base, text)) if text else ""
@@ -123,10 +150,65 @@ class EntryResolver:
             return ""
         return None if rel.startswith("..") else rel
 
+    # -- paths written on another machine ----------------------------------------------------
+
+    def _foreign_parts(self, text: str) -> list[str] | None:
+        for prefix in (*_HOME, "~"):
+            if text.startswith(prefix):
+                text = text[len(prefix):]
+                break
+        else:
+            if not text.startswith("/"):
+                return None
+        if "$" in text or "`" in text or "%" in text:
+            return None
+        parts = [p for p in posixpath.normpath("/" + text).split("/") if p]
+        if not parts or ".." in parts or (text.startswith("/") and parts[0] in _SCRATCH):
+            return None
+        return parts
+
+    def foreign_file(self, spelled: str) -> str | None:
+        """An absolute or home path from another machine, as the repository file named by its
+        longest suffix that matches exactly one file (`/Users/me/proj/scripts/run.sh` ->
+        `scripts/run.sh`); a program in a system folder only when its name is a script's."""
+        parts = self._foreign_parts(spelled.strip().strip("'\""))
+        if not parts:
+            return None
+        if "/" + "/".join(parts[:-1]) in _SYSTEM_BIN and not parts[-1].endswith(_SCRIPT_EXT):
+            return None
+        if self._by_base is None:
+            self._by_base = {}
+            for path in sorted(self.paths):
+                self._by_base.setdefault(posixpath.basename(path), []).append(path)
+        candidates = self._by_base.get(parts[-1], [])
+        for k in range(len(parts), 0, -1):
+            suffix = "/".join(parts[-k:])
+            hits = [c for c in candidates if c == suffix or c.endswith("/" + suffix)]
+            if hits:
+                return hits[0] if len(hits) == 1 else None
+        return None
+
+    def foreign_dir(self, spelled: str) -> str:
+        """A folder from another machine: the repository folder named by its longest suffix that
+        matches exactly one folder, else the repository root (a checkout on that machine)."""
+        parts = self._foreign_parts(spelled.strip().strip("'\"")) or []
+        if self._dirs is None:
+            self._dirs = {posixpath.dirname(p) for p in self.paths} - {""}
+            for d in list(self._dirs):
+                while "/" in d:
+                    d = posixpath.dirname(d)
+                    self._dirs.add(d)
+        for k in range(len(parts), 0, -1):
+            suffix = "/".join(parts[-k:])
+            hits = [d for d in self._dirs if d == suffix or d.endswith("/" + suffix)]
+            if hits:
+                return hits[0] if len(hits) == 1 else ""
+        return ""
+
     def agent_sites(self, rel: str, lines: tuple[int, int] | None = None) -> list[LaunchSite]:
         out = []
         for site in self.by_path.get(rel, []):
-            if site.agent == "unknown" or site.containment.boundary in _CONTAINED:
+            if site.agent == "unknown" or (site.containment.boundary in _CONTAINED and not self.contained):
                 continue
             if lines is not None and not (lines[0] <= site.location.line <= lines[1]):
                 continue
@@ -177,9 +259,16 @@ class EntryResolver:
             from scanner.analyzers.shell import ShellText
 
             text = ShellText(src, src.data)
+            moved: str | None = None  # after `cd "$(dirname "$0")/.."`: where later commands run
             for _node, words in text.commands():
-                for base_dir in dict.fromkeys((base, here)):
-                    out.extend(self.reach_command([w.text for w in words], base_dir, depth + 1, here))
+                texts = [_from_script(text, w.text) for w in words]
+                if len(texts) == 2 and texts[0] == "cd":
+                    if texts[1].startswith(REPO_ROOT) or (self.foreign and texts[1].startswith(("/", "~", "$HOME"))):
+                        moved = self.resolve_dir(texts[1], here)
+                    continue
+                bases = ([moved] if moved is not None else []) + [base, here]
+                for base_dir in dict.fromkeys(bases):
+                    out.extend(self.reach_command(texts, base_dir, depth + 1, here))
         return out
 
     # -- commands ---------------------------------------------------------------------------
@@ -187,6 +276,8 @@ class EntryResolver:
     def targets(self, words: list[str], base: str, action_dir: str = "") -> list[tuple[str, str, str]]:
         """The repository files a command runs: (kind, path, part), part = npm script or make target."""
         words = [w for w in words if w]
+        if words:
+            words[0] = _program(words[0])
         while words and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]) or words[0] in _TRANSPARENT):
             head = words.pop(0)
             if head in ("env",):
@@ -194,8 +285,17 @@ class EntryResolver:
                     words.pop(0)
             if head == "nice" and words[:1] == ["-n"]:
                 words = words[2:]
+            if words:
+                words[0] = _program(words[0])
         if words and words[0] in ("timeout", "gtimeout"):
             words = _skip_flags(words[1:], {"-s", "--signal", "-k", "--kill-after"})[1:]
+            if words:
+                words[0] = _program(words[0])
+        if words and words[0] == "flock":  # `flock [-n] LOCKFILE cmd ...` / `flock LOCKFILE -c "cmd"` (cron jobs)
+            words = _skip_flags(words[1:], {"-w", "--wait", "--timeout", "-E", "--conflict-exit-code"})[1:]
+            if words[:1] in (["-c"], ["--command"]) and len(words) > 1:
+                return [("inline", words[1], base)]
+            return self.targets(words, base, action_dir) if words else []
         if not words:
             return []
         head = words[0]
@@ -255,16 +355,19 @@ class EntryResolver:
         return ""
 
     def _inline_shell(self, script: str, base: str, depth: int) -> list[LaunchSite]:
-        import shlex
-
         out: list[LaunchSite] = []
-        for piece in re.split(r"&&|\|\||;|\n|\|", script):
-            try:
-                words = shlex.split(piece)
-            except ValueError:
-                continue
-            out.extend(self.reach_command(words, base, depth + 1))
+        for words, here in self.shell_pieces(script, base):
+            out.extend(self.reach_command(words, here, depth + 1))
         return out
+
+    def shell_pieces(self, script: str, base: str):  # type: ignore[no-untyped-def]
+        """The commands of a one-line shell script with the folder each runs in (`cd x && ...`)."""
+        for words in _split_commands(script):
+            if len(words) == 2 and words[0] == "cd":
+                moved = self.resolve_dir(words[1], base)
+                base = moved if moved is not None else base
+                continue
+            yield words, base
 
     def _python_command(self, args: list[str], base: str) -> list[tuple[str, str, str]]:
         i = 0
@@ -461,6 +564,54 @@ class EntryResolver:
                 for reach in step_reaches(self, reader, job, step, depth + 1, action_dir if job.is_action else ""):
                     out.extend(reach.sites)
         return out
+
+
+def _split_commands(script: str) -> list[list[str]]:
+    """The commands of a shell string, line by line, split at `;`, `&&`, `||`, `|` and parentheses
+    outside quotes (a line that does not lex is split the rough way)."""
+    import shlex
+
+    out: list[list[str]] = []
+    for line in script.split("\n"):
+        try:
+            lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()")
+            lexer.whitespace_split = True
+            tokens = list(lexer)
+        except ValueError:
+            for piece in re.split(r"&&|\|\||;|\|", line):
+                try:
+                    out.append(shlex.split(piece))
+                except ValueError:
+                    continue
+            continue
+        current: list[str] = []
+        for token in [*tokens, ";"]:
+            if token and set(token) <= set(";&|()"):
+                if current:
+                    out.append(current)
+                current = []
+            else:
+                current.append(token)
+    return [words for words in out if words]
+
+
+def _program(word: str) -> str:
+    """`/bin/bash`, `/usr/bin/env`, `/Users/me/.nvm/versions/node/v20/bin/node`: a program in a
+    system folder, or an interpreter or runner wherever it is installed, by its name."""
+    name = posixpath.basename(word)
+    if posixpath.dirname(word) in _SYSTEM_BIN:
+        return name
+    known = name in _NODE or name in _SHELLS or name in _TRANSPARENT or name in _MAKE or name in _PKG_RUNNERS
+    return name if word.startswith(("/", "~")) and (known or name in _RUN_PREFIXES or name in ("npm", "yarn", "pnpm",
+                                                                                               "timeout", "flock")) else word
+
+
+def _from_script(text, spelled: str) -> str:  # type: ignore[no-untyped-def]
+    """A word of a script file, with a path built from the script's own location resolved."""
+    if "$" not in spelled and "`" not in spelled:
+        return spelled
+    rel = text.script_relative(spelled)
+    return REPO_ROOT + rel if rel is not None else spelled
 
 
 def _skip_flags(words: list[str], value_flags: set[str]) -> list[str]:
@@ -704,3 +855,63 @@ def compose_links(root, paths, by_path, read):
                     out.append(replace(new, site_id=site.site_id, location=site.location,
                                        launcher=f"compose service `{name}` ({path})"))
     return out
+
+
+def scheduler_links(root, paths, by_path, read, catalog):  # type: ignore[no-untyped-def]
+    """Launch sites for scheduler entries (crontab lines, launchd jobs, systemd services, crontab
+    lines a script installs) that start a repository file which launches an agent, with their
+    findings; and, for each launch reached, the facts it learns from the entry (who starts it,
+    that no person watches). Scheduler files are parsed only when their bytes look like one."""
+    from scanner.analyzers import schedulers
+
+    new_sites: list[tuple[LaunchSite, list[Finding]]] = []
+    reached: dict[str, list[Fact]] = {}
+    if not any(s.agent != "unknown" for sites in by_path.values() for s in sites):
+        return new_sites, reached
+    kinds = {p: schedulers.entry_file_kind(p) for p in paths}
+    files = {}
+    for path, kind in kinds.items():
+        if kind is None:
+            continue
+        src = read(root, path)
+        if src is not None and schedulers.looks_scheduled(kind, src.data):
+            files[path] = (kind, src)
+    if not files:
+        return new_sites, reached
+    timers: dict[str, tuple[str, Location]] = {}
+    for path, (kind, src) in files.items():
+        if path.endswith(".timer"):
+            timers.update(schedulers.timer_schedules(src))
+    resolver = EntryResolver(root, set(paths), by_path, read, foreign=True, contained=True)
+    existing = {s.site_id for sites in by_path.values() for s in sites}
+    for path, (kind, src) in sorted(files.items()):
+        for entry in schedulers.entries(kind, src, timers):
+            base = resolver.resolve_dir(entry.workdir, "") if entry.workdir else ""
+            base = base or ""
+            if entry.shell:
+                pieces = list(resolver.shell_pieces(entry.shell, base))
+            else:
+                pieces = [([w.text for w in entry.words], base)]
+                # `/bin/bash`, `/Users/me/proj/run.sh` on lines of their own: the site is the script's line.
+                target = resolver.first_target(pieces[0][0], base)
+                named = next((w for w in entry.words if target and resolver.resolve(w.text, base) == target), None)
+                if named is not None:
+                    entry = replace(entry, location=named.location)
+            sites: list[LaunchSite] = []
+            via = ""
+            for words, here in pieces:
+                found = [s for s in resolver.reach_command(words, here, 1)
+                         if (s.location.path, s.location.line) != (path, entry.location.line)]
+                if found and not via:
+                    via = resolver.first_target(words, here) or found[0].location.path
+                sites.extend(found)
+            sites = list({s.site_id: s for s in sites}.values())
+            if not sites:
+                continue
+            guessed = any(resolver._foreign_parts(t) and resolver.foreign_file(t) for t in entry.tokens())
+            for site, findings in schedulers.scheduled_sites(entry, sites, via, existing, catalog, guessed):
+                existing.add(site.site_id)
+                new_sites.append((site, findings))
+            for target in sites:
+                reached.setdefault(target.site_id, []).extend(schedulers.carried_facts(entry))
+    return new_sites, reached

@@ -1,4 +1,8 @@
-"""The JSON report (schema_version 1): the stable, documented machine interface."""
+"""The JSON report (schema_version 1): the stable, documented machine interface.
+
+Fields are only added within a schema version. In 0.2.0 `summary.new_only` became a boolean, with
+what "new" was measured against in `summary.new_only_base` (see CHANGELOG.md).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,10 @@ import json
 from typing import Any
 
 from scanner import __version__
+from scanner.catalog import Catalog
 from scanner.model import Finding, Location, ScanResult
+from scanner.output.answer import deciding_rule, fix_items, why_text
+from scanner.output.overview import SEVERITIES, build, homepage, rule_doc_url
 
 SCHEMA_VERSION = "1"
 
@@ -41,23 +48,59 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "fingerprint": f.fingerprint,
         "suppressed": f.suppressed,
         "tier": f.tier,
+        "help_uri": rule_doc_url(f.rule_id),
     }
 
 
-def to_dict(result: ScanResult) -> dict[str, Any]:
+def to_dict(result: ScanResult, catalog: Catalog | None = None,
+            snippets: dict[str, tuple[str, str]] | None = None, hidden: int = 0) -> dict[str, Any]:
+    if catalog is None:
+        from scanner.catalog import load_catalog
+
+        catalog = load_catalog()
     cov = result.coverage
+    ov = build(result, hidden)
     return {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "blastwall", "version": __version__},
+        "tool": {"name": "blastwall", "version": __version__, "information_uri": homepage()},
         "verdict": result.verdict.value,
         "needs_context": list(result.needs_context),
         "summary": {
             "launch_sites": len(result.launch_sites),
-            "findings": sum(1 for f in result.findings if not f.suppressed),
-            "suppressed": sum(1 for f in result.findings if f.suppressed),
+            "findings": len(ov.active),
+            "suppressed": ov.suppressed,
             "filtered_preexisting": result.filtered_preexisting,
-            "new_only": result.new_only,
+            "new_only": bool(result.new_only),
+            "new_only_base": result.new_only,  # what "new" is measured against; "" when new_only is false
+            "below_threshold": hidden,  # left out by --min-severity / --min-confidence
+            "by_severity": {s.value: ov.by_severity[s] for s in SEVERITIES},
+            "by_rule": {r.rule_id: len(r.findings) for r in ov.rules},
+            "by_tier": {t.tier: {"launch_sites": t.sites, "findings": t.findings} for t in ov.tiers},
+            "deciding_sites": [v.site.site_id for v in ov.deciding],
+            "line": ov.closing_line(),
         },
+        "why": why_text(result, catalog),
+        "why_rule": deciding_rule(result, catalog),
+        "fixes": [
+            {
+                "rule_id": item.rule_id,
+                "title": item.title,
+                "severity": item.severity.value,
+                "summary": item.summary,
+                "why": item.why,
+                "findings": item.findings,
+                "launch_sites": item.sites,
+                "help_uri": item.help_uri,
+                "rewrite": item.rewrite,  # before/after are this repository's own lines, not the rule's example
+                "covered_by": item.covered_by,
+                "path": item.where.path,
+                "line": item.where.line,
+                "language": item.language,
+                "before": item.before,
+                "after": item.after,
+            }
+            for item in fix_items(result, catalog, snippets or {})
+        ],
         "review_notes": [{"path": n.path, "line": n.line, "text": n.text} for n in result.review_notes],
         "silencers": [{"path": s.path, "line": s.line, "text": s.text, "effect": s.effect} for s in result.silencers],
         "capped": [{"path": c.path, "rule_id": c.rule_id, "count": c.count} for c in result.capped],
@@ -94,5 +137,6 @@ def to_dict(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def render_json(result: ScanResult) -> str:
-    return json.dumps(to_dict(result), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+def render_json(result: ScanResult, catalog: Catalog | None = None,
+                snippets: dict[str, tuple[str, str]] | None = None, hidden: int = 0) -> str:
+    return json.dumps(to_dict(result, catalog, snippets, hidden), indent=2, ensure_ascii=False, sort_keys=False) + "\n"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import sarif_om as sarif
 from jschema_to_python.to_json import to_json
 
 from scanner import __version__
 from scanner.catalog import Catalog, RuleMeta
-from scanner.model import Finding, Location, ScanResult, Severity
+from scanner.model import Finding, LaunchSite, Location, ScanResult, Severity
+from scanner.output.overview import homepage, rule_doc_url, site_title
 from scanner.output.sanitize import plain
 
 CATEGORY = "blastwall"
@@ -20,6 +23,7 @@ def _help_markdown(rule: RuleMeta) -> str:
     parts = [f"**{rule.title}**", "", "## Why it matters", "", rule.why, "", "## Fix", "", rule.fix]
     for surface, example in sorted(rule.fix_examples.items()):
         parts += ["", f"Before ({surface}):", "", "```", example.before, "```", "", "After:", "", "```", example.after, "```"]
+    parts += ["", f"[Rule documentation]({rule_doc_url(rule.id)})"]
     return "\n".join(parts)
 
 
@@ -30,6 +34,7 @@ def _rule(rule: RuleMeta) -> sarif.ReportingDescriptor:
         short_description=sarif.MultiformatMessageString(text=rule.title),
         full_description=sarif.MultiformatMessageString(text=rule.why),
         help=sarif.MultiformatMessageString(text=f"{rule.why} Fix: {rule.fix}", markdown=_help_markdown(rule)),
+        help_uri=rule_doc_url(rule.id),
         default_configuration=sarif.ReportingConfiguration(level=_LEVEL[rule.severity]),
         properties={
             "tags": ["security", "ai-agent", rule.category],
@@ -57,7 +62,19 @@ def _physical(loc: Location) -> sarif.PhysicalLocation:
                                   region=region)
 
 
-def _result(f: Finding, index: dict[str, int]) -> sarif.Result:
+def _related_label(r: Location, f: Finding, site: LaunchSite | None) -> str:
+    """What a related location shows: its own label, else what it is to the finding."""
+    if r.label:
+        return plain(r.label, 200)
+    if site is not None and (r.path, r.line) == (site.location.path, site.location.line):
+        return plain(f"launch site: {site_title(site)}", 200)
+    if site is not None and r.path == site.location.path:
+        return plain(f"part of the launch at line {site.location.line}", 200)
+    return plain(f"related evidence for {f.rule_id}", 200)
+
+
+def _result(f: Finding, index: dict[str, int], sites: dict[str, LaunchSite] | None = None,
+            baseline_state: str = "") -> sarif.Result:
     result = sarif.Result(
         rule_id=f.rule_id,
         rule_index=index[f.rule_id],
@@ -66,11 +83,15 @@ def _result(f: Finding, index: dict[str, int]) -> sarif.Result:
         locations=[sarif.Location(physical_location=_physical(f.location))],
         partial_fingerprints={"blastwall/v1": f.fingerprint},
         properties={"severity": f.severity.value, "confidence": f.confidence.value, "category": f.category,
-                    "launch_site": f.site_id, **({"needs_context": f.needs_context} if f.needs_context else {})},
+                    "launch_site": f.site_id, "tier": f.tier,
+                    **({"needs_context": f.needs_context} if f.needs_context else {})},
     )
+    if baseline_state:
+        result.baseline_state = baseline_state
     if f.related:
+        site = (sites or {}).get(f.site_id)
         result.related_locations = [
-            sarif.Location(id=i + 1, physical_location=_physical(r), message=sarif.Message(text=r.label or "related"))
+            sarif.Location(id=i + 1, physical_location=_physical(r), message=sarif.Message(text=_related_label(r, f, site)))
             for i, r in enumerate(f.related[:10])
         ]
     if f.suppressed:
@@ -95,6 +116,7 @@ def _notice_descriptor(rule_id: str) -> sarif.ReportingDescriptor:
     return sarif.ReportingDescriptor(id=rule_id, short_description=sarif.MultiformatMessageString(text=title),
                                      full_description=sarif.MultiformatMessageString(text=text),
                                      help=sarif.MultiformatMessageString(text=text, markdown=text),
+                                     help_uri=rule_doc_url(rule_id),
                                      default_configuration=sarif.ReportingConfiguration(level="note"),
                                      properties={"tags": ["security", "blastwall-scope"], "security-severity": severity})
 
@@ -112,7 +134,10 @@ def _notice(rule_id: str, index: dict[str, int], path: str, line: int, text: str
                         partial_fingerprints={"blastwall/v1": digest})
 
 
-def render_sarif(result: ScanResult, catalog: Catalog) -> str:
+def render_sarif(result: ScanResult, catalog: Catalog, *, new_fingerprints: set[str] | None = None,
+                 new_only: str = "") -> str:
+    """The SARIF log. With `new_fingerprints` (new-only mode), `result` is the whole scan and each
+    result carries `baselineState` "new" or "unchanged": code scanning gets every alert."""
     rules = [catalog.rules[r] for r in sorted(catalog.rules)]
     extra = sorted({f.rule_id for f in result.findings} - set(catalog.rules))
     descriptors = [_rule(r) for r in rules] + [
@@ -123,18 +148,21 @@ def render_sarif(result: ScanResult, catalog: Catalog) -> str:
         for r in extra
     ] + [_notice_descriptor(r) for r in _NOTICES]
     index = {d.id: i for i, d in enumerate(descriptors)}
+    sites = {s.site_id: s for s in result.launch_sites}
     notices = [_notice("file-not-analysed", index, s.path, 1, f"Not analysed: {s.path} ({s.reason})")
                for s in result.coverage.not_analysed]
     notices += [_notice("results-changed-by-configuration", index, s.path, s.line, f"{s.text} — {s.effect}")
                 for s in result.silencers if s.path]  # command-line excludes have no file to point at
     run = sarif.Run(
         tool=sarif.Tool(driver=sarif.ToolComponent(
-            name="blastwall", semantic_version=__version__, information_uri="https://github.com/blastwall/blastwall",
+            name="blastwall", semantic_version=__version__, information_uri=homepage(),
             rules=descriptors)),
         automation_details=sarif.RunAutomationDetails(id=f"{CATEGORY}/"),
         original_uri_base_ids={"%SRCROOT%": sarif.ArtifactLocation(uri="./")},
         column_kind="unicodeCodePoints",
-        results=[_result(f, index) for f in result.findings] + notices,
+        results=[_result(f, index, sites, "" if new_fingerprints is None else
+                         ("new" if f.fingerprint in new_fingerprints else "unchanged"))
+                 for f in result.findings] + notices,
         properties={
             "verdict": result.verdict.value,
             "needsContext": list(result.needs_context),
@@ -143,8 +171,15 @@ def render_sarif(result: ScanResult, catalog: Catalog) -> str:
             "filteredPreexisting": result.filtered_preexisting,
             "notAnalysed": len(result.coverage.not_analysed),
             "cappedFindings": sum(c.count for c in result.capped),
-            **({"newOnly": result.new_only} if result.new_only else {}),
+            **({"newOnly": result.new_only or new_only} if (result.new_only or new_only) else {}),
         },
     )
     log = sarif.SarifLog(version="2.1.0", schema_uri="https://json.schemastore.org/sarif-2.1.0.json", runs=[run])
-    return to_json(log) + "\n"
+    doc = json.loads(to_json(log))
+    # jschema-to-python leaves out values equal to the schema default ("warning"): say every
+    # level, so no consumer has to know the default to see a medium finding's level.
+    for res in doc["runs"][0].get("results", []):
+        res.setdefault("level", "warning")
+    for rule in doc["runs"][0]["tool"]["driver"]["rules"]:
+        rule.setdefault("defaultConfiguration", {}).setdefault("level", "warning")
+    return json.dumps(doc, indent=2) + "\n"

@@ -1,40 +1,59 @@
-"""Rewrite launch sites so the agent starts through the generated sandbox runner.
+"""Rewrite launch sites so the agent starts through the generated sandbox runner, or switches to
+its own safe option where a runner cannot be put in front.
 
 Only shapes whose rewrite is mechanical and keeps the program's meaning are touched, and every
-rewrite edits syntax-tree nodes (libcst for Python, tree-sitter for JavaScript/TypeScript):
+rewrite edits syntax-tree nodes or value ranges (libcst for Python, tree-sitter for JavaScript/
+TypeScript, a positioned JSON(C) tree, TOML and YAML by line or round-trip):
 
-- Python `subprocess.run/call/check_call/check_output/Popen` with an argv list, tuple or list
-  variable (not `shell=True`, not `executable=`, no `*args`/`**kwargs`): the runner goes in front of
-  the argv, the environment becomes an explicit minimal mapping plus the agent's key by name, and
-  a timeout is added when there is none. `os` is reached through the name the file already binds
-  (`import os as _os` gives `_os.environ`); otherwise `import os` is added at top level, after the
-  module docstring, the `from __future__` imports and the leading import block.
-- JavaScript/TypeScript `child_process` `spawn/spawnSync/execFile/execFileSync`: the runner
-  becomes the program and the original program the first argument; every other argument is kept
-  (the callback, the options: `env` set inside an options object literal, or the options spread
-  into a new one); a timeout is added when there is none.
-- A shell command line (scripts, Makefile recipes, workflow `run:` steps) and `package.json`
-  scripts whose command starts with the agent (or a package runner of it): the runner is put in
-  front.
+- Code launches (`plan_apply` with `anchored`, the default): Python `subprocess.*` with an argv
+  list, a list variable or a same-file helper that returns one, `shell=True` strings and
+  `os.system` statements (as `sh -c` through the runner); JavaScript/TypeScript `child_process`
+  `spawn/spawnSync/execFile/execFileSync`, and `exec/execSync` command strings. The runner is
+  started by its path from the repository root with the root as working folder (computed from
+  the file's own location: `__file__`, `__dirname`, `import.meta.url`), the original working
+  folder is handed over in BLASTWALL_TARGET, the environment becomes explicit (PATH, the agent's
+  key by name, and every harmless entry the launch set, named in BLASTWALL_PASS_ENV), and a
+  timeout is added when there is none. See `LaunchCtx`.
+- Shell command lines (scripts, Makefile recipes, workflow `run:` steps, `package.json` scripts)
+  that start with the agent get the runner in front, addressed from the repository root
+  (`env -C "$(git rev-parse --show-toplevel)" BLASTWALL_TARGET="$PWD" ./sandbox/agent-bwrap.sh`
+  where the shell may run anywhere; `./sandbox/agent-bwrap.sh` where it runs at the root).
+  One-line `docker|podman run` commands lose their escapes and gain the sandbox flags.
+- Configuration (`configs`): Claude/Gemini/Qwen/OpenCode/Codex/Aider settings wherever found,
+  MCP stdio servers (wrapped in the runner, their env named for it), workflow jobs (read-only
+  token, operator secrets out, checkout without a persisted token, a timeout, agent action
+  inputs without bypass flags or shell tools), compose services, Kubernetes workloads.
+- SDK and framework options (`frameworks`): the framework's own safe setting.
 
-Every rewritten file is parsed again before it is written; a file that is a symlink, is reached
-through one or resolves outside the scanned folder is never edited. Everything else is reported
-back as manual, with the reason.
+`_rewrite(text, site, runner, keys)` is the plain form (runner as given, minimal env, no
+anchoring) kept for callers and tests of the argv rewrites. Every rewritten file is parsed again
+before it is written; a file that is a symlink, is reached through one or resolves outside the
+scanned folder is never edited. Everything else is reported back as manual, with the reason and
+a group shared by equal reasons.
 """
 
 from __future__ import annotations
 
 import ast
-import difflib
 import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scanner.model import LaunchSite, ScanResult
+from scanner.remediation.plan import ApplyPlan, Manual, Note
+from scanner.remediation.syntax import JS_FUNCTIONS as _JS_FUNCTIONS
+from scanner.remediation.syntax import JS_SIMPLE as _JS_SIMPLE
+from scanner.remediation.syntax import js_append_props as _js_append_props
+from scanner.remediation.syntax import js_dialect as _js_dialect
+from scanner.remediation.syntax import js_parses as _js_parses
+from scanner.remediation.syntax import js_prop as _js_prop
+from scanner.remediation.syntax import js_prop_key as _js_prop_key
+from scanner.remediation.syntax import js_unwrap as _js_unwrap
+from scanner.remediation.syntax import too_deep as _too_deep
 from scanner.remediation.write import safe_write, unsafe_reason
 
 _PY_LAUNCHERS = {"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"}
@@ -51,55 +70,182 @@ PY_TIMEOUT = "1800"
 JS_TIMEOUT = "1_800_000"
 
 
-@dataclass(frozen=True)
-class Manual:
-    path: str
-    line: int
-    reason: str
-
-
 @dataclass
-class ApplyPlan:
-    edits: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (before, after)
-    rewritten: list[LaunchSite] = field(default_factory=list)
-    manual: list[Manual] = field(default_factory=list)
-
-    def diff(self) -> str:
-        out = []
-        for path, (before, after) in sorted(self.edits.items()):
-            out.extend(difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{path}", f"b/{path}"))
-        return "".join(out)
+class _Task:
+    kind: str
+    sites: list[LaunchSite]
+    lines: dict[int, set[str]] = field(default_factory=dict)  # finding line -> rule ids, in this file
 
 
-def plan_apply(root: Path, result: ScanResult, runner: str, key_names: dict[str, tuple[str, ...]]) -> ApplyPlan:
-    """Work out every rewrite for the sites that need one; nothing is written here."""
+def _blocking(result: ScanResult) -> dict[str, list[Any]]:
+    """site id -> its active findings, for the sites with a high or critical one."""
+    by_site: dict[str, list[Any]] = {}
+    for f in result.findings:
+        if not f.suppressed:
+            by_site.setdefault(f.site_id, []).append(f)
+    return {sid: fs for sid, fs in by_site.items() if any(f.severity.rank >= 3 for f in fs)}
+
+
+def _js_is_esm(root: Path, path: str, text: str) -> bool:
+    if path.endswith((".mjs", ".mts")):
+        return True
+    if path.endswith((".cjs", ".cts")):
+        return False
+    if "import.meta" in text:
+        return True
+    if re.search(r"\brequire\s*\(|\b__dirname\b|\bmodule\.exports\b", text):
+        return False
+    folder = Path(path).parent
+    if path.endswith((".ts", ".tsx")):
+        module = _tsconfig_module(root, folder)
+        if module:
+            return not module.startswith("commonjs") and module not in ("node16", "nodenext") or \
+                (module in ("node16", "nodenext") and _package_type(root, folder) == "module")
+        return _package_type(root, folder) == "module"
+    if re.search(r"^\s*(?:import\s[^(]|export\s)", text, re.M):
+        return True  # ES module syntax in a .js file: Node runs it as one
+    return _package_type(root, folder) == "module"
+
+
+def _site_kind(site: LaunchSite, anchored: bool) -> str:
+    surface, launcher = site.surface, site.launcher
+    if surface == "python":
+        if launcher in _PY_LAUNCHERS or (anchored and launcher == "os.system"):
+            return "python-call"
+        return "python-framework" if anchored else "other"
+    if surface == "javascript":
+        if launcher in _JS_LAUNCHERS:
+            return "js-call"
+        if anchored and launcher in _JS_SHELL_LAUNCHERS:
+            return "js-shell"
+        return "ts-framework" if anchored and ("query" in launcher or "Stdio" in launcher or "MCP" in launcher) \
+            else "other"
+    if surface == "github-workflow" and anchored and launcher.startswith("action "):
+        return "workflow"
+    if surface in _SHELL_SURFACES:
+        if anchored and site.containment.boundary_tool in ("docker run", "podman run"):
+            return "container-run"
+        return "shell"
+    if surface == "package-json":
+        return "shell"
+    if surface == "compose":
+        return "compose"
+    if surface == "kubernetes":
+        return "kubernetes"
+    if anchored and surface == "agent-config":
+        return "settings"
+    if anchored and surface == "mcp-config":
+        return "mcp"
+    return "other"
+
+
+def plan_apply(root: Path, result: ScanResult, runner: str, key_names: dict[str, tuple[str, ...]], *,
+               anchored: bool = True, runner_env: frozenset[str] = frozenset()) -> ApplyPlan:
+    """Work out every rewrite for the sites that need one; nothing is written here.
+
+    `runner` is the generated agent-bwrap.sh by its path from the repository root. With
+    `anchored` (the default), rewritten launches reach it from wherever their program runs (see
+    `LaunchCtx`), configuration sites are rewritten to their safe values, and `runner_env` names
+    the variables the runner already hands on; without it only argv launches are rewritten, with
+    the runner path as given."""
     plan = ApplyPlan()
-    needs = {f.site_id for f in result.findings if not f.suppressed and f.severity.rank >= 3}
-    by_file: dict[str, list[LaunchSite]] = {}
+    runner_text = runner if runner.startswith(("./", "/", "../")) else "./" + runner
+    blocking = _blocking(result)
+    tasks: dict[str, list[_Task]] = {}
+
+    def task(path: str, kind: str, site: LaunchSite, findings: list[Any]) -> None:
+        items = tasks.setdefault(path, [])
+        found = next((t for t in items if t.kind == kind and kind in ("workflow", "python-framework", "settings")), None)
+        if found is None:
+            found = _Task(kind, [])
+            items.append(found)
+        if site not in found.sites:
+            found.sites.append(site)
+        for f in findings:
+            loc = getattr(f, "location", None)
+            if loc is not None and loc.path == path:
+                found.lines.setdefault(loc.line, set()).add(getattr(f, "rule_id", ""))
+
     for site in result.launch_sites:
-        if site.site_id in needs:
-            by_file.setdefault(site.location.path, []).append(site)
-    for path, sites in sorted(by_file.items()):
+        if site.site_id not in blocking:
+            continue
+        findings = blocking[site.site_id]
+        kind = _site_kind(site, anchored)
+        if kind == "compose":
+            paths = sorted({f.location.path for f in findings if hasattr(f, "location")
+                            and f.location.path.endswith((".yml", ".yaml"))}) or [site.location.path]
+            for path in paths:
+                task(path, kind, site, findings)
+            continue
+        task(site.location.path, kind, site, findings)
+        if anchored and site.surface == "github-workflow" and kind != "workflow":
+            task(site.location.path, "workflow", site, findings)
+        if anchored and kind == "python-framework":
+            for other in sorted({f.location.path for f in findings if hasattr(f, "location")
+                                 and f.location.path != site.location.path and f.location.path.endswith(".py")}):
+                task(other, kind, site, findings)
+    for path, items in sorted(tasks.items()):
+        sites = [s for t in items for s in t.sites]
         if root.is_dir():
             file, unsafe = root / path, unsafe_reason(root, path)
         else:
             file, unsafe = root, ("the file is a symlink; blastwall does not edit through symlinks"
                                   if root.is_symlink() else "")
         if unsafe:
-            plan.manual.extend(Manual(path, s.location.line, unsafe) for s in sites)
+            plan.manual.extend(Manual(path, s.location.line, unsafe, "files reached through a symlink are not edited")
+                               for s in dict.fromkeys(sites))
             continue
         try:
             text = file.read_bytes().decode("utf-8")  # bytes as they are: CRLF files stay CRLF
         except (OSError, UnicodeDecodeError) as exc:
-            plan.manual.extend(Manual(path, s.location.line, f"cannot read the file: {exc}") for s in sites)
+            plan.manual.extend(Manual(path, s.location.line, f"cannot read the file: {exc}", "unreadable files")
+                               for s in dict.fromkeys(sites))
             continue
-        new, done, manual = _rewrite_file(path, text, sites, runner, key_names, result)
-        plan.rewritten.extend(done)
-        plan.manual.extend(Manual(path, s.location.line, reason) for s, reason in manual)
+        depth = path.count("/") if root.is_dir() else 0
+        ctx = LaunchCtx(depth=depth, runner_env=runner_env,
+                        esm=_js_is_esm(root, path, text) if path.endswith(_JS_EXTENSIONS) else False) \
+            if anchored else None
+        new, done, manual, notes = _rewrite_file(path, text, items, runner_text, key_names, result, ctx)
+        plan.rewritten.extend(s for s in done if s not in plan.rewritten)
+        plan.manual.extend(manual)
+        plan.notes.extend(Note(path, 0, n) for n in dict.fromkeys(notes))
         if new != text:
             plan.edits[path] = (text, new)
+    plan.manual = list(dict.fromkeys(plan.manual))
     plan.manual.sort(key=lambda m: (m.path, m.line))
     return plan
+
+
+_JS_EXTENSIONS = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".jsx")
+
+
+def _nearest(root: Path, folder: Path, name: str) -> Any:
+    """The parsed JSON(C) `name` in `folder` or the closest folder above it inside `root`, or None."""
+    from scanner.remediation import jsonedit
+
+    if not root.is_dir():
+        return None
+    while True:
+        candidate = root / folder / name
+        if candidate.is_file() and not unsafe_reason(root, (folder / name).as_posix()):
+            try:
+                return jsonedit.loads_lenient(candidate.read_text(encoding="utf-8"))
+            except (OSError, ValueError, UnicodeDecodeError):
+                return None
+        if folder == folder.parent:
+            return None
+        folder = folder.parent
+
+
+def _package_type(root: Path, folder: Path) -> str:
+    doc = _nearest(root, folder, "package.json")
+    return str(doc.get("type", "")) if isinstance(doc, dict) else ""
+
+
+def _tsconfig_module(root: Path, folder: Path) -> str:
+    doc = _nearest(root, folder, "tsconfig.json")
+    options = doc.get("compilerOptions") if isinstance(doc, dict) else None
+    return str(options.get("module", "")).lower() if isinstance(options, dict) else ""
 
 
 def write_plan(root: Path, plan: ApplyPlan) -> list[str]:
@@ -114,37 +260,311 @@ def write_plan(root: Path, plan: ApplyPlan) -> list[str]:
     return written
 
 
-def _rewrite_file(path: str, text: str, sites: list[LaunchSite], runner: str, key_names: dict[str, tuple[str, ...]],
-                  result: ScanResult) -> tuple[str, list[LaunchSite], list[tuple[LaunchSite, str]]]:
-    """All the rewrites of one file: the new text, the sites rewritten, and (site, reason) for the rest."""
+def _shell_prefix(path: str, text: str, site: LaunchSite, runner: str, ctx: LaunchCtx | None) -> str:
+    """How a shell-like launch reaches the runner, from wherever it runs."""
+    if ctx is None:
+        return runner
+    rel = runner[2:] if runner.startswith("./") else runner
+    if site.surface == "package-json":
+        if ctx.depth == 0:
+            return "./" + rel  # npm, yarn and pnpm run scripts in the package's own folder
+        return f'env -C {"/".join([".."] * ctx.depth)} BLASTWALL_TARGET="$PWD" ./{rel}'
+    if site.surface == "github-workflow":
+        if not _workflow_workdir(text, site.location.line):
+            return "./" + rel  # a run step starts in $GITHUB_WORKSPACE, the repository root
+        return f'env -C "$GITHUB_WORKSPACE" BLASTWALL_TARGET="$PWD" ./{rel}'
+    if site.surface == "makefile":
+        if ctx.depth == 0:
+            return "./" + rel  # recipes run in the folder of the root Makefile
+        return f'env -C "$$(git rev-parse --show-toplevel)" BLASTWALL_TARGET="$$PWD" ./{rel}'
+    return f'env -C "$(git rev-parse --show-toplevel)" BLASTWALL_TARGET="$PWD" ./{rel}'
+
+
+def _workflow_workdir(text: str, line: int) -> bool:
+    """True when the run step at `line` (or its job or workflow defaults) sets a working-directory."""
+    lines = text.split("\n")
+    if any(re.match(r"^\s*working-directory\s*:", l) for l in lines):
+        i = line - 1
+        # the step: from its "- " line down to the next item at the same indent
+        start = i
+        while start > 0 and not re.match(r"^\s*-\s", lines[start]):
+            start -= 1
+        indent = len(lines[start]) - len(lines[start].lstrip())
+        end = start + 1
+        while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
+            end += 1
+        if any(re.match(r"^\s*working-directory\s*:", l) for l in lines[start:end]):
+            return True
+        return any(re.match(r"^\s*defaults\s*:", l) for l in lines)
+    return False
+
+
+def _rewrite_file(path: str, text: str, tasks: list[_Task], runner: str, key_names: dict[str, tuple[str, ...]],
+                  result: ScanResult, ctx: LaunchCtx | None = None
+                  ) -> tuple[str, list[LaunchSite], list[Manual], list[str]]:
+    """All the rewrites of one file: the new text, the sites rewritten, the manual ones, notes."""
+    from scanner.remediation import configs, frameworks
+
     done: list[LaunchSite] = []
-    manual: list[tuple[LaunchSite, str]] = []
+    manual: list[Manual] = []
+    notes: list[str] = []
     new = text
-    python = [s for s in sites if s.surface == "python" and s.launcher in _PY_LAUNCHERS]
+
+    def fail(site: LaunchSite, reason: str, group: str = "") -> None:
+        manual.append(Manual(path, site.location.line, reason, group))
+
+    def keys_of(sites: list[LaunchSite]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(k for s in sites for k in key_names.get(s.agent, ())))
+
+    by_kind: dict[str, list[_Task]] = {}
+    for item in tasks:
+        by_kind.setdefault(item.kind, []).append(item)
+
+    # Line-preserving option edits first, so the call rewrites below still find their calls.
+    for item in by_kind.get("python-framework", []):
+        launcher = item.sites[0].launcher
+        try:
+            new, more = frameworks.rewrite_python_framework(new, launcher, item.lines, keys_of(item.sites))
+            notes.extend(more)
+            done.extend(item.sites)
+        except configs.Manual as exc:
+            snippet = frameworks.manual_snippet(launcher)
+            group = f"{launcher}: switch to the framework's isolated executor by hand" if snippet else ""
+            for site in item.sites:
+                fail(site, str(exc), group)
+    python = [s for item in by_kind.get("python-call", []) for s in item.sites]
     if python:
         # One pass over one syntax tree, so an import added at the top moves no other site.
-        new, outcome = _rewrite_python(new, python, runner, key_names)
+        new, outcome = _rewrite_python(new, python, runner, key_names, ctx)
         for site in python:
-            (manual.append((site, outcome[site.site_id])) if outcome[site.site_id] else done.append(site))
+            (fail(site, outcome[site.site_id], _group(outcome[site.site_id])) if outcome[site.site_id]
+             else done.append(site))
     # Bottom-up, so earlier offsets stay valid.
-    rest = [s for s in sites if s not in python]
-    for site in sorted(rest, key=lambda s: (s.location.line, s.location.column), reverse=True):
-        if site.surface == "compose":
-            mine = [f for f in result.findings if f.site_id == site.site_id and not f.suppressed]
-            rewritten, reason = _rewrite_compose(new, mine)
-        elif site.surface == "kubernetes":
-            rewritten, reason = _rewrite_kubernetes(new)
+    rest = [(item, s) for kind in ("js-call", "js-shell", "ts-framework", "shell", "container-run")
+            for item in by_kind.get(kind, []) for s in item.sites]
+    for item, site in sorted(rest, key=lambda p: (p[1].location.line, p[1].location.column), reverse=True):
+        keys = key_names.get(site.agent, ())
+        if item.kind == "ts-framework":
+            try:
+                rewritten, more = frameworks.rewrite_ts_framework(path, new, site.launcher, site.location.line,
+                                                                  item.lines, keys, site.location.column)
+                reason = ""
+                notes.extend(more)
+            except configs.Manual as exc:
+                rewritten, reason = None, str(exc)
+        elif item.kind == "container-run":
+            rewritten, reason = _rewrite_container_line(new, site, keys, notes)
+        elif item.kind == "shell" and site.surface in _SHELL_SURFACES:
+            rewritten, reason = _rewrite_shell(new, site, _shell_prefix(path, new, site, runner, ctx))
+        elif item.kind == "shell":
+            rewritten, reason = _rewrite_package_json(new, site, _shell_prefix(path, new, site, runner, ctx))
+        elif item.kind == "js-call" and site.launcher in _JS_LAUNCHERS:
+            rewritten, reason = _rewrite_js(new, site, runner, keys, ctx)
+        elif item.kind == "js-shell" and ctx is not None:
+            rewritten, reason = _rewrite_js_shell(new, site, runner, keys, ctx)
         else:
-            rewritten, reason = _rewrite(new, site, runner, key_names.get(site.agent, ()))
+            rewritten, reason = _rewrite(new, site, runner, keys)
         if rewritten is None:
-            manual.append((site, reason))
+            fail(site, reason, _group(reason))
         else:
             new = rewritten
             done.append(site)
+    for item in by_kind.get("compose", []):
+        for site in item.sites:
+            if ctx is None:
+                mine = [f for f in result.findings if f.site_id == site.site_id and not f.suppressed]
+                rewritten, reason = _rewrite_compose(new, mine)
+                if rewritten is None:
+                    fail(site, reason, _group(reason))
+                else:
+                    new = rewritten
+                    done.append(site)
+                continue
+            try:
+                line = site.location.line if site.location.path == path else min(item.lines or {0: set()})
+                new, more = configs.rewrite_compose_service(new, line, item.lines)
+                notes.extend(more)
+                done.append(site)
+            except configs.Manual as exc:
+                fail(site, str(exc), _group(str(exc)))
+    for item in by_kind.get("kubernetes", []):
+        rewritten, reason = _rewrite_kubernetes(new)
+        for site in item.sites:
+            if rewritten is None:
+                fail(site, reason, _group(reason))
+            else:
+                done.append(site)
+        if rewritten is not None:
+            new = rewritten
+    for item in by_kind.get("settings", []):
+        for agent in dict.fromkeys(s.agent for s in item.sites):
+            sites = [s for s in item.sites if s.agent == agent]
+            try:
+                rewritten = configs.rewrite_agent_settings(path, new, agent)
+                if rewritten == new:
+                    raise configs.Manual("nothing in the settings can be tightened safely")
+                new = rewritten
+                done.extend(sites)
+                notes.append(f"{sites[0].agent_name}: approvals back on, its own sandbox on where it has one")
+            except configs.Manual as exc:
+                for site in sites:
+                    fail(site, str(exc), _group(str(exc)))
+    for item in by_kind.get("mcp", []):
+        for site in sorted(item.sites, key=lambda s: s.location.line, reverse=True):
+            try:
+                if path.endswith(".toml"):
+                    new = configs.rewrite_mcp_toml(path, new, site.location.line, runner[2:] if runner.startswith("./")
+                                                   else runner)
+                else:
+                    new = configs.rewrite_mcp_json(path, new, site.location.line,
+                                                   runner[2:] if runner.startswith("./") else runner)
+                done.append(site)
+                notes.append("MCP servers start through agent-bwrap.sh; their env is handed on by name")
+            except configs.Manual as exc:
+                fail(site, str(exc), _group(str(exc)))
+                continue
+            for reason, group in _mcp_leftovers(site, result):
+                fail(site, reason, group)
+    for item in by_kind.get("workflow", []):
+        try:
+            fixed = configs.rewrite_workflow(new, item.lines, model_keys=keys_of(item.sites))
+            if fixed.text != new:
+                new = fixed.text
+                notes.extend(fixed.notes)
+                done.extend(s for s in item.sites if s.launcher.startswith("action "))
+            elif any(s.launcher.startswith("action ") for s in item.sites):
+                raise configs.Manual("nothing in the job can be tightened safely")
+        except configs.Manual as exc:
+            for site in item.sites:
+                fail(site, str(exc), _group(str(exc)))
+    for item in by_kind.get("other", []):
+        for site in item.sites:
+            if ctx is not None:
+                swapped, _ = _swap_own_sandbox(new, site, item.lines)
+                if swapped is not None:
+                    new = swapped
+                    done.append(site)
+                    notes.append(f"{site.agent_name} runs in its own sandbox where the runner cannot be put in front")
+                    continue
+            new_text, reason = _rewrite(new, site, runner, key_names.get(site.agent, ()))
+            if new_text is None:
+                fail(site, reason, _group(reason))
+            else:
+                new = new_text
+                done.append(site)
     if new != text and not still_parses(path, {s.surface for s in done}, text, new):
-        manual.extend((s, "the rewritten file would not parse; change it by hand") for s in done)
-        return text, [], manual
-    return new, done, manual
+        manual.extend(Manual(path, s.location.line, "the rewritten file would not parse; change it by hand",
+                             "the rewrite would not parse back") for s in done)
+        return text, [], manual, []
+    failed = {(m.path, m.line) for m in manual}
+    return new, [s for s in dict.fromkeys(done) if (path, s.location.line) not in failed], manual, notes
+
+
+def _group(reason: str) -> str:
+    """The part of a manual reason that equal cases share (no line numbers, names or paths)."""
+    reason = re.sub(r"line \d+", "line N", reason)
+    reason = re.sub(r"`[^`]*`", "`…`", reason)
+    return reason.split(";", 1)[0] if len(reason) > 90 else reason
+
+
+def _mcp_leftovers(site: LaunchSite, result: ScanResult) -> list[tuple[str, str]]:
+    """What stays open on a wrapped MCP server: the credentials it is handed, a daemon socket."""
+    out = []
+    for f in result.findings:
+        if f.site_id != site.site_id or f.suppressed or f.severity.rank < 3:
+            continue
+        if f.rule_id == "agent-operator-credentials-passed":
+            out.append((f"the server is handed an operator credential ({f.location.quote.strip()[:60]}): give it a "
+                        "scoped, short-lived token from a broker",
+                        "MCP servers handed an operator credential: give each a scoped, short-lived token"))
+        elif f.rule_id == "agent-docker-socket":
+            out.append(("the server's job is driving the Docker daemon: point it at a rootless or remote daemon you "
+                        "can afford to hand over", "MCP servers that drive the Docker daemon"))
+    return out
+
+
+#: bypass spellings of agents with their own sandbox, and the same-arity switch that turns it on:
+#: (agent, bypass token) -> (replacement in an argv literal, replacement in a command string)
+_OWN_SANDBOX_SWAPS = {
+    "codex": [("danger-full-access", "workspace-write", "workspace-write"),
+              ("--dangerously-bypass-approvals-and-sandbox", "--sandbox=workspace-write", "--sandbox workspace-write"),
+              ("--yolo", "--sandbox=workspace-write", "--sandbox workspace-write")],
+    "gemini-cli": [("--yolo", "--sandbox", "--sandbox"), ("--approval-mode=yolo", "--sandbox", "--sandbox"),
+                   ("--approval-mode yolo", None, "--sandbox")],
+    "qwen-code": [("--yolo", "--sandbox", "--sandbox"), ("--approval-mode=yolo", "--sandbox", "--sandbox"),
+                  ("--approval-mode yolo", None, "--sandbox")],
+    "cursor-agent": [("--sandbox disabled", None, "--sandbox enabled"), ("--force", None, "--sandbox enabled"),
+                     ("--yolo", None, "--sandbox enabled")],
+}
+
+
+def _swap_own_sandbox(text: str, site: LaunchSite, lines: Iterable[int]) -> tuple[str | None, str]:
+    """An agent with a sandbox of its own, launched where no runner can be put in front (a command
+    string some launcher runs, a Go or Java argv found by the semgrep pack): its bypass switch
+    swapped for the switch that turns its sandbox on, token for token on the flagged lines."""
+    swaps = _OWN_SANDBOX_SWAPS.get(site.agent)
+    if not swaps:
+        return None, ""
+    out = text.split("\n")
+    changed = False
+    for line_no in sorted(set(lines) | {site.location.line}):
+        i = line_no - 1
+        if not 0 <= i < len(out):
+            continue
+        line = out[i]
+        # Only what follows the agent's own name: `npx -y pkg` keeps its own flags.
+        names = [site.agent.split("-")[0], *(w for w in site.command.split()[:3] if "/" in w or "@" in w)]
+        at = min((line.find(n) for n in names if n and line.find(n) >= 0), default=-1)
+        if at < 0:
+            continue
+        head, tail = line[:at], line[at:]
+        for token, in_argv, in_string in swaps:
+            quoted = re.compile(r'(["\'])' + re.escape(token) + r"\1")
+            if in_argv is not None and len(quoted.findall(tail)) == 1:
+                tail = quoted.sub(lambda m: m.group(1) + in_argv + m.group(1), tail)
+                continue
+            inside = re.compile(r"(?<=[\s\"'`])" + re.escape(token) + r"(?=[\s\"'`])")
+            if len(inside.findall(tail)) == 1:
+                tail = inside.sub(in_string, tail)
+        line = head + tail
+        if line != out[i]:
+            out[i] = line
+            changed = True
+    if not changed:
+        return None, ""
+    return "\n".join(out), ""
+
+
+def _rewrite_container_line(text: str, site: LaunchSite, keys: tuple[str, ...],
+                            notes: list[str]) -> tuple[str | None, str]:
+    """A one-line `docker|podman run ...` command (scripts, Makefiles, workflow steps) re-spelled
+    with its escapes removed and the sandbox flags added."""
+    from scanner.remediation import configs
+
+    lines = text.split("\n")
+    i = site.location.line - 1
+    if not 0 <= i < len(lines):
+        return None, "could not find the command again"
+    line = lines[i]
+    if line.rstrip().endswith("\\"):
+        return None, "the docker run command spans several lines; apply the run-agent.sh flags by hand"
+    m = re.search(r"\b(docker|podman)\s+run\b", line)
+    if m is None:
+        return None, "the container run is not on the flagged line; apply the run-agent.sh flags by hand"
+    head, command = line[: m.start()], line[m.start():]
+    if any(c in command for c in ";|&<>`") or "$(" in command:
+        return None, "the docker run line holds other commands; apply the run-agent.sh flags by hand"
+    try:
+        words = configs.shell_words(command.rstrip())
+        new_words, more = configs.rewrite_container_run(words, keys)
+    except configs.Manual as exc:
+        return None, str(exc)
+    notes.extend(more)
+    rebuilt = configs.shell_join(new_words)
+    if not any(w in ("timeout", "gtimeout") for w in head.split()):
+        rebuilt = "timeout --kill-after=10 1800 " + rebuilt
+    lines[i] = head + rebuilt
+    return "\n".join(lines), ""
 
 
 def still_parses(path: str, surfaces: set[str], before: str, after: str) -> bool:
@@ -243,6 +663,45 @@ def _rewrite_package_json(text: str, site: LaunchSite, runner: str) -> tuple[str
     return text.replace(old, new), ""
 
 
+@dataclass(frozen=True)
+class LaunchCtx:
+    """An anchored rewrite: the runner is reached from the repository root wherever the program
+    runs, and the folder the program was in stays the one the agent works in.
+
+    Python and JavaScript launches start the runner by its path from the root with the root as
+    their working folder (`cwd`), and hand the original working folder over in BLASTWALL_TARGET;
+    harmless environment entries the launch set are kept (and named in BLASTWALL_PASS_ENV so the
+    runner hands them on), operator credentials and the inherited environment are not."""
+
+    depth: int  # folders between the rewritten file and the repository root
+    runner_env: frozenset[str] = frozenset()  # names agent-bwrap.sh hands on by itself
+    esm: bool = False  # JavaScript: an ES module (import.meta.url) rather than CommonJS (__dirname)
+
+
+_SECRETISH = re.compile(r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|PASS|PAT|APIKEY|KEY|CREDENTIALS?|COOKIE|"
+                        r"SESSION|AUTH)(?:$|_)|^(?:AWS|AZURE|GCP|GOOGLE_APPLICATION|KUBECONFIG|SSH_AUTH_SOCK|"
+                        r"GIT_ASKPASS|VAULT|NPM_CONFIG__AUTH)", re.I)
+_RUNNER_SET = {"PATH", "HOME", "LANG"}
+
+
+def env_entry_kept(name: str, keys: tuple[str, ...]) -> tuple[bool, str]:
+    """Whether an environment entry the launch set may reach the agent, and why not."""
+    if name in keys:
+        return True, ""
+    if name in _RUNNER_SET or name.startswith("BLASTWALL_"):
+        return False, f"{name} is set by the runner"
+    if name.startswith("LD_") or name in ("NODE_OPTIONS", "PYTHONSTARTUP", "BASH_ENV", "ENV"):
+        return False, f"{name} would run code in the sandbox's programs"
+    if _SECRETISH.search(name):
+        return False, f"{name} looks like an operator credential"
+    return True, ""
+
+
+def _pass_env_value(kept: list[str], ctx: LaunchCtx) -> str:
+    extra = [name for name in dict.fromkeys(kept) if name not in ctx.runner_env and name not in _RUNNER_SET]
+    return ",".join(extra)
+
+
 # --- Python: located with ast, rewritten with libcst ---------------------------------------------
 #
 # The file is parsed once with this Python's own parser (fast even on large files); the launch
@@ -255,8 +714,8 @@ _AST_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, 
 
 
 def _rewrite_python(text: str, sites: list[LaunchSite], runner: str,
-                    key_names: dict[str, tuple[str, ...]]) -> tuple[str, dict[str, str]]:
-    """Rewrite `sites` (Python subprocess launches of one file).
+                    key_names: dict[str, tuple[str, ...]], ctx: LaunchCtx | None = None) -> tuple[str, dict[str, str]]:
+    """Rewrite `sites` (Python subprocess launches of one file); with `ctx`, anchored (see LaunchCtx).
 
     Returns the new text and, per site id, "" when it was rewritten or the reason it was not.
     """
@@ -268,7 +727,7 @@ def _rewrite_python(text: str, sites: list[LaunchSite], runner: str,
         if isinstance(exc, (RecursionError, MemoryError)) or "too many" in str(exc) or _too_deep(text):
             return text, {s.site_id: f"the file nests too deeply to rewrite safely; route the launch through {runner} "
                                      "by hand" for s in sites}
-        return _rewrite_python_cst(text, sites, runner, key_names)
+        return _rewrite_python_cst(text, sites, runner, key_names, ctx)
     lines = text.split("\n")
     starts = [0]
     for line in lines[:-1]:
@@ -279,9 +738,11 @@ def _rewrite_python(text: str, sites: list[LaunchSite], runner: str,
         return starts[lineno - 1] + len(line.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
 
     imports: list[tuple[str, str]] | None = None
+    helpers: frozenset[str] | None = None
     outcome: dict[str, str] = {}
     edits: list[tuple[int, int, str, str]] = []  # start, end, replacement, site id
     add_import = False
+    add_modules: set[str] = set()
     for site in sites:
         call = _find_ast_call(tree, lines, site)
         if call is None:
@@ -300,15 +761,43 @@ def _rewrite_python(text: str, sites: list[LaunchSite], runner: str,
             outcome[site.site_id] = "could not find the call again"
             continue
         keys = key_names.get(site.agent, ())
-        environ, needs_import = "", False
-        if keys:
+        environ, needs_import, osname = "", False, ""
+        if keys or ctx is not None:
             if imports is None:
                 imports = _ast_os_imports(tree)
+        if keys:
             environ, needs_import, reason = _ast_environ_ref(tree, call, imports)
             if not environ:
                 outcome[site.site_id] = reason
                 continue
-        build, reason = _py_call_builder(node, site, runner, keys, environ)
+        if ctx is not None:
+            osname, os_import, reason = _ast_os_module_ref(tree, call, imports or [])
+            if not osname:
+                outcome[site.site_id] = reason
+                continue
+            needs_import = needs_import or os_import
+            if not keys:
+                environ = f"{osname}.environ"
+            if site.launcher == "os.system":
+                if not _ast_is_statement(tree, call):
+                    outcome[site.site_id] = ("the exit status of os.system is used; replace it with subprocess.run "
+                                             f"through {runner} by hand")
+                    continue
+                sub, sub_import, reason = _ast_module_ref(tree, call, "subprocess")
+                if not sub:
+                    outcome[site.site_id] = reason
+                    continue
+                if sub_import:
+                    add_modules.add("subprocess")
+                node = _os_system_as_call(node, sub)
+                if node is None:
+                    outcome[site.site_id] = "os.system is not called with one command"
+                    continue
+            if helpers is None:
+                helpers = _ast_list_functions(tree)
+        hint = _ast_env_var_entries(tree, call) if ctx is not None else None
+        build, reason = _py_call_builder(node, site, runner, keys, environ, ctx=ctx, osname=osname,
+                                         helpers=helpers or frozenset(), env_hint=hint)
         if build is None:
             outcome[site.site_id] = reason
             continue
@@ -329,11 +818,12 @@ def _rewrite_python(text: str, sites: list[LaunchSite], runner: str,
                 continue
         kept.append(edit)
     changes = [(s, e, r) for s, e, r, _ in kept]
-    if add_import:
+    modules = (["os"] if add_import else []) + sorted(add_modules)
+    if modules:
         at = _ast_import_offset(tree, lines, starts, min(s for s, _, _ in changes))
         newline = "\r\n" if "\r\n" in text else "\n"
         prefix = newline if at == len(text) and text and not text.endswith("\n") else ""
-        changes.append((at, at, f"{prefix}import os{newline}"))
+        changes.append((at, at, prefix + "".join(f"import {m}{newline}" for m in modules)))
     new = text
     for start, end, replacement in sorted(changes, key=lambda c: (c[0], c[1]), reverse=True):
         new = new[:start] + replacement + new[end:]
@@ -453,6 +943,161 @@ def _ast_environ_ref(tree: ast.Module, call: ast.Call, imports: list[tuple[str, 
                        "pass the agent's key in env= by hand")
 
 
+def _ast_os_module_ref(tree: ast.Module, call: ast.Call, imports: list[tuple[str, str]]) -> tuple[str, bool, str]:
+    """A name bound to the `os` module where the call is: (name, whether `import os` must be added, reason)."""
+    scopes = _ast_scopes(tree, call)
+    here = (call.lineno, call.col_offset)
+    for name, want in imports:
+        if want != "os":
+            continue
+        found = _ast_lookup(scopes, name)
+        if found and all(isinstance(b, (ast.Import, ast.ImportFrom)) and _ast_binds(b, name) == "os"
+                         and (b.lineno, b.col_offset) < here for b in found):
+            return name, False, ""
+    found = _ast_lookup(scopes, "os")
+    if found is not None and all(isinstance(b, (ast.Import, ast.ImportFrom)) and _ast_binds(b, "os") == "os"
+                                 for b in found):
+        return "os", True, ""
+    return "", False, ("the name `os` is bound to something else where the agent is started; "
+                       "route the launch through the runner by hand")
+
+
+def _ast_module_ref(tree: ast.Module, call: ast.Call, module: str) -> tuple[str, bool, str]:
+    """A name bound to `module` where the call is (plain `import module` only)."""
+    found = _ast_lookup(_ast_scopes(tree, call), module)
+    if found and all(isinstance(b, ast.Import) and _ast_binds(b, module) == "?" and
+                     any(a.name == module and a.asname is None for a in b.names) for b in found):
+        return module, False, ""
+    if found is not None and not found:
+        return module, True, ""
+    return "", False, f"the name `{module}` is bound to something else here; rewrite the launch by hand"
+
+
+def _ast_env_var_entries(tree: ast.Module, call: ast.Call) -> list[tuple[str, str]] | None:
+    """When the call passes `env=NAME`: the entries set on NAME in the same function, as
+    (key, code reading it at the call). None when NAME is built in a way that cannot be followed."""
+    env = next((k.value for k in call.keywords if k.arg == "env"), None)
+    if not isinstance(env, ast.Name):
+        return None
+    var = env.id
+    scopes = _ast_scopes(tree, call)
+    scope = next((s for s in reversed(scopes) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module))),
+                 tree)
+    keys: list[str] = []
+    direct = True
+    seen_base = False
+    body = scope.body if isinstance(scope.body, list) else []
+    top = set(map(id, body))
+    for node in ast.walk(scope):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)) and node is not scope:
+            continue
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id == var:
+                    seen_base = True
+                    if isinstance(node.value, ast.Dict):
+                        for key in node.value.keys:
+                            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                                keys.append(key.value)
+                            elif key is not None:
+                                return None
+                    elif not _ast_environish(node.value):
+                        return None
+                elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                        and target.value.id == var:
+                    if not (isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str)):
+                        return None
+                    keys.append(target.slice.value)
+                    if id(node) not in top or node.lineno > call.lineno:
+                        direct = False
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == var \
+                and node.func.attr in ("update", "setdefault", "pop", "clear"):
+            if node.func.attr == "update" and node.args and isinstance(node.args[0], ast.Dict) and \
+                    all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.args[0].keys):
+                keys.extend(k.value for k in node.args[0].keys)  # type: ignore[union-attr]
+                direct = False
+            elif node.func.attr == "update" and not node.args and node.keywords:
+                keys.extend(k.arg for k in node.keywords if k.arg)
+                direct = False
+            elif node.func.attr == "setdefault" and node.args and isinstance(node.args[0], ast.Constant):
+                keys.append(str(node.args[0].value))
+                direct = False
+            elif node.func.attr in ("pop", "clear"):
+                direct = False
+            else:
+                return None
+    if not seen_base:
+        return None
+    keys = list(dict.fromkeys(keys))
+    if direct:
+        return [(k, f"{var}[{json.dumps(k)}]") for k in keys]
+    return [(k, f"{var}.get({json.dumps(k)})") for k in keys] if False else \
+        [("**", f"{{k: {var}[k] for k in ({', '.join(json.dumps(k) for k in keys)},) if k in {var}}}")] if keys else []
+
+
+def _ast_environish(node: ast.AST) -> bool:
+    if isinstance(node, ast.Attribute) and node.attr == "environ":
+        return True
+    if isinstance(node, ast.Name) and node.id == "environ":
+        return True
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "copy" and _ast_environish(func.value):
+            return True
+        if isinstance(func, ast.Name) and func.id == "dict" and len(node.args) == 1 and _ast_environish(node.args[0]):
+            return True
+    return False
+
+
+def _ast_is_statement(tree: ast.Module, call: ast.Call) -> bool:
+    """The call is a statement of its own (its value is not used)."""
+    return any(isinstance(node, ast.Expr) and node.value is call for node in ast.walk(tree))
+
+
+def _ast_list_functions(tree: ast.Module) -> frozenset[str]:
+    """Top-level functions of the file that return a list (annotated `-> list[...]`, or every
+    return a list or tuple display): their call can be spread into a new argv."""
+    out = set()
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        ann = node.returns
+        if ann is not None:
+            base = ann.value if isinstance(ann, ast.Subscript) else ann
+            if isinstance(base, ast.Name) and base.id in ("list", "List", "tuple", "Tuple", "Sequence"):
+                out.add(node.name)
+                continue
+            if isinstance(base, ast.Attribute) and base.attr in ("List", "Tuple", "Sequence"):
+                out.add(node.name)
+                continue
+        returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
+
+        def listy(expr: ast.AST | None) -> bool:
+            if isinstance(expr, (ast.List, ast.Tuple, ast.ListComp)):
+                return True
+            if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+                return listy(expr.left) or listy(expr.right)
+            return False
+
+        if returns and all(listy(r.value) for r in returns):
+            out.add(node.name)
+    return frozenset(out)
+
+
+def _os_system_as_call(node: Any, subprocess_name: str) -> Any:
+    """`os.system(cmd)` as `subprocess.call(["sh", "-c", cmd])`: the shell os.system runs, as an argv."""
+    import libcst as cst
+
+    args = list(node.args)
+    if len(args) != 1 or args[0].keyword is not None or args[0].star:
+        return None
+    argv = cst.List([cst.Element(cst.SimpleString('"sh"')), cst.Element(cst.SimpleString('"-c"')),
+                     cst.Element(args[0].value)])
+    return cst.Call(func=cst.Attribute(value=cst.Name(subprocess_name), attr=cst.Name("call")),
+                    args=[cst.Arg(value=argv)])
+
+
 def _ast_scopes(tree: ast.Module, target: ast.AST) -> list[ast.AST]:
     """The scopes whose names `target` sees, outermost (the module) first."""
     def contains(node: ast.AST) -> bool:
@@ -536,22 +1181,6 @@ def _ast_bindings(scope: ast.AST, name: str) -> list[ast.AST] | None:
 # --- Python: libcst (the call rewrite itself; whole files this Python cannot parse) ---------
 
 
-def _too_deep(text: str, limit: int = 300) -> bool:
-    """Brackets nested deeper than `limit` (counted roughly, strings included): libcst's native parser
-    overflows its stack and kills the process somewhere past a thousand, so it never sees such a file."""
-    depth = deepest = 0
-    for char in text:
-        if char in "([{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > limit:
-                    return True
-        elif char in ")]}" and depth:
-            depth -= 1
-    return False
-
-
 def _python_parses(before: str, after: str) -> bool:
     """`after` must parse with this Python's own parser when `before` does, else with libcst."""
     import libcst as cst
@@ -574,7 +1203,7 @@ def _python_parses(before: str, after: str) -> bool:
 
 
 def _rewrite_python_cst(text: str, sites: list[LaunchSite], runner: str,
-                        key_names: dict[str, tuple[str, ...]]) -> tuple[str, dict[str, str]]:
+                        key_names: dict[str, tuple[str, ...]], ctx: LaunchCtx | None = None) -> tuple[str, dict[str, str]]:
     """`_rewrite_python` with libcst alone, for files this Python cannot parse: one pass over the tree.
 
     Returns the new text and, per site id, "" when it was rewritten or the reason it was not.
@@ -608,7 +1237,7 @@ def _rewrite_python_cst(text: str, sites: list[LaunchSite], runner: str,
         keys = key_names.get(site.agent, ())
         environ = ""
         needs_import = False
-        if keys:
+        if keys or ctx is not None:
             if scopes is None:
                 try:
                     scopes = wrapper.resolve(ScopeProvider)
@@ -618,7 +1247,16 @@ def _rewrite_python_cst(text: str, sites: list[LaunchSite], runner: str,
             if not environ:
                 outcome[site.site_id] = reason
                 continue
-        builder, reason = _py_call_builder(call, site, runner, keys, environ)
+        osname = ""
+        if ctx is not None:
+            if site.launcher == "os.system" or "." not in environ:
+                outcome[site.site_id] = ("this Python cannot parse the file; route the launch through the runner "
+                                         "by hand")
+                continue
+            osname = environ.rsplit(".", 1)[0]
+            if not keys:
+                environ = f"{osname}.environ"
+        builder, reason = _py_call_builder(call, site, runner, keys, environ, ctx=ctx, osname=osname)
         if builder is None:
             outcome[site.site_id] = reason
             continue
@@ -756,7 +1394,9 @@ def _string_value(node: Any) -> str | None:
 
 
 def _py_call_builder(call: Any, site: LaunchSite, runner: str, keys: tuple[str, ...],
-                     environ: str) -> tuple[Callable[[Any], Any] | None, str]:
+                     environ: str, *, ctx: LaunchCtx | None = None, osname: str = "",
+                     helpers: frozenset[str] = frozenset(),
+                     env_hint: list[tuple[str, str]] | None = None) -> tuple[Callable[[Any], Any] | None, str]:
     """Check the call's shape; return a function that rewrites it (applied to the updated node)."""
     import libcst as cst
 
@@ -767,10 +1407,13 @@ def _py_call_builder(call: Any, site: LaunchSite, runner: str, keys: tuple[str, 
     keywords = {a.keyword.value: a for a in args if a.keyword is not None}
     positional = [a for a in args if a.keyword is None]
     shell = keywords.get("shell")
+    via_shell = False
     if shell is not None and not _is_false(shell.value):
-        if isinstance(shell.value, cst.Name) and shell.value.value == "True":
-            return None, "shell=True: split the command into an argv list first"
-        return None, "shell= may be true: split the command into an argv list and drop shell= first"
+        if ctx is None or not (isinstance(shell.value, cst.Name) and shell.value.value == "True"):
+            if isinstance(shell.value, cst.Name) and shell.value.value == "True":
+                return None, "shell=True: split the command into an argv list first"
+            return None, "shell= may be true: split the command into an argv list and drop shell= first"
+        via_shell = True
     if "executable" in keywords or len(positional) > 2:
         return None, (f"executable= picks the program, so a runner put in front of the argv would not run; "
                       f"route it through {runner} by hand")
@@ -778,18 +1421,30 @@ def _py_call_builder(call: Any, site: LaunchSite, runner: str, keys: tuple[str, 
     if argv is None:
         return None, "the call passes no argv"
     value = argv.value
-    if isinstance(value, (cst.List, cst.Tuple)):
+    if via_shell:
+        if isinstance(value, (cst.List, cst.Tuple)):
+            return None, "shell=True with an argv list: split the command into one argv list first"
+    elif isinstance(value, (cst.List, cst.Tuple)):
         if any(isinstance(e, cst.StarredElement) for e in value.elements[:1]):
             pass
         elif value.elements and _string_value(value.elements[0].value) == runner:
             return None, "already goes through the runner"
     elif isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
         return None, "the command is one string; split it into an argv list first"
+    elif isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in helpers:
+        pass  # a same-file helper that returns a list: spread into the new argv
     elif not isinstance(value, (cst.Name, cst.Attribute)):
         return None, "the argv is not a list or a list variable"
     argv_index = args.index(argv)
-    env_items = [f'"PATH": "{MINIMAL_PATH}"'] + [f'{json.dumps(k)}: {environ}[{json.dumps(k)}]' for k in keys]
-    env_value = cst.parse_expression("{" + ", ".join(env_items) + "}")
+    env_value, cwd_value = None, None
+    if ctx is None:
+        env_items = [f'"PATH": "{MINIMAL_PATH}"'] + [f'{json.dumps(k)}: {environ}[{json.dumps(k)}]' for k in keys]
+        env_value = cst.parse_expression("{" + ", ".join(env_items) + "}")
+    else:
+        cwd = keywords.get("cwd")
+        target = f"{osname}.path.abspath({_code(cwd.value)})" if cwd is not None else f"{osname}.getcwd()"
+        env_value = _py_env(keywords.get("env"), keys, environ, target, ctx, env_hint)
+        cwd_value = cst.parse_expression(_py_root(osname, ctx.depth))
     timeout = keywords.get("timeout")
     timeout_missing = timeout is None or (isinstance(timeout.value, cst.Name) and timeout.value.value == "None")
     add_timeout = site.launcher != "subprocess.Popen" and timeout_missing
@@ -805,13 +1460,24 @@ def _py_call_builder(call: Any, site: LaunchSite, runner: str, keys: tuple[str, 
         for i, arg in enumerate(updated.args):
             name = arg.keyword.value if arg.keyword is not None else None
             if i == argv_index:
-                arg = arg.with_changes(value=_prefix_argv(arg.value, runner_node))
+                if via_shell:
+                    shell_argv = cst.List([cst.Element(runner_node), cst.Element(cst.SimpleString('"sh"')),
+                                           cst.Element(cst.SimpleString('"-c"')), cst.Element(arg.value)])
+                    arg = arg.with_changes(value=shell_argv)
+                else:
+                    arg = arg.with_changes(value=_prefix_argv(arg.value, runner_node))
+            elif name == "shell" and via_shell:
+                continue
             elif name == "env":
                 arg = arg.with_changes(value=env_value)
+            elif name == "cwd" and cwd_value is not None:
+                arg = arg.with_changes(value=cwd_value)
             elif name == "timeout" and add_timeout:
                 arg = arg.with_changes(value=cst.Integer(PY_TIMEOUT))
             new_args.append(arg)
         extra = []
+        if cwd_value is not None and "cwd" not in keywords:
+            extra.append(keyword("cwd", cwd_value))
         if "env" not in keywords:
             extra.append(keyword("env", env_value))
         if add_timeout and timeout is None:
@@ -819,6 +1485,120 @@ def _py_call_builder(call: Any, site: LaunchSite, runner: str, keys: tuple[str, 
         return updated.with_changes(args=_append_args(updated, new_args, extra))
 
     return build, ""
+
+
+def _code(node: Any) -> str:
+    import libcst as cst
+
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def _py_root(osname: str, depth: int) -> str:
+    """The repository root, from the file's own location."""
+    here = f"{osname}.path.dirname({osname}.path.realpath(__file__))"
+    if depth == 0:
+        return here
+    return f"{osname}.path.join({here}, {json.dumps('/'.join(['..'] * depth))})"
+
+
+def _environish(node: Any, osname: str) -> bool:
+    """`os.environ`, `os.environ.copy()`, `dict(os.environ)`, `environ`: the operator's whole environment."""
+    import libcst as cst
+
+    if isinstance(node, cst.Attribute) and node.attr.value == "environ":
+        return True
+    if isinstance(node, cst.Name) and node.value == "environ":
+        return True
+    if isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "copy" and _environish(func.value, osname):
+            return True
+        if isinstance(func, cst.Name) and func.value == "dict" and len(node.args) == 1 and node.args[0].keyword is None \
+                and _environish(node.args[0].value, osname):
+            return True
+    return False
+
+
+def _env_entries(node: Any, osname: str) -> tuple[list[tuple[str, str]], list[str]] | None:
+    """(name, value code) entries a Python env expression sets on top of the inherited environment,
+    and notes about what was dropped; None when its entries cannot be seen."""
+    import libcst as cst
+
+    notes: list[str] = []
+    if node is None or _environish(node, osname):
+        return [], ([] if node is None else ["the inherited environment"])
+    if isinstance(node, cst.Dict):
+        out = []
+        for element in node.elements:
+            if isinstance(element, cst.StarredDictElement):
+                if _environish(element.value, osname):
+                    notes.append("the inherited environment")
+                    continue
+                return None
+            key = _string_value(element.key)
+            if key is None:
+                return None
+            out.append((key, _code(element.value)))
+        return out, notes
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "dict":
+        out = []
+        for arg in node.args:
+            if arg.keyword is None and not arg.star and _environish(arg.value, osname):
+                notes.append("the inherited environment")
+            elif arg.keyword is not None:
+                out.append((arg.keyword.value, _code(arg.value)))
+            elif arg.star == "**" and _environish(arg.value, osname):
+                notes.append("the inherited environment")
+            elif arg.keyword is None and not arg.star and isinstance(arg.value, cst.Dict):
+                inner = _env_entries(arg.value, osname)
+                if inner is None:
+                    return None
+                out.extend(inner[0])
+            else:
+                return None
+        return out, notes
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+        left, right = _env_entries(node.left, osname), _env_entries(node.right, osname)
+        if left is None or right is None:
+            return None
+        return left[0] + right[0], left[1] + right[1]
+    return None
+
+
+def _py_env(env: Any, keys: tuple[str, ...], environ: str, target: str, ctx: LaunchCtx,
+            hint: list[tuple[str, str]] | None = None) -> Any:
+    """The explicit environment of an anchored launch: PATH, the original working folder, every
+    harmless entry the launch set (kept as written), the model key by name."""
+    import libcst as cst
+
+    osname = environ.rsplit(".", 1)[0] if "." in environ else "os"
+    items = [f'"PATH": "{MINIMAL_PATH}"', f'"BLASTWALL_TARGET": {target}']
+    seen = _env_entries(env.value if env is not None else None, osname)
+    entries = seen[0] if seen else (hint or [])
+    kept: list[str] = []
+    set_keys: set[str] = set()
+    guarded = [code for name, code in entries if name == "**"]
+    if guarded:
+        names = re.findall(r'"([A-Za-z_][A-Za-z0-9_]*)"', guarded[0])
+        allowed = [n for n in names if env_entry_kept(n, keys)[0]]
+        if allowed:
+            var = guarded[0].split("[", 1)[0].split(": ", 1)[1]
+            items.append(f"**{{k: {var}[k] for k in ({', '.join(json.dumps(n) for n in allowed)},) if k in {var}}}")
+            kept.extend(allowed)
+        entries = [e for e in entries if e[0] != "**"]
+    for name, code in entries:
+        ok, _why = env_entry_kept(name, keys)
+        if ok:
+            items.append(f"{json.dumps(name)}: {code}")
+            kept.append(name)
+            set_keys.add(name)
+    for key in keys:
+        if key not in set_keys:
+            items.append(f"{json.dumps(key)}: {environ}[{json.dumps(key)}]")
+    extra = _pass_env_value([k for k in kept if k not in keys], ctx)
+    if extra:
+        items.append(f'"BLASTWALL_PASS_ENV": {json.dumps(extra)}')
+    return cst.parse_expression("{" + ", ".join(items) + "}")
 
 
 def _plain_ws(ws: Any) -> Any:
@@ -910,35 +1690,6 @@ def _with_os_import(module: Any) -> Any:
 
 # --- JavaScript / TypeScript: tree-sitter ----------------------------------------------------
 
-_JS_FUNCTIONS = {"arrow_function", "function_expression", "function", "generator_function"}
-_JS_WRAPPERS = {"parenthesized_expression", "as_expression", "satisfies_expression", "non_null_expression"}
-_JS_SIMPLE = {"identifier", "member_expression", "call_expression", "subscript_expression", "parenthesized_expression",
-              "array", "object", "this"}
-
-
-def _js_dialect(path: str) -> str:
-    if path.endswith(".tsx"):
-        return "tsx"
-    if path.endswith((".ts", ".mts", ".cts")):
-        return "typescript"
-    return "javascript"
-
-
-def _js_parses(dialect: str, text: str) -> bool:
-    from scanner.parsing import parse
-
-    return not parse(dialect, text.encode("utf-8")).root_node.has_error
-
-
-def _js_unwrap(node: Any) -> Any:
-    while node.type in _JS_WRAPPERS or node.type == "type_assertion":
-        named = [c for c in node.named_children if c.type != "comment"]
-        if not named:
-            break
-        node = named[-1] if node.type == "type_assertion" else named[0]
-    return node
-
-
 def _ts_type_kind(annotation: str) -> str:
     t = annotation.strip().lstrip(":").strip()
     if t.endswith("[]") or t.startswith(("Array<", "ReadonlyArray<", "readonly ")):
@@ -1011,23 +1762,6 @@ _JS_FITS = {"array": {"args"}, "object": {"options"}, "function": {"callback"}, 
             "scalar": set(), "unknown": {"args", "options", "callback"}}
 
 
-def _js_prop_key(data: bytes, prop: Any) -> str:
-    text = lambda n: data[n.start_byte : n.end_byte].decode("utf-8", "replace")  # noqa: E731
-    if prop.type == "spread_element":
-        return "..."
-    if prop.type == "shorthand_property_identifier":
-        return text(prop)
-    if prop.type in ("pair", "method_definition"):
-        key = prop.child_by_field_name("key") or prop.child_by_field_name("name")
-        if key is None:
-            return "?"
-        if key.type == "string":
-            return text(key)[1:-1]
-        if key.type in ("property_identifier", "number"):
-            return text(key)
-    return "?"
-
-
 def _find_ts_call(tree: Any, text: str, site: LaunchSite) -> Any:
     lines = text.split("\n")
     if not 1 <= site.location.line <= len(lines):
@@ -1042,8 +1776,10 @@ def _find_ts_call(tree: Any, text: str, site: LaunchSite) -> Any:
     return None
 
 
-def _rewrite_js(text: str, site: LaunchSite, runner: str, keys: tuple[str, ...]) -> tuple[str | None, str]:
-    """child_process launch -> runner(program, [original program, ...args], {...options, env, timeout}, callback)."""
+def _rewrite_js(text: str, site: LaunchSite, runner: str, keys: tuple[str, ...],
+                ctx: LaunchCtx | None = None) -> tuple[str | None, str]:
+    """child_process launch -> runner(program, [original program, ...args], {...options, env, timeout}, callback);
+    with `ctx`, anchored: the options also set `cwd` to the repository root (see LaunchCtx)."""
     from scanner.parsing import parse
 
     data = text.encode("utf-8")
@@ -1100,6 +1836,26 @@ def _rewrite_js(text: str, site: LaunchSite, runner: str, keys: tuple[str, ...])
     env_text = "{ " + ", ".join(env_items) + " }"
     fresh_options = "{ env: " + env_text + ", timeout: " + JS_TIMEOUT + " }"
     wrap = lambda n: src(n) if n.type in _JS_SIMPLE else f"({src(n)})"  # noqa: E731
+    root_text = ""
+    if ctx is not None:
+        root_text = _js_root(ctx)
+        obj = _js_unwrap(options_node) if options_node is not None else None
+        if obj is not None and obj.type == "object" and obj is options_node:
+            cwd_prop = _js_prop(data, obj, "cwd")
+            cwd_value = cwd_prop.child_by_field_name("value") if cwd_prop is not None and cwd_prop.type == "pair" \
+                else cwd_prop
+            target = _js_target(src(cwd_value)) if cwd_value is not None else "process.cwd()"
+            env_prop = _js_prop(data, obj, "env")
+            env_node = env_prop.child_by_field_name("value") if env_prop is not None and env_prop.type == "pair" \
+                else env_prop
+            entries = _js_env_entries(data, env_node) if env_node is not None else []
+        elif options_node is not None:
+            target = _js_target(f"{wrap(options_node)}.cwd ?? \".\"")
+            entries = []
+        else:
+            target, entries = "process.cwd()", []
+        env_text = _js_env_text(keys, target, entries or [], ctx)
+        fresh_options = "{ cwd: " + root_text + ", env: " + env_text + ", timeout: " + JS_TIMEOUT + " }"
     edits: list[tuple[int, int, str]] = []
 
     # The program and its arguments.
@@ -1128,13 +1884,14 @@ def _rewrite_js(text: str, site: LaunchSite, runner: str, keys: tuple[str, ...])
     elif options_node is not None:
         obj = _js_unwrap(options_node)
         if obj.type == "object" and obj is options_node:
-            more, reason = _merge_js_options(data, obj, env_text)
+            more, reason = _merge_js_options(data, obj, env_text, root_text)
             if more is None:
                 return None, reason
             edits.extend(more)
         else:
+            cwd_part = f", cwd: {root_text}" if root_text else ""
             edits.append((options_node.start_byte, options_node.end_byte,
-                          "{ timeout: " + JS_TIMEOUT + ", ..." + wrap(options_node) + ", env: " + env_text + " }"))
+                          "{ timeout: " + JS_TIMEOUT + ", ..." + wrap(options_node) + cwd_part + ", env: " + env_text + " }"))
 
     out = data
     for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
@@ -1145,8 +1902,113 @@ def _rewrite_js(text: str, site: LaunchSite, runner: str, keys: tuple[str, ...])
     return new, ""
 
 
-def _merge_js_options(data: bytes, obj: Any, env_text: str) -> tuple[list[tuple[int, int, str]] | None, str]:
-    """Edits that set `env` (and a timeout when there is none) inside an options object literal."""
+_JS_SHELL_LAUNCHERS = {"child_process.exec": "execFile", "child_process.execSync": "execFileSync"}
+
+
+def _rewrite_js_shell(text: str, site: LaunchSite, runner: str, keys: tuple[str, ...],
+                      ctx: LaunchCtx) -> tuple[str | None, str]:
+    """`exec`/`execSync` of a shell command string, anchored: a command written as a string or
+    template literal gets the runner in front of it inside the literal (the shell still parses it
+    the same way); any other command becomes `execFile(Sync)(runner, ["sh", "-c", command])`,
+    which is what exec does with /bin/sh. Either way the options gain cwd, env and a timeout."""
+    from scanner.parsing import parse
+
+    data = text.encode("utf-8")
+    dialect = _js_dialect(site.location.path)
+    tree = parse(dialect, data)
+    if tree.root_node.has_error:
+        return None, f"the file does not parse cleanly; route the launch through {runner} by hand"
+    call = _find_ts_call(tree, text, site)
+    if call is None:
+        return None, "could not find the call again"
+    src = lambda n: data[n.start_byte:n.end_byte].decode("utf-8")  # noqa: E731
+    arguments = call.child_by_field_name("arguments")
+    items = [c for c in (arguments.named_children if arguments else []) if c.type != "comment"]
+    if not items or any(c.type == "spread_element" for c in items):
+        return None, f"the call's arguments are not (command, options, callback); route it through {runner} by hand"
+    command, extra = items[0], items[1:]
+    options = next((c for c in extra if _js_unwrap(c).type == "object"), None)
+    if any(c is not options and _js_kind(tree.root_node, data, c) not in ("function", "nullish") for c in extra):
+        return None, f"cannot tell which argument holds the options; route the launch through {runner} by hand"
+    edits: list[tuple[int, int, str]] = []
+    cmd = _js_unwrap(command)
+    if cmd.type in ("string", "template_string") and cmd is command:
+        body = src(cmd)[1:]
+        if body.lstrip().startswith((runner, runner.lstrip("./"))):
+            return None, "already goes through the runner"
+        lead = len(body) - len(body.lstrip())
+        at = cmd.start_byte + 1 + len(body[:lead].encode("utf-8"))
+        edits.append((at, at, runner + " "))
+    else:
+        callee = call.child_by_field_name("function")
+        name = _JS_SHELL_LAUNCHERS.get(site.launcher)
+        if callee is None or name is None:
+            return None, f"{site.launcher} is not a shape blastwall rewrites; route it through {runner} by hand"
+        if callee.type == "member_expression":
+            prop = callee.child_by_field_name("property")
+            edits.append((prop.start_byte, prop.end_byte, name))
+        elif callee.type == "identifier" and src(callee) in ("exec", "execSync"):
+            binding = _js_bind_named(data, tree.root_node, src(callee), name)
+            if binding is None:
+                return None, f"cannot add {name} to the child_process import; route the launch through {runner} by hand"
+            edits.extend(binding)
+            edits.append((callee.start_byte, callee.end_byte, name))
+        else:
+            return None, f"the launcher is reached through `{src(callee)[:40]}`; route the launch through {runner} by hand"
+        edits.append((command.start_byte, command.end_byte, f'{json.dumps(runner)}, ["sh", "-c", {src(command)}]'))
+    root_text = _js_root(ctx)
+    if options is not None and _js_unwrap(options) is options:
+        cwd_prop = _js_prop(data, options, "cwd")
+        cwd_value = cwd_prop.child_by_field_name("value") if cwd_prop is not None and cwd_prop.type == "pair" else cwd_prop
+        env_prop = _js_prop(data, options, "env")
+        env_node = env_prop.child_by_field_name("value") if env_prop is not None and env_prop.type == "pair" else env_prop
+        target = _js_target(src(cwd_value)) if cwd_value is not None else "process.cwd()"
+        entries = (_js_env_entries(data, env_node) or []) if env_node is not None else []
+        more, reason = _merge_js_options(data, options, _js_env_text(keys, target, entries, ctx), root_text)
+        if more is None:
+            return None, reason
+        edits.extend(more)
+    elif options is not None:
+        return None, f"the options are not an object literal; route the launch through {runner} by hand"
+    else:
+        fresh = "{ cwd: " + root_text + ", env: " + _js_env_text(keys, "process.cwd()", [], ctx) + \
+            ", timeout: " + JS_TIMEOUT + " }"
+        edits.append((command.end_byte, command.end_byte, ", " + fresh))
+    out = data
+    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        out = out[:start] + replacement.encode("utf-8") + out[end:]
+    new = out.decode("utf-8")
+    if not _js_parses(dialect, new):
+        return None, f"the rewrite would not parse back; route the launch through {runner} by hand"
+    return new, ""
+
+
+def _js_bind_named(data: bytes, root: Any, have: str, want: str) -> list[tuple[int, int, str]] | None:
+    """Edits that make `want` bound next to `have` in the child_process import or require
+    destructuring ([] when it is bound already, None when there is no such statement)."""
+    src = lambda n: data[n.start_byte:n.end_byte].decode("utf-8")  # noqa: E731
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        text = src(node)
+        if node.type in ("named_imports", "object_pattern") and re.search(rf"\b{have}\b", text):
+            parent = node.parent
+            holder = src(parent.parent) if parent is not None and parent.parent is not None else ""
+            if "child_process" not in holder and "child_process" not in src(parent or node):
+                continue
+            if re.search(rf"\b{want}\b", text):
+                return []
+            names = [c for c in node.named_children if c.type != "comment"]
+            last = names[-1]
+            return [(last.end_byte, last.end_byte, f", {want}")]
+    return None
+
+
+def _merge_js_options(data: bytes, obj: Any, env_text: str,
+                      cwd_text: str = "") -> tuple[list[tuple[int, int, str]] | None, str]:
+    """Edits that set `env` (and a timeout when there is none, and `cwd` when given) inside an
+    options object literal."""
     src = lambda n: data[n.start_byte : n.end_byte].decode("utf-8")  # noqa: E731
     props = [c for c in obj.named_children if c.type != "comment"]
     keyed = [(_js_prop_key(data, p), p) for p in props]
@@ -1172,6 +2034,19 @@ def _merge_js_options(data: bytes, obj: Any, env_text: str) -> tuple[list[tuple[
             return None, "the options define `env` in a way blastwall does not rewrite; set env by hand"
     else:
         added.append(f"env: {env_text}")
+    if cwd_text:
+        cwds = [i for i, (key, _) in enumerate(keyed) if key == "cwd"]
+        if cwds:
+            prop = props[cwds[-1]]
+            if any(key == "..." for key, _ in keyed[cwds[-1] + 1:]):
+                return None, "an object spread after `cwd` in the options may replace it; set cwd by hand"
+            value = prop.child_by_field_name("value") if prop.type == "pair" else None
+            if value is not None:
+                edits.append((value.start_byte, value.end_byte, cwd_text))
+            else:
+                edits.append((prop.start_byte, prop.end_byte, f"cwd: {cwd_text}"))
+        else:
+            added.insert(0, f"cwd: {cwd_text}")
     timeouts = [p for key, p in keyed if key == "timeout"]
     if not timeouts:
         added.append(f"timeout: {JS_TIMEOUT}")
@@ -1184,24 +2059,64 @@ def _merge_js_options(data: bytes, obj: Any, env_text: str) -> tuple[list[tuple[
     return edits, ""
 
 
-def _js_append_props(data: bytes, obj: Any, props: list[Any], added: list[str]) -> tuple[int, int, str]:
-    """An insertion of `added` properties at the end of an object literal, in its own layout."""
-    if not props:
-        return obj.start_byte, obj.end_byte, "{ " + ", ".join(added) + " }"
-    last = props[-1]
-    comma = next((c for c in obj.children if c.type == "," and c.start_byte >= last.end_byte), None)
-    multiline = b"\n" in data[obj.start_byte : obj.end_byte]
-    if multiline:
-        line_start = data.rfind(b"\n", 0, last.start_byte) + 1
-        prefix = data[line_start : last.start_byte]
-        indent = prefix.decode("utf-8", "replace") if not prefix.strip() else "  "
-        sep = ",\n" + indent
-        if comma is not None:
-            return comma.end_byte, comma.end_byte, "\n" + indent + sep.join(added) + ","
-        return last.end_byte, last.end_byte, sep + sep.join(added)
-    if comma is not None:
-        return comma.end_byte, comma.end_byte, " " + ", ".join(added) + ","
-    return last.end_byte, last.end_byte, ", " + ", ".join(added)
+def _js_root(ctx: LaunchCtx) -> str:
+    """The repository root from the module's own location (CommonJS or ES module)."""
+    up = "/".join([".."] * ctx.depth)
+    if ctx.esm:
+        return f'new URL({json.dumps(up or ".")}, import.meta.url)'
+    return "__dirname" if not up else f'__dirname + {json.dumps("/" + up)}'
+
+
+def _js_target(cwd_code: str) -> str:
+    """The absolute folder a launch ran in, from its `cwd` option (works in either module system)."""
+    return f'((dir) => dir.startsWith("/") ? dir : process.cwd() + "/" + dir)(String({cwd_code}))'
+
+
+def _js_env_entries(data: bytes, node: Any) -> list[tuple[str, str]] | None:
+    """(name, code) of the entries an env object literal sets; None when they cannot be seen."""
+    node = _js_unwrap(node)
+    src = lambda n: data[n.start_byte : n.end_byte].decode("utf-8")  # noqa: E731
+    if node.type != "object":
+        return None
+    out = []
+    for prop in node.named_children:
+        if prop.type == "comment":
+            continue
+        key = _js_prop_key(data, prop)
+        if key == "...":
+            continue  # `...process.env` and other spreads: not kept
+        if key == "?":
+            return None
+        if prop.type == "shorthand_property_identifier":
+            out.append((key, key))
+        elif prop.type == "pair":
+            value = prop.child_by_field_name("value")
+            if value is None:
+                return None
+            out.append((key, src(value)))
+    return out
+
+
+def _js_env_text(keys: tuple[str, ...], target: str, entries: list[tuple[str, str]], ctx: LaunchCtx) -> str:
+    items = [f'PATH: "{MINIMAL_PATH}"', f"BLASTWALL_TARGET: {target}"]
+    kept, set_keys = [], set()
+    for name, code in entries:
+        ok, _why = env_entry_kept(name, keys)
+        if not ok:
+            continue
+        label = name if re.fullmatch(r"[A-Za-z_$][\w$]*", name) else json.dumps(name)
+        items.append(f"{label}: {code}")
+        kept.append(name)
+        set_keys.add(name)
+    for k in keys:
+        if k in set_keys:
+            continue
+        items.append(f"{k}: process.env.{k}" if re.fullmatch(r"[A-Za-z_$][\w$]*", k)
+                     else f"{json.dumps(k)}: process.env[{json.dumps(k)}]")
+    extra = _pass_env_value([k for k in kept if k not in keys], ctx)
+    if extra:
+        items.append(f"BLASTWALL_PASS_ENV: {json.dumps(extra)}")
+    return "{ " + ", ".join(items) + " }"
 
 
 _BYPASS_MODES = {"bypassPermissions", "dontAsk", "auto", "acceptEdits"}
@@ -1235,50 +2150,38 @@ def _rewrite_claude_settings(text: str) -> tuple[str | None, str]:
     return new, ""
 
 
-def fix_snippets(root: Path, result: ScanResult, runner: str = "./sandbox/agent-bwrap.sh") -> dict[str, tuple[str, str]]:
-    """site_id -> (before, after) lines of the site's own rewrite, for the report's FIX section."""
-    from scanner.catalog import load_catalog
+def _report_plan(root: Path, result: ScanResult) -> ApplyPlan:
+    from scanner.remediation.tailor import key_names, tailored_spec
 
-    catalog = load_catalog()
-    keys = {}
-    for site in result.launch_sites:
-        try:
-            keys[site.agent] = catalog.agent(site.agent).api_keys[:1]
-        except KeyError:
-            keys[site.agent] = ()
-    out: dict[str, tuple[str, str]] = {}
-    needs = {f.site_id for f in result.findings if not f.suppressed and f.severity.rank >= 3}
-    for site in result.launch_sites:
-        if site.site_id not in needs:
-            continue
-        file = root / site.location.path if root.is_dir() else root
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        new, _reason = _rewrite(text, site, runner, keys.get(site.agent, ()))
-        if new is None:
-            continue
-        old_lines, new_lines = text.split("\n"), new.split("\n")
-        # Diff only the changed middle: SequenceMatcher is quadratic on long runs of equal lines.
-        lo, shortest = 0, min(len(old_lines), len(new_lines))
-        while lo < shortest and old_lines[lo] == new_lines[lo]:
-            lo += 1
-        hi = 0
-        while hi < shortest - lo and old_lines[-1 - hi] == new_lines[-1 - hi]:
-            hi += 1
-        matcher = difflib.SequenceMatcher(a=old_lines[lo : len(old_lines) - hi], b=new_lines[lo : len(new_lines) - hi],
-                                          autojunk=False)
-        blocks = [op for op in matcher.get_opcodes() if op[0] != "equal"]
-        if not blocks:
-            continue
-        a0, a1 = lo + min(b[1] for b in blocks), lo + max(b[2] for b in blocks)
-        b0, b1 = lo + min(b[3] for b in blocks), lo + max(b[4] for b in blocks)
-        before = "\n".join(old_lines[a0:a1]).strip("\n")
-        after = "\n".join(new_lines[b0:b1]).strip("\n")
-        if len(before) < 4000 and len(after) < 4000:
-            out[site.site_id] = (_dedent(before), _dedent(after))
-    return out
+    try:
+        spec = tailored_spec(result)
+    except Exception:  # noqa: BLE001 - a spec value that cannot be rendered: no runner names then
+        spec = None
+    runner_env = frozenset((*spec.secrets, *spec.pass_env)) if spec is not None else frozenset()
+    return plan_apply(root, result, "./sandbox/agent-bwrap.sh", key_names(result), runner_env=runner_env)
+
+
+def finding_fixes(root: Path, result: ScanResult) -> dict[tuple[str, str], Any]:
+    """(site id, rule id) -> FindingFix(before, after, language, rewrite) for the report's FIX
+    section, per finding and (rule id "") per site; {} when no rewrite can be planned."""
+    from scanner.remediation.snippets import fixes_from_plan
+
+    try:
+        return fixes_from_plan(root, result, _report_plan(root, result))
+    except Exception:  # noqa: BLE001 - the report must render even if a rewrite cannot be planned
+        return {}
+
+
+def fix_snippets(root: Path, result: ScanResult, runner: str = "./sandbox/agent-bwrap.sh") -> dict[str, tuple[str, str]]:
+    """site_id -> (before, after) lines of the site's own rewrite, for the report's FIX section;
+    also "site_id#rule_id" -> (before, after) for each finding with a fix of its own (the compose
+    line, the workflow permission, the SDK option, the agent's own key through a broker, the
+    framework's safe executor). `finding_fixes` gives the same with the snippet's language and
+    whether `fix --apply` writes it."""
+    from scanner.remediation.snippets import site_snippets
+
+    del runner  # the rewrite reaches the runner by its path from the repository root
+    return site_snippets(finding_fixes(root, result))
 
 
 def _dedent(block: str) -> str:

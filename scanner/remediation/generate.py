@@ -30,6 +30,11 @@ __all__ = ["render_configs", "templates_dir", "PROXY_HOST", "PROXY_PORT"]
 CHECKOUT_ACTION = ("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2")
 HARDEN_RUNNER_ACTION = ("step-security/harden-runner", "e3f713f2d8f53843e71c69a996d56f51aa9adfb9", "v2.14.1")
 
+#: where the CI job installs Python agents (pipx) and install-script agents: root-owned, outside
+#: HOME, mounted read-only into the sandbox.
+PIPX_HOME = "/opt/pipx"
+SCRIPT_HOME = "/opt/agent-install"
+
 PROXY_HOST = "agent-egress-proxy"
 PROXY_PORT = 3128
 #: fixed addresses for the container runner's internal network, so no DNS is needed inside it.
@@ -113,20 +118,36 @@ def _k8s_memory(memory: str) -> str:
 
 def _context(spec: SandboxSpec) -> dict[str, object]:
     endpoints = list(spec.endpoints)
-    ci_setup_endpoints = ["github.com"]
-    if spec.packages:
-        ci_setup_endpoints.append("registry.npmjs.org")
-    ci_setup_endpoints = [host for host in ci_setup_endpoints if host not in endpoints]
+    setup = ["github.com"]
+    for install in spec.installs:
+        setup.extend(install.download_hosts)
+    ci_setup_endpoints = [host for host in dict.fromkeys(setup) if host not in endpoints]
     target_from_config = posixpath.relpath(spec.target, spec.config_dir)
+    # Paths from the repository root: a workflow step runs there wherever its file lives.
     script_prefix = "./" if spec.config_dir == "." else f"./{spec.config_dir}/"
+    extra_ro = []
+    if any(i.method == "pipx" for i in spec.installs):
+        extra_ro.append(PIPX_HOME)
+    if any(i.method == "script" for i in spec.installs):
+        extra_ro.append(SCRIPT_HOME)
+    from scanner.remediation.facts import load_facts
+
+    facts = load_facts()
+    names = {a: (facts.agent(a).name if facts.agent(a) else a) for a in spec.agents}
     return {
         "spec": spec,
         "agents_label": ", ".join(spec.agents),
+        "agent_names": names,
         "has_claude": "claude-code" in spec.agents,
         "has_codex": "codex" in spec.agents,
         "endpoints": endpoints,
         "needs_network": bool(endpoints),
         "secrets": list(spec.secrets),
+        "pass_env": list(spec.pass_env),
+        "installs": list(spec.installs),
+        "pipx_home": PIPX_HOME,
+        "script_home": SCRIPT_HOME,
+        "extra_ro": ":".join(extra_ro),
         "command": list(spec.command),
         "command_sh": " ".join(shlex.quote(arg) for arg in spec.command),
         # GitHub evaluates "${{ ... }}" anywhere in a workflow, so such an argv stays out of it.
@@ -155,6 +176,7 @@ def _context(spec: SandboxSpec) -> dict[str, object]:
 _OUTPUTS: tuple[tuple[str, str, str | None], ...] = (
     ("run-agent.sh", "run-agent.sh.j2", None),
     ("agent-bwrap.sh", "agent-bwrap.sh.j2", None),
+    ("egress-proxy.py", "egress-proxy.py.j2", "needs_network"),
     ("compose.sandbox.yaml", "compose.sandbox.yaml.j2", None),
     ("egress-proxy/squid.conf", "squid.conf.j2", "needs_network"),
     (".devcontainer/devcontainer.json", "devcontainer.json.j2", None),
@@ -170,13 +192,15 @@ _OUTPUTS: tuple[tuple[str, str, str | None], ...] = (
 
 def _check(path: str, text: str) -> None:
     try:
-        if path.endswith(".json"):
+        if path.endswith(".py"):
+            compile(text, path, "exec", dont_inherit=True)
+        elif path.endswith(".json"):
             json.loads(text)
         elif path.endswith((".yaml", ".yml")):
             yaml.safe_load(text)
         elif path.endswith(".toml"):
             tomllib.loads(text)
-    except (ValueError, yaml.YAMLError) as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+    except (ValueError, SyntaxError, yaml.YAMLError) as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
         raise RuntimeError(f"generated {path} does not parse: {exc}") from exc
 
 

@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scanner.remediation.facts import Install, default_catalog, load_facts
+
 __all__ = [
+    "Install",
     "PLACEHOLDER_IMAGE",
     "PLACEHOLDER_PROXY_IMAGE",
     "SandboxSpec",
@@ -40,6 +43,11 @@ _MEMORY = re.compile(r"^[1-9][0-9]*[kmg]?$")
 _CPUS = re.compile(r"^(?:[1-9][0-9]*(?:\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*)$")
 _USER = re.compile(r"^([0-9]+):([0-9]+)$")
 _NPM_PACKAGE = re.compile(r"^(?:@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*(?:@[A-Za-z0-9._+-]+)?$")
+_PYPI_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_SCRIPT_URL = re.compile(r"^https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/-]*)?$")
+_BINARY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_PLAIN_VALUE = re.compile(r"^[A-Za-z0-9/._-]{1,200}$")
+_PYTHON = re.compile(r"^3\.[0-9]{1,2}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 _MAX_TIMEOUT = 7 * 24 * 3600
@@ -75,6 +83,35 @@ def _relative_path(name: str, value: str) -> str:
     return norm
 
 
+def _check_install(install: Any) -> Install:
+    if not isinstance(install, Install):
+        raise SpecError(f"installs must hold Install values, got {install!r}")
+    if install.binary and not _BINARY.match(install.binary):
+        raise SpecError(f"install binary {install.binary!r} is not a plain command name")
+    if install.method == "npm":
+        if not _NPM_PACKAGE.match(install.package):
+            raise SpecError(f"package {install.package!r} is not an npm package name")
+    elif install.method == "pipx":
+        if not _PYPI_PACKAGE.match(install.package):
+            raise SpecError(f"package {install.package!r} is not a PyPI package name")
+        if install.python and not _PYTHON.match(install.python):
+            raise SpecError(f"python version {install.python!r} must look like 3.12")
+    elif install.method == "script":
+        if not _SCRIPT_URL.match(install.url):
+            raise SpecError(f"install script {install.url!r} must be a plain https URL")
+        if not install.binary:
+            raise SpecError("an install script must name the binary it provides")
+        for host in install.hosts:
+            if not _HOSTNAME.match(host):
+                raise SpecError(f"install host {host!r} is not a plain host name")
+        for name, value in install.bin_env:
+            if not _ENV_NAME.match(name) or not _PLAIN_VALUE.match(value):
+                raise SpecError(f"install environment {name}={value!r} is not a plain setting")
+    else:
+        raise SpecError(f"install method {install.method!r} is not npm, pipx or script")
+    return install
+
+
 @dataclass(frozen=True)
 class SandboxSpec:
     """Inputs for the generated sandbox configs. Secrets are env var NAMES, never values."""
@@ -90,8 +127,13 @@ class SandboxSpec:
     cpus: str = "2"
     pids: int = 256
     user: str = "10001:10001"
-    #: npm packages that install the agent CLIs (used by the CI job); optional.
+    #: npm packages that install the agent CLIs (used by the CI job); optional, same as
+    #: `installs` entries with method "npm".
     packages: tuple[str, ...] = ()
+    #: how each agent is installed in the CI job (npm, pipx or an install script).
+    installs: tuple[Install, ...] = ()
+    #: harmless configuration variables passed through by name besides the secrets.
+    pass_env: tuple[str, ...] = ()
     #: image of the egress allow-list proxy (squid) used when endpoints are needed.
     proxy_image: str = PLACEHOLDER_PROXY_IMAGE
     #: where the generated files are written, relative to the repository root.
@@ -135,6 +177,15 @@ class SandboxSpec:
         for package in packages:
             if not _NPM_PACKAGE.match(package):
                 raise SpecError(f"package {package!r} is not an npm package name")
+        installs = tuple(dict.fromkeys(_check_install(i) for i in (*self.installs, *(
+            Install(method="npm", binary="", package=p) for p in packages))))
+        npm = [i.package for i in installs if i.method == "npm"]
+
+        pass_env = set()
+        for name in _strings("pass_env", self.pass_env):
+            if not _ENV_NAME.match(name):
+                raise SpecError(f"pass_env {name!r} is not an environment variable name")
+            pass_env.add(name)
 
         if (
             not isinstance(self.timeout_seconds, int)
@@ -157,7 +208,9 @@ class SandboxSpec:
         object.__setattr__(self, "target", _relative_path("target", self.target))
         object.__setattr__(self, "endpoints", tuple(sorted(endpoints)))
         object.__setattr__(self, "secrets", tuple(sorted(secrets)))
-        object.__setattr__(self, "packages", packages)
+        object.__setattr__(self, "packages", tuple(dict.fromkeys(npm)))
+        object.__setattr__(self, "installs", installs)
+        object.__setattr__(self, "pass_env", tuple(sorted(pass_env - secrets)))
         object.__setattr__(self, "memory", self.memory.lower())
         object.__setattr__(self, "config_dir", _relative_path("config_dir", self.config_dir))
 
@@ -175,19 +228,12 @@ class SandboxSpec:
         return int(self.user.split(":")[1])
 
 
-def _default_catalog() -> Path:
-    import scanner
-
-    package = Path(scanner.__file__).resolve().parent
-    for candidate in (package / "_data" / "rules" / "agents.yaml", package.parent / "rules" / "agents.yaml"):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("the agent catalog rules/agents.yaml is missing from this installation")
+_default_catalog = default_catalog  # kept for callers of the old name
 
 
 def spec_from_catalog(
     agents: Iterable[str],
-    command: Iterable[str],
+    command: Iterable[str] | None = None,
     *,
     target: str = ".",
     secrets: Iterable[str] | None = None,
@@ -195,35 +241,44 @@ def spec_from_catalog(
     catalog: Mapping[str, Any] | Path | None = None,
     **overrides: Any,
 ) -> SandboxSpec:
-    """Build a spec for catalog agents: endpoints, key names and npm packages come from the catalog.
+    """Build a spec for catalog agents from their remediation facts: how each installs (npm, pipx
+    or an install script), its model endpoints (plus the provider of every key named in
+    `secrets`), its key names and its harmless settings variables.
 
+    `command=None` runs the first agent headless (`claude -p`, `aider --message`, ...).
     `secrets=None` picks the first `api_keys` name of each agent; pass the names the repo really
     uses when the scan found them. Unknown agent ids contribute nothing but are kept.
     """
-    if catalog is None or isinstance(catalog, Path):
-        import yaml
+    from scanner.remediation.facts import facts_from
 
-        path = catalog or _default_catalog()
-        with open(path, encoding="utf-8") as handle:
-            catalog = yaml.safe_load(handle) or {}
-    entries = {entry.get("id"): entry for entry in catalog.get("agents", []) if isinstance(entry, Mapping)}
+    if isinstance(catalog, Mapping):
+        facts = facts_from(catalog)
+    else:
+        facts = load_facts(catalog)
     agent_ids = tuple(agents)
-    endpoints: list[str] = list(extra_endpoints)
     picked: list[str] = []
-    packages: list[str] = []
+    installs: list[Install] = []
+    pass_env: list[str] = []
     for agent in agent_ids:
-        entry = entries.get(agent, {})
-        endpoints.extend(entry.get("endpoints") or [])
-        keys = entry.get("api_keys") or []
-        if keys:
-            picked.append(keys[0])
-        packages.extend(entry.get("packages") or [])
+        entry = facts.agent(agent)
+        if entry is None:
+            continue
+        picked.extend(entry.api_keys[:1])
+        if entry.install is not None:
+            installs.append(entry.install)
+        pass_env.extend(entry.settings_env)
+    names = tuple(picked if secrets is None else secrets)
+    endpoints = (*facts.endpoints(agent_ids, names), *extra_endpoints)
+    if command is None:
+        first = facts.agent(agent_ids[0]) if agent_ids else None
+        command = first.headless if first is not None else agent_ids[:1]
+    overrides.setdefault("installs", tuple(installs))
+    overrides.setdefault("pass_env", tuple(pass_env))
     return SandboxSpec(
         agents=agent_ids,
         command=tuple(command),
         target=target,
         endpoints=tuple(endpoints),
-        secrets=tuple(picked if secrets is None else secrets),
-        packages=tuple(packages),
+        secrets=names,
         **overrides,
     )
