@@ -9,6 +9,7 @@ binary from the catalog (or decides there is none).
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,11 @@ class Word:
     text: str
     location: Location
     dynamic: bool = False
+
+
+# A path spelled from the repository's root, as CI and scripts do: the rest is repo-relative.
+_ROOT_ANCHORED = re.compile(r"^(?:\$\(git rev-parse --show-toplevel\)|\$\{?(?:GITHUB_WORKSPACE|CI_PROJECT_DIR)\}?)"
+                            r"/(?P<rest>[^$`\s]+)$")
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,10 @@ class CommandReader:
         if not words:
             return None
         head, rest = words[0], words[1:]
+        if head.dynamic and self.scripts is not None:
+            anchored = _ROOT_ANCHORED.match(head.text)
+            if anchored:  # `"$(git rev-parse --show-toplevel)/sandbox/run.sh"`: a repository script
+                head = Word(anchored.group("rest"), head.location)
         if head.dynamic:
             return self._dynamic_head(head, rest, layers, assigns, depth)
         name = basename(head.text)

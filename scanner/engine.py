@@ -136,6 +136,9 @@ class _Worker:
         self._script_cache: dict[str, list[list[Word]]] = {}
         self.reader.scripts = self._script_commands
         self.reader.unread_scripts = self._unread_script_commands
+        from scanner.analyzers import cfgjudge
+
+        cfgjudge.bind(self.reader)  # config analyzers read commands with this scan's catalog and hooks
 
     def _script_commands(self, spelled: str) -> list[list[Word]]:
         """Commands of a repo script that hand "$@" on; [] for anything outside the repo."""

@@ -147,3 +147,20 @@ def test_extra_agent_found_by_parallel_workers(tmp_path: Path) -> None:
     result = scan(tmp_path, ScanOptions(jobs=2, extra_agents=extra))
     assert [s.agent for s in result.launch_sites] == ["config-acme-agent"]
     assert result.verdict is Verdict.PRESENT
+
+
+def test_configured_agents_reach_every_analyzer_and_keep_the_catalog(tmp_path: Path) -> None:
+    """With `agents = [...]` configured, housekeeping like `claude --version` is still no session,
+    and the new agent is found by the Dockerfile and MCP analyzers too, not only in commands."""
+    from scanner.cli import _project_options
+    from scanner.engine import ScanOptions, scan
+
+    (tmp_path / ".blastwall.toml").write_text('agents = [{ name = "Acme Agent", binaries = ["acme-agent"] }]\n')
+    (tmp_path / "Makefile").write_text("versions:\n\tclaude --version\n\tacme-agent -p triage\n")
+    (tmp_path / "Dockerfile").write_text('FROM node:20@sha256:' + "a" * 64 + '\nUSER node\nCMD ["acme-agent", "serve"]\n')
+    (tmp_path / ".mcp.json").write_text('{"mcpServers": {"acme": {"command": "acme-agent", "args": ["mcp"]}}}\n')
+    result = scan(tmp_path, ScanOptions(jobs=1, **_project_options(tmp_path, None, None, None)))
+    assert sorted((s.location.path, s.location.line) for s in result.launch_sites) == [
+        (".mcp.json", 1), ("Dockerfile", 3), ("Makefile", 3)]
+    assert {s.agent for s in result.launch_sites if s.location.path != ".mcp.json"} == {"config-acme-agent"}
+    assert not [f for f in result.findings if f.location.path == "Makefile" and f.location.line == 2]

@@ -24,9 +24,23 @@ _ORDER = [Boundary.NONE, Boundary.AGENT_SANDBOX, Boundary.OTHER_USER, Boundary.U
           Boundary.OS_SANDBOX, Boundary.CONTAINER, Boundary.VM]
 
 
-@lru_cache(maxsize=1)
+_BOUND: list[tuple[Catalog, CommandReader, ContainmentJudge]] = []
+
+
+def bind(reader: CommandReader) -> None:
+    """Use the scan's own command reader: its catalog (with the project's configured agents) and
+    its hooks into the repository's scripts (so a config that runs `./sandbox/run.sh agent` is
+    judged by what that script does). The engine calls this once per worker."""
+    _BOUND[:] = [(reader.catalog, reader, ContainmentJudge(reader.catalog))]
+
+
 def tools() -> tuple[Catalog, CommandReader, ContainmentJudge]:
     """Built once per process: config analyzers call this for every site."""
+    return _BOUND[0] if _BOUND else _standalone()
+
+
+@lru_cache(maxsize=1)
+def _standalone() -> tuple[Catalog, CommandReader, ContainmentJudge]:
     catalog = load_catalog()
     return catalog, CommandReader(catalog), ContainmentJudge(catalog)
 
