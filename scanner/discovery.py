@@ -355,31 +355,11 @@ def _is_dir(path: str) -> bool:
 def read_candidate(root: Path, cand: Candidate) -> tuple[bytes | None, str]:
     """Read a file without following a final symlink and without blocking on FIFOs."""
     base = os.fspath(root)
-    path = os.path.join(base, cand.path) if _is_dir(base) else base
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        return None, f"unreadable file ({exc.strerror or 'error'})"
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None, "not a regular file"
-        chunks = []
-        remaining = MAX_BYTES + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        data = b"".join(chunks)
-    except OSError as exc:
-        return None, f"unreadable file ({exc.strerror or 'error'})"
-    finally:
-        os.close(fd)
-    if len(data) > MAX_BYTES:
-        return None, "too large (over 2 MiB)"
+    data, cut = read_bounded(Path(os.path.join(base, cand.path) if _is_dir(base) else base), MAX_BYTES)
+    if cut.startswith("unreadable"):
+        return None, "unreadable file" + cut[len("unreadable"):]
+    if cut:
+        return None, "not a regular file" if cut == "not a regular file" else "too large (over 2 MiB)"
     if b"\0" in data[:8192]:
         return None, "binary"
     if _looks_minified(data):
