@@ -140,3 +140,20 @@ class SourceFile:
             return byte_col + 1
         raw = self.lines[row].encode("utf-8")
         return len(raw[:byte_col].decode("utf-8", errors="replace")) + 1
+
+
+def returned_values(body: Node | None, nested: tuple[str, ...]) -> list[Node]:
+    """The values a function body returns, in source order: its own `return` statements, not
+    those of the nested functions and classes whose node types are `nested`."""
+    out: list[Node] = []
+    stack = [body] if body is not None else []
+    while stack:
+        n = stack.pop()
+        if n.type in nested:
+            continue
+        if n.type == "return_statement":
+            if n.named_children:
+                out.append(n.named_children[0])
+            continue
+        stack.extend(n.named_children)
+    return sorted(out, key=lambda n: n.start_byte)

@@ -14,7 +14,7 @@ from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import EnvMode, Fact
-from scanner.parsing import SourceFile, parse
+from scanner.parsing import SourceFile, parse, returned_values
 
 _MODULES = {"child_process": "child_process", "execa": "execa", "zx": "zx", "zx/globals": "zx", "cross-spawn": "cross-spawn"}
 
@@ -284,18 +284,7 @@ class JsModule:
             return []
         if body.type != "statement_block":
             return [body]
-        out: list[Node] = []
-        stack = [body]
-        while stack:
-            n = stack.pop()
-            if n.type in _FUNCTIONS or n.type == "class_declaration":
-                continue
-            if n.type == "return_statement":
-                if n.named_children:
-                    out.append(n.named_children[0])
-                continue
-            stack.extend(n.named_children)
-        return sorted(out, key=lambda n: n.start_byte)[:_MAX_FORMS]
+        return returned_values(body, (*_FUNCTIONS, "class_declaration"))[:_MAX_FORMS]
 
     def call_forms(self, call: Node) -> list[tuple[JsModule, Node]] | None:
         if _budget[0] <= 0:

@@ -13,7 +13,10 @@ from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import EnvMode, Fact
-from scanner.parsing import SourceFile, language, parse
+from scanner.parsing import SourceFile, language, parse, returned_values
+
+# Scopes whose `return`s are not the enclosing function's.
+PY_NESTED_SCOPES = ("function_definition", "lambda", "class_definition")
 
 _STRING_TYPES = ("string", "concatenated_string")
 _FOLLOW_BUDGET = 200
@@ -169,19 +172,7 @@ class PythonModule:
         defs = self.functions.get(name, [])
         if len(defs) != 1 or name in self.aliases or defs[0].id in self._following:
             return None
-        out: list[Node] = []
-        body = defs[0].child_by_field_name("body")
-        stack = [body] if body is not None else []
-        while stack:
-            n = stack.pop()
-            if n.type in ("function_definition", "lambda", "class_definition"):
-                continue
-            if n.type == "return_statement":
-                if n.named_children:
-                    out.append(n.named_children[0])
-                continue
-            stack.extend(n.named_children)
-        return sorted(out, key=lambda n: n.start_byte)[:8]
+        return returned_values(defs[0].child_by_field_name("body"), PY_NESTED_SCOPES)[:8]
 
     def _through(self, call: Node, read):
         """Read each return of the helper `call` runs with `read`; the forms that resolve."""

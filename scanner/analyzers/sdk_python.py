@@ -16,12 +16,12 @@ from functools import lru_cache
 from tree_sitter import Node, Query, QueryCursor
 
 from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
-from scanner.analyzers.python_lang import PythonModule, _argument_parts, python_module
+from scanner.analyzers.python_lang import PY_NESTED_SCOPES, PythonModule, _argument_parts, python_module
 from scanner.analyzers.sdk_sites import SUPERSEDED, SiteBuilder
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import Boundary, Confidence, Egress, EnvMode, Location
-from scanner.parsing import language
+from scanner.parsing import language, returned_values
 
 @lru_cache(maxsize=1)
 def _FACTS_QUERY() -> Query:  # noqa: N802 - a constant, built once per process
@@ -248,19 +248,7 @@ class PyFacts:
 
     def returns(self, fn: Node) -> list[Node]:
         """The values a function returns (its own `return` statements, not nested functions')."""
-        out: list[Node] = []
-        body = fn.child_by_field_name("body")
-        stack = [body] if body is not None else []
-        while stack:
-            n = stack.pop()
-            if n.type in ("function_definition", "lambda", "class_definition"):
-                continue
-            if n.type == "return_statement":
-                if n.named_children:
-                    out.append(n.named_children[0])
-                continue
-            stack.extend(n.named_children)
-        return sorted(out, key=lambda n: n.start_byte)
+        return returned_values(fn.child_by_field_name("body"), PY_NESTED_SCOPES)
 
     def follow(self, call: Call) -> list[Node] | None:
         """The return values of the same-file function `call` runs, its parameters bound to the
