@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -370,13 +370,13 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
     from scanner.output.overview import filter_findings
 
     shown, hidden = filter_findings(result, Severity(display.min_severity), Confidence(display.min_confidence))
-    snippets_cache: dict[str, dict[str, tuple[str, str]]] = {}
+    snippets_cache: dict[str, Any] = {}
 
-    def snippets() -> dict[str, tuple[str, str]]:
+    def snippets() -> Any:
         if "s" not in snippets_cache:
-            from scanner.remediation.apply import fix_snippets
+            from scanner.remediation.apply import finding_fixes
 
-            snippets_cache["s"] = fix_snippets(path, shown)
+            snippets_cache["s"] = finding_fixes(path, shown)  # with each snippet's language and whether --apply writes it
         return snippets_cache["s"]
 
     def render(kind: Format) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from scanner import __version__
 from scanner.catalog import Catalog
 from scanner.model import Finding, Location, ScanResult
-from scanner.output.answer import deciding_rule, fix_items, why_text
+from scanner.output.answer import Snippets, deciding_rule, fix_items, why_text
 from scanner.output.overview import SEVERITIES, build, homepage, rule_doc_url
 
 SCHEMA_VERSION = "1"
@@ -53,7 +53,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def to_dict(result: ScanResult, catalog: Catalog | None = None,
-            snippets: dict[str, tuple[str, str]] | None = None, hidden: int = 0) -> dict[str, Any]:
+            snippets: Snippets | None = None, hidden: int = 0) -> dict[str, Any]:
     if catalog is None:
         from scanner.catalog import load_catalog
 
@@ -92,6 +92,7 @@ def to_dict(result: ScanResult, catalog: Catalog | None = None,
                 "launch_sites": item.sites,
                 "help_uri": item.help_uri,
                 "rewrite": item.rewrite,  # before/after are this repository's own lines, not the rule's example
+                "applies": item.applies,  # true: `blastwall fix --apply` writes it; false: by hand; null: not known
                 "covered_by": item.covered_by,
                 "path": item.where.path,
                 "line": item.where.line,
@@ -138,5 +139,5 @@ def to_dict(result: ScanResult, catalog: Catalog | None = None,
 
 
 def render_json(result: ScanResult, catalog: Catalog | None = None,
-                snippets: dict[str, tuple[str, str]] | None = None, hidden: int = 0) -> str:
+                snippets: Snippets | None = None, hidden: int = 0) -> str:
     return json.dumps(to_dict(result, catalog, snippets, hidden), indent=2, ensure_ascii=False, sort_keys=False) + "\n"

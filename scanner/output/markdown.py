@@ -16,7 +16,7 @@ import jinja2
 
 from scanner.catalog import Catalog
 from scanner.model import Finding, Location, ScanResult, Verdict
-from scanner.output.answer import deciding_rule, fix_items, why_text
+from scanner.output.answer import APPLY_NOTE, Snippets, deciding_rule, fix_items, why_text
 from scanner.output.overview import (
     TIER_WORDS,
     VERDICT_LINE,
@@ -78,7 +78,8 @@ def _sev(severity: str) -> str:
     return f"**{severity}**" if severity in ("critical", "high") else severity
 
 
-_FENCE_LANG = {"python": "python", "javascript": "javascript", "shell": "sh"}
+# A snippet's language -> its fence's info string (md_fence keeps [a-z0-9-] of it); others as they are.
+_FENCE_LANG = {"shell": "sh", "text": ""}
 
 
 def _label(text: str) -> str:
@@ -249,13 +250,13 @@ def _decided_by(ov: Overview) -> list[str]:
     return out
 
 
-def _fixes(result: ScanResult, catalog: Catalog, snippets: dict[str, tuple[str, str]]) -> list[dict[str, object]]:
+def _fixes(result: ScanResult, catalog: Catalog, snippets: Snippets) -> list[dict[str, object]]:
     out = []
     for n, item in enumerate(fix_items(result, catalog, snippets), 1):
         found = ", ".join(_where(loc) for loc in item.locations[:FOUND_AT])
         if len(item.locations) > FOUND_AT:
             found += f" and {len(item.locations) - FOUND_AT} more"
-        lang = _FENCE_LANG[item.language]
+        lang = _FENCE_LANG.get(item.language, item.language)
         out.append({
             "n": n,
             "rule": md_code(item.rule_id),
@@ -263,6 +264,7 @@ def _fixes(result: ScanResult, catalog: Catalog, snippets: dict[str, tuple[str, 
             "count": f"{_sev(item.severity.value)} · {plural(item.findings, 'finding')} at {plural(item.sites, 'launch site')}",
             "summary": md_message(item.summary),
             "rewrite": item.rewrite,
+            "apply_note": md_message(APPLY_NOTE[item.applies]) if item.rewrite and item.applies is not None else "",
             "where": _where(item.where),
             "before": md_fence(item.before, lang) if item.before else "",
             "after": md_fence(item.after, lang) if item.before else "",
@@ -295,7 +297,7 @@ def _listed(items: list[str], limit: int = LISTED) -> list[str]:
     return items[:limit] + ([_more(len(items) - limit, "under Scope")] if len(items) > limit else [])
 
 
-def render_markdown(result: ScanResult, catalog: Catalog, snippets: dict[str, tuple[str, str]] | None = None,
+def render_markdown(result: ScanResult, catalog: Catalog, snippets: Snippets | None = None,
                     hidden: int = 0) -> str:
     ov = build(result, hidden)
     cov = result.coverage

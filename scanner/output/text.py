@@ -18,7 +18,7 @@ from rich.text import Text
 
 from scanner.catalog import Catalog
 from scanner.model import Finding, ScanResult, Verdict
-from scanner.output.answer import fix_items, why_text
+from scanner.output.answer import APPLY_NOTE, Snippets, fix_items, why_text
 from scanner.output.overview import (
     TIER_WORDS,
     message_parts,
@@ -174,7 +174,7 @@ def _verdict(out: _Out, ov: Overview, verbose: bool) -> None:
 
 
 def render_text(result: ScanResult, console: Console, catalog: Catalog,
-                snippets: dict[str, tuple[str, str]] | None = None, *, width: int | None = None,
+                snippets: Snippets | None = None, *, width: int | None = None,
                 verbose: bool = False, quiet: bool = False, hidden: int = 0) -> None:
     ov = build(result, hidden)
     out = _Out(console, width)
@@ -243,6 +243,8 @@ def render_text(result: ScanResult, console: Console, catalog: Catalog,
                 out.line("      ", ("- ", "red"), (row, ""), exact=True)
             for row in item.after.split("\n"):
                 out.line("      ", ("+ ", "green"), (row, ""), exact=True)
+            if item.rewrite and item.applies is not None:
+                out.line("      ", (APPLY_NOTE[item.applies].replace("`", ""), "dim"))
         out.line("      ", ("docs: ", "dim"), (item.help_uri, "dim"), exact=True)
     if not verbose and len(items) > FIXES_SHOWN:
         out.line("   ", (f"… {plural(len(items) - FIXES_SHOWN, 'more rule')}: "
