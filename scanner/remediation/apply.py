@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.model import LaunchSite, ScanResult
+from scanner.remediation.frameworks import string_value
 from scanner.remediation.plan import ApplyPlan, Manual, Note
 from scanner.remediation.syntax import JS_FUNCTIONS as _JS_FUNCTIONS
 from scanner.remediation.syntax import JS_SIMPLE as _JS_SIMPLE
@@ -1381,18 +1382,6 @@ def _is_false(node: Any) -> bool:
         (isinstance(node, cst.Integer) and node.value == "0")
 
 
-def _string_value(node: Any) -> str | None:
-    import libcst as cst
-
-    if isinstance(node, cst.SimpleString):
-        try:
-            value = node.evaluated_value
-        except Exception:  # noqa: BLE001
-            return None
-        return value if isinstance(value, str) else None
-    return None
-
-
 def _py_call_builder(call: Any, site: LaunchSite, runner: str, keys: tuple[str, ...],
                      environ: str, *, ctx: LaunchCtx | None = None, osname: str = "",
                      helpers: frozenset[str] = frozenset(),
@@ -1427,7 +1416,7 @@ def _py_call_builder(call: Any, site: LaunchSite, runner: str, keys: tuple[str, 
     elif isinstance(value, (cst.List, cst.Tuple)):
         if any(isinstance(e, cst.StarredElement) for e in value.elements[:1]):
             pass
-        elif value.elements and _string_value(value.elements[0].value) == runner:
+        elif value.elements and string_value(value.elements[0].value) == runner:
             return None, "already goes through the runner"
     elif isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
         return None, "the command is one string; split it into an argv list first"
@@ -1535,7 +1524,7 @@ def _env_entries(node: Any, osname: str) -> tuple[list[tuple[str, str]], list[st
                     notes.append("the inherited environment")
                     continue
                 return None
-            key = _string_value(element.key)
+            key = string_value(element.key)
             if key is None:
                 return None
             out.append((key, _code(element.value)))

@@ -68,7 +68,8 @@ def _name(func: Any) -> str:
     return ""
 
 
-def _str(node: Any) -> str | None:
+def string_value(node: Any) -> str | None:
+    """The value of a libcst string literal, or None for anything else."""
     import libcst as cst
 
     if isinstance(node, cst.SimpleString):
@@ -114,13 +115,13 @@ def rewrite_python_framework(text: str, site_launcher: str, finding_lines: Itera
     for node in positions:
         pos = positions[node]
         on_finding = any(pos.start.line <= line <= pos.end.line for line in lines)
-        if isinstance(node, cst.SimpleString) and claude and _str(node) in _BYPASS_MODES and pos.start.line in lines:
+        if isinstance(node, cst.SimpleString) and claude and string_value(node) in _BYPASS_MODES and pos.start.line in lines:
             edits.append((*_span(positions, starts, node), _quote_like(node, "default")))
-            notes.append(f'permission mode "{_str(node)}" set back to "default"')
+            notes.append(f'permission mode "{string_value(node)}" set back to "default"')
         elif isinstance(node, cst.Arg) and node.keyword is not None and claude and on_finding \
                 and node.keyword.value == "allowed_tools" and isinstance(node.value, cst.List):
             edits.extend(_drop_bash(text, node.value, positions, starts, notes))
-        elif isinstance(node, cst.DictElement) and claude and on_finding and _str(node.key) == "allowed_tools" \
+        elif isinstance(node, cst.DictElement) and claude and on_finding and string_value(node.key) == "allowed_tools" \
                 and isinstance(node.value, cst.List):
             edits.extend(_drop_bash(text, node.value, positions, starts, notes))
         elif isinstance(node, cst.Call):
@@ -137,7 +138,7 @@ def rewrite_python_framework(text: str, site_launcher: str, finding_lines: Itera
                 edits.extend(_autogen(keywords["code_execution_config"].value, positions, starts, notes))
             elif name == "Agent" and on_finding and "code_execution_mode" in keywords:
                 value = keywords["code_execution_mode"].value
-                if _str(value) in ("unsafe", "unrestricted"):
+                if string_value(value) in ("unsafe", "unrestricted"):
                     edits.append((*_span(positions, starts, value), _quote_like(value, "safe")))
                     notes.append('CrewAI code_execution_mode="safe" (Docker)')
             elif name == "Agent" and on_finding and "allow_code_execution" in keywords \
@@ -182,14 +183,14 @@ def _dedupe(edits: list[Edit]) -> list[Edit]:
 def _dict_has(node: Any, key: str) -> bool:
     import libcst as cst
 
-    return isinstance(node, cst.Dict) and any(isinstance(e, cst.DictElement) and _str(e.key) == key
+    return isinstance(node, cst.Dict) and any(isinstance(e, cst.DictElement) and string_value(e.key) == key
                                               for e in node.elements)
 
 
 def _drop_bash(text: str, lst: Any, positions: Any, starts: list[int], notes: list[str]) -> list[Edit]:
     out = []
     for index, element in enumerate(lst.elements):
-        if _str(element.value) in _SHELL_TOOLS:
+        if string_value(element.value) in _SHELL_TOOLS:
             out.append(_remove_list_item(text, lst, index, positions, starts))
             notes.append("Bash removed from the allowed tools")
     return out
@@ -225,7 +226,7 @@ def _smol(call: Any, keywords: dict[str, Any], positions: Any, starts: list[int]
     executor = keywords.get("executor_type")
     e2b = keywords.get("use_e2b_executor")
     if executor is not None:
-        if _str(executor.value) == "local":
+        if string_value(executor.value) == "local":
             notes.append('smolagents runs model-written code in Docker (executor_type="docker")')
             return [(*_span(positions, starts, executor.value), _quote_like(executor.value, "docker"))]
         return []
@@ -245,7 +246,7 @@ def _autogen(config: Any, positions: Any, starts: list[int], notes: list[str]) -
 
     if isinstance(config, cst.Dict):
         for element in config.elements:
-            if isinstance(element, cst.DictElement) and _str(element.key) == "use_docker" \
+            if isinstance(element, cst.DictElement) and string_value(element.key) == "use_docker" \
                     and isinstance(element.value, cst.Name) and element.value.value == "False":
                 notes.append('AutoGen runs model-written code in Docker ("use_docker": True)')
                 return [(*_span(positions, starts, element.value), "True")]
