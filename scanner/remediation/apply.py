@@ -1765,20 +1765,29 @@ def _find_ts_call(tree: Any, text: str, site: LaunchSite) -> Any:
     return None
 
 
-def _rewrite_js(text: str, site: LaunchSite, runner: str, keys: tuple[str, ...],
-                ctx: LaunchCtx | None = None) -> tuple[str | None, str]:
-    """child_process launch -> runner(program, [original program, ...args], {...options, env, timeout}, callback);
-    with `ctx`, anchored: the options also set `cwd` to the repository root (see LaunchCtx)."""
+def _js_launch(text: str, site: LaunchSite, runner: str) -> tuple[bytes, str, Any, Any] | str:
+    """The file parsed and the site's call found again: (data, dialect, tree, call), or why not."""
     from scanner.parsing import parse
 
     data = text.encode("utf-8")
     dialect = _js_dialect(site.location.path)
     tree = parse(dialect, data)
     if tree.root_node.has_error:
-        return None, f"the file does not parse cleanly; route the launch through {runner} by hand"
+        return f"the file does not parse cleanly; route the launch through {runner} by hand"
     call = _find_ts_call(tree, text, site)
     if call is None:
-        return None, "could not find the call again"
+        return "could not find the call again"
+    return data, dialect, tree, call
+
+
+def _rewrite_js(text: str, site: LaunchSite, runner: str, keys: tuple[str, ...],
+                ctx: LaunchCtx | None = None) -> tuple[str | None, str]:
+    """child_process launch -> runner(program, [original program, ...args], {...options, env, timeout}, callback);
+    with `ctx`, anchored: the options also set `cwd` to the repository root (see LaunchCtx)."""
+    found = _js_launch(text, site, runner)
+    if isinstance(found, str):
+        return None, found
+    data, dialect, tree, call = found
     arguments = call.child_by_field_name("arguments")
     if arguments is None or arguments.type != "arguments":
         return None, "the call has no argument list"
@@ -1900,16 +1909,10 @@ def _rewrite_js_shell(text: str, site: LaunchSite, runner: str, keys: tuple[str,
     template literal gets the runner in front of it inside the literal (the shell still parses it
     the same way); any other command becomes `execFile(Sync)(runner, ["sh", "-c", command])`,
     which is what exec does with /bin/sh. Either way the options gain cwd, env and a timeout."""
-    from scanner.parsing import parse
-
-    data = text.encode("utf-8")
-    dialect = _js_dialect(site.location.path)
-    tree = parse(dialect, data)
-    if tree.root_node.has_error:
-        return None, f"the file does not parse cleanly; route the launch through {runner} by hand"
-    call = _find_ts_call(tree, text, site)
-    if call is None:
-        return None, "could not find the call again"
+    found = _js_launch(text, site, runner)
+    if isinstance(found, str):
+        return None, found
+    data, dialect, tree, call = found
     src = lambda n: data[n.start_byte:n.end_byte].decode("utf-8")  # noqa: E731
     arguments = call.child_by_field_name("arguments")
     items = [c for c in (arguments.named_children if arguments else []) if c.type != "comment"]
