@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 import sarif_om as sarif
 from jschema_to_python.to_json import to_json
@@ -12,6 +13,7 @@ from scanner.catalog import Catalog, RuleMeta
 from scanner.model import Finding, LaunchSite, Location, ScanResult, Severity
 from scanner.output.overview import homepage, rule_doc_url, site_title
 from scanner.output.sanitize import plain
+from scanner.resources import rules_dir
 
 CATEGORY = "blastwall"
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
@@ -99,20 +101,18 @@ def _result(f: Finding, index: dict[str, int], sites: dict[str, LaunchSite] | No
     return result
 
 
-# Scan-level notices, reported as note-level results so every SARIF consumer lists them by path.
-_NOTICES = {  # id -> (title, text, security-severity)
-    "file-not-analysed": ("A file that mentions an agent could not be analysed",
-                          "The file names an AI agent but was too large, too dense, too deeply nested, over the "
-                          "time budget or unparsable, so blastwall could not judge it; the verdict is at least "
-                          "unclear until someone reviews it.", "4.0"),
-    "results-changed-by-configuration": ("Configuration or an inline ignore changed the results",
-                                         "A setting in the project's blastwall configuration or an inline ignore "
-                                         "excluded files, disabled a rule, changed a severity or silenced a finding.", "1.0"),
-}
+@lru_cache(maxsize=1)
+def scan_notices() -> dict[str, tuple[str, str, str]]:
+    """Scan-level notices (rules/notices.yaml): id -> (title, text, security-severity). Reported as
+    note-level results so every SARIF consumer lists them by path."""
+    import yaml
+
+    doc = yaml.safe_load((rules_dir() / "notices.yaml").read_text(encoding="utf-8"))
+    return {rid: (n["title"], n["text"], str(n["security_severity"])) for rid, n in doc["notices"].items()}
 
 
 def _notice_descriptor(rule_id: str) -> sarif.ReportingDescriptor:
-    title, text, severity = _NOTICES[rule_id]
+    title, text, severity = scan_notices()[rule_id]
     return sarif.ReportingDescriptor(id=rule_id, short_description=sarif.MultiformatMessageString(text=title),
                                      full_description=sarif.MultiformatMessageString(text=text),
                                      help=sarif.MultiformatMessageString(text=text, markdown=text),
@@ -146,7 +146,7 @@ def render_sarif(result: ScanResult, catalog: Catalog, *, new_fingerprints: set[
                                   help=sarif.MultiformatMessageString(text=r),
                                   properties={"tags": ["security"], "security-severity": "5.0"})
         for r in extra
-    ] + [_notice_descriptor(r) for r in _NOTICES]
+    ] + [_notice_descriptor(r) for r in scan_notices()]
     index = {d.id: i for i, d in enumerate(descriptors)}
     sites = {s.site_id: s for s in result.launch_sites}
     notices = [_notice("file-not-analysed", index, s.path, 1, f"Not analysed: {s.path} ({s.reason})")
