@@ -103,7 +103,7 @@ class Walk:
 
 def classify(rel: str) -> str | None:
     """The analyzer kind for a path, or None when nothing of ours reads it."""
-    from scanner.registry import classify_path
+    from scanner.filekinds import classify_path
 
     return classify_path(rel)
 

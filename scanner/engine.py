@@ -25,7 +25,7 @@ from scanner.judge import SiteJudge
 from scanner.model import Capped, Coverage, Finding, LaunchSite, ScanResult, Severity, Silencer, Skip, Verdict
 from scanner.parsing import OverBudget, SourceFile, check_budget, file_budget
 from scanner.discovery import _is_dir
-from scanner.registry import ANALYZERS, EXTERNAL_KINDS, _load_extensions, classify_path, kind_from_shebang
+from scanner.filekinds import ANALYZERS, EXTERNAL_KINDS, UNFILTERED_KINDS, classify_path, kind_from_shebang
 from scanner.suppress import Directive, find_directives
 from scanner.tiers import SHIPPED, apply_tiers, is_generated_bundle, tier_of
 
@@ -126,7 +126,6 @@ class _Worker:
     """Per-process state: the catalog, the reader and the judge are built once."""
 
     def __init__(self, agents: tuple[ExtraAgent, ...] = ()) -> None:
-        _load_extensions()  # spawned workers start without the coverage modules' registrations
         self.agents = agents
         self.catalog = catalog_for(agents)
         self.reader = CommandReader(self.catalog)
@@ -193,7 +192,7 @@ class _Worker:
         analyzer = ANALYZERS.get(kind)
         if analyzer is None:
             return result
-        if not getattr(analyzer, "unfiltered", False) and not self.pattern.search(data) \
+        if kind not in UNFILTERED_KINDS and not self.pattern.search(data) \
                 and not ((b"sh " in data or b"sh\t" in data) and _UNREAD_SCRIPT_CALL.search(data)):
             return result
         src = SourceFile(cand.path, data)

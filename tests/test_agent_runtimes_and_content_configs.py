@@ -18,7 +18,7 @@ from scanner.analyzers.containers import agent_installs, agent_named, host_kind
 from scanner.discovery import Candidate
 from scanner.engine import ScanOptions, _worker, scan
 from scanner.model import Severity
-from scanner.registry import classify_path
+from scanner.filekinds import classify_path
 from scanner.tiers import SHIPPED, tier_of
 
 REPOS = Path(__file__).resolve().parents[1] / "fixtures" / "repos"

@@ -16,18 +16,17 @@ from scanner.discovery import Candidate
 from scanner.engine import _prefilter, _worker, prefilter_pattern
 from scanner.model import Location
 from scanner.output.sanitize import md_code, md_fence, md_message, md_text, plain
-from scanner.registry import ANALYZERS, _load_extensions, classify_path
+from scanner.filekinds import ANALYZERS, classify_path
 from scanner.yamlsrc import compose_all_safely, compose_safely
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# A file name for each analyzer kind, found through the registry itself.
+# A file name for each analyzer kind, found through the file-kind table itself.
 _NAMES = ["a.py", "a.js", "a.ts", "a.tsx", "run.sh", "Makefile", "package.json", ".github/workflows/ci.yml",
           "Dockerfile", "compose.yaml", ".devcontainer/devcontainer.json", "k8s/pod.yaml", ".aider.conf.yml",
           "opencode.json", ".gemini/settings.json", ".codex/config.toml", ".mcp.json", ".claude/settings.json",
           "pyproject.toml", "requirements.txt", "deploy/job.yaml", "tool", "jobs.plist"]
-_load_extensions()
 KIND_NAMES: dict[str, str] = {}
 for _name in _NAMES:
     _kind = classify_path(_name)

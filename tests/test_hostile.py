@@ -16,7 +16,7 @@ import pytest
 import scanner.engine as engine
 from scanner.engine import ScanOptions, scan
 from scanner.parsing import OverBudget, file_budget, parse
-from scanner.registry import ANALYZERS
+from scanner.filekinds import ANALYZERS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "scanner"
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("scanner.model", "scanner.resources", "scanner.gitsafe"),
+    ("scanner.model", "scanner.resources", "scanner.gitsafe", "scanner.filenames"),
     ("scanner.catalog", "scanner.parsing", "scanner.yamlsrc", "scanner.tiers", "scanner.output.sanitize"),
     ("scanner.findings", "scanner.config", "scanner.commandline", "scanner.containment", "scanner.suppress",
      "scanner.gitdiff"),
-    ("scanner.analyzers", "scanner.judge", "scanner.registry", "scanner.links", "scanner.baseline",
+    ("scanner.analyzers", "scanner.judge", "scanner.filekinds", "scanner.links", "scanner.baseline",
      "scanner.semgrep_runner", "scanner.semgrep_stage", "scanner.discovery"),
     ("scanner.engine",),
     ("scanner.output", "scanner.remediation"),
@@ -40,6 +40,10 @@ def _imports() -> dict[str, set[str]]:
             elif isinstance(node, ast.Import):
                 deps.update(a.name for a in node.names if a.name.startswith("scanner."))
         graph[_name(path)] = deps
+    # The file-kind table names its analyzers as strings, imported on first use: still edges.
+    from scanner.filekinds import FILE_KINDS
+
+    graph["scanner.filekinds"] |= {step.target.partition(":")[0] for kind in FILE_KINDS for step in kind.steps}
     return graph
 
 
@@ -76,3 +80,17 @@ def test_no_import_cycles() -> None:
         if module not in state:
             visit(module, [module])
     assert cycles == []
+
+
+def test_every_file_kind_step_names_a_function() -> None:
+    import importlib
+
+    from scanner.filekinds import FILE_KINDS
+
+    missing = []
+    for kind in FILE_KINDS:
+        for step in kind.steps:
+            module, _, name = step.target.partition(":")
+            if not callable(getattr(importlib.import_module(module), name, None)):
+                missing.append(f"{kind.name}: {step.target}")
+    assert missing == []

@@ -694,7 +694,8 @@ def _parsed_module(root: str, rel: str, depth: int, _mtime: int, _size: int) -> 
     return module
 
 
-def analyze_javascript(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
+def analyze_javascript(analysis: Analysis) -> Iterator[LaunchFound]:
+    dialect = analysis.kind  # the file kinds are the grammar's dialects: javascript, typescript, tsx
     yield from _launch_calls(analysis, dialect)
     yield from _command_properties(analysis, dialect)
 

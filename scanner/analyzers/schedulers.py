@@ -425,6 +425,10 @@ def installer_launches(src: SourceFile, text=None) -> Iterator[LaunchFound]:  # 
     yield from entry_launches(installer_entries(src, text))
 
 
+def installer_launches_in(analysis: Analysis) -> Iterator[LaunchFound]:
+    return installer_launches(analysis.source)
+
+
 def entry_launches(found: list[Entry]) -> Iterator[LaunchFound]:
     from scanner.analyzers.shell import REPO_ROOT
 

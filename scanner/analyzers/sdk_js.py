@@ -654,5 +654,5 @@ def _wrapped(words: list[Word]) -> bool:
     return bool(words) and not words[0].dynamic and words[0].text.rsplit("/", 1)[-1] in _WRAPPERS
 
 
-def detect_javascript(analysis: Analysis, dialect: str) -> Iterator:
-    return JsDetector(analysis, dialect).run()
+def detect_javascript(analysis: Analysis) -> Iterator:
+    return JsDetector(analysis, analysis.kind).run()

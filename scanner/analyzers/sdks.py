@@ -1,26 +1,22 @@
-"""In-process agents: agent SDKs and code-executing frameworks in Python and TypeScript.
-Registers its detectors on import.
+"""Gates for the in-process agent detectors (agent SDKs and code-executing frameworks).
 
 The Python and JavaScript front ends find programs started through subprocess / child_process.
 Agents started *inside* the process (the Claude Agent SDK, the Codex SDK) and framework tools
 that run model-written shell or Python on the host (LangChain ShellTool, AutoGen local
 executors, smolagents' local executor, ...) are found here. Each detector reads the same parse
-as its front end would; files that mention no SDK term are not read twice.
+as its front end would; `scanner.filekinds` runs a detector only on files these gates admit.
 
 A detector yields either a `LaunchFound` for the shared command reader (an MCP stdio server or a
 same-file helper that starts an agent CLI) or a judged `LaunchSite` with the facts it saw. A
-site whose hazard is better named by a framework-specific rule carries a `superseded` fact: the
-judge's generic finding of that rule id for the site is replaced by the detector's own.
+site whose hazard is better named by a framework-specific rule names the judge's rule it
+supersedes (`Containment.superseded`): that generic finding is replaced by the detector's own.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from functools import lru_cache
 
-from scanner import registry
-from scanner.analyzers.base import Analysis
 from scanner.resources import rules_dir
 
 
@@ -53,39 +49,4 @@ def mentions_sdk(data: bytes) -> bool:
 def may_wrap_launcher(data: bytes) -> bool:
     return b"def " in data and bool(_HELPER_HINT.search(data))
 
-
-def _chain(original, detector, gate):
-    def analyzer(analysis: Analysis) -> Iterator:
-        yield from original(analysis)
-        if gate(analysis.source.data):
-            yield from detector(analysis)
-
-    analyzer.__wrapped__ = original  # type: ignore[attr-defined]
-    return analyzer
-
-
-def _python_detector(analysis: Analysis):
-    from scanner.analyzers.sdk_python import detect_python
-
-    return detect_python(analysis)
-
-
-def _javascript_detector(analysis: Analysis):
-    from scanner.analyzers.sdk_js import detect_javascript
-
-    dialect = {"javascript": "javascript", "typescript": "typescript", "tsx": "tsx"}[analysis.kind]
-    return detect_javascript(analysis, dialect)
-
-
-def _register() -> None:
-    if getattr(registry.ANALYZERS.get("python"), "__wrapped__", None) is not None:
-        return
-    registry.ANALYZERS["python"] = _chain(registry.ANALYZERS["python"], _python_detector,
-                                          lambda data: mentions_sdk(data) or may_wrap_launcher(data))
-    for kind in ("javascript", "typescript", "tsx"):
-        registry.ANALYZERS[kind] = _chain(registry.ANALYZERS[kind], _javascript_detector, mentions_sdk)
-
-
-_register()
-
-__all__ = ["mentions_sdk", "sdk_terms"]
+__all__ = ["may_wrap_launcher", "mentions_sdk", "sdk_terms"]

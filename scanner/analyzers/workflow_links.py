@@ -814,7 +814,7 @@ def _carry(site: LaunchSite, reader, job, step, reach: StepReach) -> LaunchSite:
 def compose_links(root, paths, by_path, read):
     """A Dockerfile's agent launch, run by a compose service built from it."""
     from scanner.analyzers.cfgtree import load_yaml
-    from scanner.analyzers.configs import is_compose
+    from scanner.filenames import is_compose
     from scanner.analyzers.containers import (_user_fact, compose_agent, compose_site, dockerfile_invocations,
                                               dockerfile_path_of, dockerfile_summary, image_facts)
     from scanner.commandline import Invocation
