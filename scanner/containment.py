@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from scanner.catalog import Catalog, FlagSpec
 from scanner.commandline import Invocation, Layer, Word, basename, split_flag
-from scanner.model import Boundary, Containment, Egress, EnvMode, Fact, Location
+from scanner.model import Boundary, Containment, Egress, EnvMode, Fact, FactKind, Location
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class _Acc:
     facts: list[Fact] = field(default_factory=list)
     unknowns: list[Fact] = field(default_factory=list)
 
-    def add(self, kind: str, value: str, word: Word | Location) -> None:
+    def add(self, kind: FactKind | str, value: str, word: Word | Location) -> None:
         loc = word.location if isinstance(word, Word) else word
         self.facts.append(Fact(kind, value, loc))
 
@@ -74,7 +74,7 @@ class ContainmentJudge:
     def judge(self, inv: Invocation, ctx: LaunchContext) -> Containment:
         acc = _Acc()
         acc.env = ctx.env.mode
-        acc.env_fact = Fact(f"env-{ctx.env.mode.value}", ctx.env.detail, ctx.env.location)
+        acc.env_fact = Fact(FactKind.env(ctx.env.mode), ctx.env.detail, ctx.env.location)
         env_names = list(ctx.env.names)
         if ctx.timeout is not None:
             acc.add("timeout", "timeout", ctx.timeout)
@@ -88,9 +88,9 @@ class ContainmentJudge:
         for word in env_names:
             kind = self.catalog.credential_kind(word.text)
             if kind:
-                acc.add(f"secret-{kind}", word.text, word)
+                acc.add(FactKind.secret(kind), word.text, word)
         if acc.env_fact is not None:
-            acc.facts.insert(0, Fact(f"env-{acc.env.value}", acc.env_fact.value, acc.env_fact.location))
+            acc.facts.insert(0, Fact(FactKind.env(acc.env), acc.env_fact.value, acc.env_fact.location))
         return Containment(
             boundary=acc.boundary,
             boundary_tool=acc.tool,
@@ -116,9 +116,7 @@ class ContainmentJudge:
 
     def _set_boundary(self, acc: _Acc, boundary: Boundary, tool: str) -> None:
         # The innermost real boundary wins only if nothing stronger is already outside it.
-        order = [Boundary.NONE, Boundary.AGENT_SANDBOX, Boundary.OTHER_USER, Boundary.UNKNOWN,
-                 Boundary.OS_SANDBOX, Boundary.CONTAINER, Boundary.VM]
-        if order.index(boundary) >= order.index(acc.boundary):
+        if boundary.strength >= acc.boundary.strength:
             acc.boundary, acc.tool = boundary, tool
 
     def _layer(self, layer: Layer, acc: _Acc, env_names: list[Word]) -> None:
@@ -184,8 +182,7 @@ class ContainmentJudge:
         kind = self._classify_host_path(src)
         if kind == "volume":
             return
-        mode = "ro" if readonly else "rw"
-        acc.add(f"mount-{kind}-{mode}", src, word)
+        acc.add(FactKind.mount(kind, not readonly), src, word)
 
     def _container(self, layer: Layer, acc: _Acc, env_names: list[Word]) -> None:
         self._set_boundary(acc, Boundary.CONTAINER, layer.tool)

@@ -96,6 +96,15 @@ class Boundary(str, Enum):
     OTHER_USER = "other-user"
     UNKNOWN = "unknown"
 
+    @property
+    def strength(self) -> int:
+        """How much a boundary isolates: where wrappers nest, the strongest one decides."""
+        return _BOUNDARY_STRENGTH.index(self)
+
+
+_BOUNDARY_STRENGTH = (Boundary.NONE, Boundary.AGENT_SANDBOX, Boundary.OTHER_USER, Boundary.UNKNOWN,
+                      Boundary.OS_SANDBOX, Boundary.CONTAINER, Boundary.VM)
+
 
 class EnvMode(str, Enum):
     INHERITED = "inherited"  # the operator's whole environment
@@ -111,13 +120,139 @@ class Egress(str, Enum):
     UNKNOWN = "unknown"
 
 
+# What a mounted host path is, in the order the containment reader classifies it.
+MOUNT_SOURCES = ("docker-socket", "host-root", "target", "target-part", "credentials", "home", "env-file", "host-path")
+
+
+class FactKind(str, Enum):
+    """Every kind of observation a front end may record about a launch site.
+
+    A str Enum, so a kind compares equal to its spelling in rule data and reports; the mount,
+    environment and credential families are built and read through the helpers below, never
+    by formatting or splitting strings."""
+
+    # Approvals and session.
+    BYPASS_FLAG = "bypass-flag"  # a flag or option that turns the agent's approvals off
+    BYPASS_DEFAULT = "bypass-default"  # approvals off because of a default the code leaves in place
+    SELF_DECLARED_SANDBOX = "self-declared-sandbox"  # the agent is told it is sandboxed; nothing makes it so
+    TOOL_GATE = "tool-gate"
+    TOOL_ALLOW_LIST = "tool-allow-list"
+    UNATTENDED = "unattended"
+    READ_ONLY_SESSION = "read-only-session"
+    AGENT_SANDBOX = "agent-sandbox"  # the agent's own sandbox is on
+    AGENT_SANDBOX_FLAG = "agent-sandbox-flag"
+    POSSIBLE_FORM = "possible-form"  # read from one of several forms a value can take
+    ENTRY_POINT = "entry-point"
+    AGENT_INSTALLED = "agent-installed"
+    # Environment and credentials.
+    ENV_INHERITED = "env-inherited"
+    ENV_MINIMAL = "env-minimal"
+    ENV_UNKNOWN = "env-unknown"
+    ENV_FILE = "env-file"
+    ENV_PASSES_THROUGH = "env-passes-through"
+    SECRET_OPERATOR = "secret-operator"
+    SECRET_MODEL_KEY = "secret-model-key"
+    SECRETS_INHERIT = "secrets-inherit"
+    OIDC = "oidc"
+    JOB_TOKEN = "job-token"
+    CHECKOUT_HEAD = "checkout-head"
+    # Mounts: mount-<source>-<ro|rw> (see `mount`).
+    MOUNT_DOCKER_SOCKET_RO = "mount-docker-socket-ro"
+    MOUNT_DOCKER_SOCKET_RW = "mount-docker-socket-rw"
+    MOUNT_HOST_ROOT_RO = "mount-host-root-ro"
+    MOUNT_HOST_ROOT_RW = "mount-host-root-rw"
+    MOUNT_TARGET_RO = "mount-target-ro"
+    MOUNT_TARGET_RW = "mount-target-rw"
+    MOUNT_TARGET_PART_RO = "mount-target-part-ro"
+    MOUNT_TARGET_PART_RW = "mount-target-part-rw"
+    MOUNT_CREDENTIALS_RO = "mount-credentials-ro"
+    MOUNT_CREDENTIALS_RW = "mount-credentials-rw"
+    MOUNT_HOME_RO = "mount-home-ro"
+    MOUNT_HOME_RW = "mount-home-rw"
+    MOUNT_ENV_FILE_RO = "mount-env-file-ro"
+    MOUNT_ENV_FILE_RW = "mount-env-file-rw"
+    MOUNT_HOST_PATH_RO = "mount-host-path-ro"
+    MOUNT_HOST_PATH_RW = "mount-host-path-rw"
+    TMPFS = "tmpfs"
+    # Network.
+    NETWORK_DEFAULT = "network-default"
+    NETWORK_NONE = "network-none"
+    NETWORK_HOST = "network-host"
+    NETWORK_NAMED = "network-named"
+    NETWORK_SHARED = "network-shared"
+    NETWORK_PROFILE = "network-profile"
+    EGRESS_ALLOW_LIST = "egress-allow-list"
+    FIREWALL_SCRIPT = "firewall-script"
+    # Privileges.
+    PRIVILEGED = "privileged"
+    HOST_NAMESPACE = "host-namespace"
+    UNCONFINED = "unconfined"
+    CAP_ADD = "cap-add"
+    CAP_DROP = "cap-drop"
+    DEVICE = "device"
+    USER_ROOT = "user-root"
+    USER_NONROOT = "user-nonroot"
+    OTHER_USER = "other-user"
+    READ_ONLY_ROOTFS = "read-only-rootfs"
+    NO_NEW_PRIVILEGES = "no-new-privileges"
+    K8S_POD_SELECTOR = "k8s-pod-selector"
+    # Lifetime and provenance.
+    TIMEOUT = "timeout"
+    LIMIT = "limit"
+    EPHEMERAL = "ephemeral"
+    IMAGE = "image"
+    IMAGE_DIGEST = "image-digest"
+    # A decisive piece that lives outside the repository (`Containment.unknowns`).
+    UNKNOWN = "unknown"
+
+    __str__ = str.__str__  # the spelling, on every Python version
+    __format__ = str.__format__
+
+    @classmethod
+    def mount(cls, source: str, writable: bool) -> FactKind:
+        """The kind for a host path classified as `source` (one of MOUNT_SOURCES)."""
+        return cls(f"mount-{source}-{'rw' if writable else 'ro'}")
+
+    @classmethod
+    def env(cls, mode: EnvMode) -> FactKind:
+        return cls(f"env-{mode.value}")
+
+    @classmethod
+    def secret(cls, credential_kind: str) -> FactKind:
+        """The kind for a catalog credential kind (`operator`, `model-key`)."""
+        return cls(f"secret-{credential_kind}")
+
+    @property
+    def is_mount(self) -> bool:
+        return self.value.startswith("mount-")
+
+    @property
+    def mount_source(self) -> str:
+        """`credentials` for mount-credentials-rw; '' for a kind that is not a mount."""
+        return self.value[len("mount-"):-3] if self.is_mount else ""
+
+    @property
+    def writable(self) -> bool:
+        return self.is_mount and self.value.endswith("-rw")
+
+    @property
+    def is_env_mode(self) -> bool:
+        """The one fact that says how the environment is built (inherited, minimal, unknown)."""
+        return self in (FactKind.ENV_INHERITED, FactKind.ENV_MINIMAL, FactKind.ENV_UNKNOWN)
+
+
 @dataclass(frozen=True)
 class Fact:
     """One observation about a launch site, anchored at the line that shows it."""
 
-    kind: str  # e.g. "bypass-flag", "env-inherited", "mount", "network", "timeout"
+    kind: FactKind
     value: str
     location: Location
+
+    def __post_init__(self) -> None:
+        # Spellings are accepted at the boundary; an unknown kind is a programming error.
+        if not isinstance(self.kind, FactKind):
+            object.__setattr__(self, "kind", FactKind(self.kind))
 
 
 @dataclass(frozen=True)
@@ -131,6 +266,11 @@ class Containment:
     facts: tuple[Fact, ...] = ()
     # Pieces of context that live outside the repo and decide the site's containment.
     unknowns: tuple[Fact, ...] = ()
+    # Judge rules a front end reported under a sharper rule of its own for this site.
+    superseded: tuple[str, ...] = ()
+    # The whole containment is built by something this repository does not define: only the
+    # unknowns are judged (a lifetime or egress finding would be a guess).
+    undecided: bool = False
 
     def of_kind(self, *kinds: str) -> tuple[Fact, ...]:
         return tuple(f for f in self.facts if f.kind in kinds)

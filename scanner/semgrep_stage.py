@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.catalog import Catalog, RuleMeta
-from scanner.findings import new_finding
-from scanner.judge import site_id_for
+from scanner.findings import new_finding, new_site, site_id_for
 from scanner.model import Boundary, Confidence, Containment, Egress, EnvMode, Finding, LaunchSite, Severity, Skip
 from scanner.parsing import SourceFile
 from scanner.resources import rules_dir
@@ -90,9 +89,11 @@ def run_stage(root: Path, targets: Sequence[str], catalog: Catalog, user_rules: 
         sid = site_id_for(file.loc(hit.line), agent_id)
         boundary = (Boundary.AGENT_SANDBOX, f"{agent_name} sandbox") if own_sandbox else (Boundary.NONE, "")
         # The pack judges by pattern, not by a containment model: env and egress stay unknown here.
-        sites.setdefault(sid, LaunchSite(sid, agent_id, agent_name, "semgrep", hit.semgrep_id, file.loc(hit.line),
-                                         loc.quote[:200], Containment(boundary=boundary[0], boundary_tool=boundary[1],
-                                                                      env=EnvMode.UNKNOWN, egress=Egress.UNKNOWN)))
+        if sid not in sites:
+            sites[sid] = new_site(agent=agent_id, agent_name=agent_name, surface="semgrep", launcher=hit.semgrep_id,
+                                  location=file.loc(hit.line), command=loc.quote,
+                                  containment=Containment(boundary=boundary[0], boundary_tool=boundary[1],
+                                                          env=EnvMode.UNKNOWN, egress=Egress.UNKNOWN))
         meta = None if hit.rule_id in catalog.rules else _user_rule(hit)
         findings.append(new_finding(catalog, hit.rule_id, loc, site_id=sid, message=hit.message, meta=meta,
                                     confidence=Confidence(hit.confidence), contained=own_sandbox))
@@ -110,8 +111,9 @@ def run_stage(root: Path, targets: Sequence[str], catalog: Catalog, user_rules: 
         loc = file.loc(line)
         agent_id, agent_name = _agent_on_line(catalog, loc.quote)
         sid = site_id_for(loc, agent_id)
-        sites.setdefault(sid, LaunchSite(sid, agent_id, agent_name, "semgrep", "not analysed", loc, loc.quote[:200],
-                                         Containment()))
+        if sid not in sites:
+            sites[sid] = new_site(agent=agent_id, agent_name=agent_name, surface="semgrep", launcher="not analysed",
+                                  location=loc, command=loc.quote)
         need = f"an analysis of {rel} ({reason})"
         findings.append(new_finding(catalog, "agent-containment-undecided", loc, site_id=sid, confidence=Confidence.LOW,
                                     message=f"{rel} mentions an agent but was not analysed: {reason}.", needs_context=need))

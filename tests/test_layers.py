@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "scanner"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("scanner.model", "scanner.resources", "scanner.gitsafe", "scanner.filenames"),
     ("scanner.catalog", "scanner.parsing", "scanner.yamlsrc", "scanner.tiers", "scanner.output.sanitize"),
-    ("scanner.findings", "scanner.config", "scanner.commandline", "scanner.containment", "scanner.suppress",
+    ("scanner.findings", "scanner.audits", "scanner.config", "scanner.commandline", "scanner.containment", "scanner.suppress",
      "scanner.gitdiff"),
     ("scanner.analyzers", "scanner.judge", "scanner.filekinds", "scanner.links", "scanner.baseline",
      "scanner.semgrep_runner", "scanner.semgrep_stage", "scanner.discovery"),
@@ -36,10 +36,13 @@ def _imports() -> dict[str, set[str]]:
         deps: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("scanner."):
-                deps.add(node.module)
+                # `from scanner.pkg import module` depends on that module, not on the package.
+                subs = {f"{node.module}.{a.name}" for a in node.names
+                        if (PACKAGE.parent / (node.module.replace(".", "/") + f"/{a.name}.py")).is_file()}
+                deps.update(subs or {node.module})
             elif isinstance(node, ast.Import):
                 deps.update(a.name for a in node.names if a.name.startswith("scanner."))
-        graph[_name(path)] = deps
+        graph[_name(path)] = deps - {_name(path)}
     # The file-kind table names its analyzers as strings, imported on first use: still edges.
     from scanner.filekinds import FILE_KINDS
 

@@ -17,12 +17,8 @@ from functools import lru_cache
 from scanner.catalog import AgentSpec, Catalog, load_catalog
 from scanner.commandline import CommandReader, Invocation, Unresolved, Word
 from scanner.containment import ContainmentJudge, EnvInfo, LaunchContext
-from scanner.judge import site_id_for
-from scanner.model import Boundary, Containment, Egress, EnvMode, Fact, LaunchSite, Location
-
-_ORDER = [Boundary.NONE, Boundary.AGENT_SANDBOX, Boundary.OTHER_USER, Boundary.UNKNOWN,
-          Boundary.OS_SANDBOX, Boundary.CONTAINER, Boundary.VM]
-
+from scanner.findings import new_site
+from scanner.model import Boundary, Containment, Egress, EnvMode, Fact, FactKind, LaunchSite, Location
 
 _BOUND: list[tuple[Catalog, CommandReader, ContainmentJudge]] = []
 
@@ -140,36 +136,21 @@ def make_site(
                         EnvInfo(env, env_location or location, env_detail or "the environment the config sets"),
                         timeout, tuple(facts), tuple(unknowns))
     judged = judge.judge(inv, ctx)
-    if boundary is not None and _ORDER.index(boundary) > _ORDER.index(judged.boundary):
+    if boundary is not None and boundary.strength > judged.boundary.strength:
         judged = replace(judged, boundary=boundary, boundary_tool=tool, egress=egress)
     elif judged.boundary is Boundary.NONE:
         judged = replace(judged, egress=Egress.OPEN)
-    return LaunchSite(
-        site_id=site_id_for(location, inv.agent.id),
-        agent=inv.agent.id,
-        agent_name=inv.agent.name,
-        surface=surface,
-        launcher=launcher,
-        location=location,
-        command=_clip(command),
-        containment=judged,
-    )
+    return new_site(agent=inv.agent.id, agent_name=inv.agent.name, surface=surface, launcher=launcher,
+                    location=location, command=command, containment=judged)
 
 
 def undecided_site(reason: str, location: Location, surface: str, launcher: str, command: str,
-                   agent_name: str = "an agent", facts: tuple[Fact, ...] = ()) -> LaunchSite:
-    return LaunchSite(
-        site_id=site_id_for(location, "unknown"),
-        agent="unknown",
-        agent_name=agent_name,
-        surface=surface,
-        launcher=launcher,
-        location=location,
-        command=_clip(command),
-        containment=Containment(boundary=Boundary.UNKNOWN, env=EnvMode.MINIMAL, egress=Egress.UNKNOWN,
-                                facts=(*facts, Fact("timeout", "decided with the unknown piece", location)),
-                                unknowns=(Fact("unknown", reason, location),)),
-    )
+                   agent_name: str = "an agent") -> LaunchSite:
+    """A site whose whole containment is built by something the repository does not define."""
+    return new_site(agent="unknown", agent_name=agent_name, surface=surface, launcher=launcher, location=location,
+                    command=command,
+                    containment=Containment(boundary=Boundary.UNKNOWN, env=EnvMode.MINIMAL, egress=Egress.UNKNOWN,
+                                            unknowns=(Fact(FactKind.UNKNOWN, reason, location),), undecided=True))
 
 
 # -- config file names -------------------------------------------------------------------------
@@ -191,7 +172,3 @@ def config_name(path: str) -> str:
             return base[: -len(suffix)]
     return base
 
-
-def _clip(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

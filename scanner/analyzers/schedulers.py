@@ -453,8 +453,7 @@ def scheduled_sites(entry: Entry, reached: list[LaunchSite], via: str, existing:
     containment and the `unattended` fact. It is an inline launch when a launch it reaches is
     uncontained (unless the entry runs as another account); the reached launches are its
     related locations. `guessed`: a path was matched by its suffix (from another machine)."""
-    from scanner.findings import new_finding
-    from scanner.judge import site_id_for
+    from scanner.findings import new_finding, new_site, site_id_for
     from scanner.model import Confidence
 
     by_agent: dict[str, list[LaunchSite]] = {}
@@ -471,10 +470,10 @@ def scheduled_sites(entry: Entry, reached: list[LaunchSite], via: str, existing:
         other = bool(entry.user) and entry.user != "root" and c.boundary is Boundary.NONE
         if other:
             c = replace(c, boundary=Boundary.OTHER_USER, boundary_tool=f"runs as `{entry.user}`")
-        site = LaunchSite(site_id=sid, agent=agent, agent_name=first.agent_name, surface=SURFACE,
-                          launcher=f"{entry.launcher} running {via}", location=entry.location,
-                          command=_clip(entry.spelled or entry.shell or " ".join(w.text for w in entry.words)),
-                          containment=replace(c, facts=facts))
+        site = new_site(agent=agent, agent_name=first.agent_name, surface=SURFACE,
+                        launcher=f"{entry.launcher} running {via}", location=entry.location,
+                        command=entry.spelled or entry.shell or " ".join(w.text for w in entry.words),
+                        containment=replace(c, facts=facts))
         findings = []
         if open_ and not other:
             where = ", ".join(f"{s.location.path}:{s.location.line}" for s in open_[:3])
@@ -493,7 +492,3 @@ def carried_facts(entry: Entry) -> tuple[Fact, ...]:
     return (Fact("entry-point", f"started by the {entry.launcher} at {entry.location.path}:{entry.location.line}",
                  entry.location), entry.unattended)
 
-
-def _clip(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

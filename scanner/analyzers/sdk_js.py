@@ -587,7 +587,7 @@ class JsToolScan:
         site.report("framework-host-code-execution", site.location,
                     f"The {label} runs {what} on the host, as the operator, with the operator's files, network and "
                     "environment: the model (and any prompt injection it reads) chooses what runs; "
-                    f"{_alternative_text()}.", replaces=tuple(replaces), related=(d.loc(registration),))
+                    f"{_alternative_text()}.", replaces=tuple(replaces), related=(d.loc(registration).with_label("where the tool is given to the agent"),))
         d.out.append(site.build())
 
 

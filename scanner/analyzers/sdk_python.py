@@ -17,7 +17,7 @@ from tree_sitter import Node, Query, QueryCursor
 
 from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
 from scanner.analyzers.python_lang import PY_NESTED_SCOPES, PythonModule, _argument_parts, python_module
-from scanner.analyzers.sdk_sites import SUPERSEDED, SiteBuilder
+from scanner.analyzers.sdk_sites import SiteBuilder
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import Boundary, Confidence, Egress, EnvMode, Location
@@ -502,7 +502,7 @@ class PythonDetector:
                     f"{what} on the host, as the operator, with the operator's files, network and environment; {fix}.",
                     replaces=(INLINE, "agent-inherits-environment", "agent-unbounded-session"),
                     confidence=confidence or (Confidence.HIGH if handed or agent not in _TOOL_AGENTS else Confidence.MEDIUM),
-                    related=(handed,) if handed else ())
+                    related=(handed.with_label("where the agent is given it"),) if handed else ())
         if extra:
             extra(site)
         self.emit(site)
@@ -613,7 +613,7 @@ def read_only(site: SiteBuilder, what: str, at: Location) -> None:
     unbounded-session finding; the environment it inherits stays listed, as hardening."""
     site.fact("read-only-session", what, at)
     for rule in (INLINE, "agent-inherits-environment", "agent-unbounded-session"):
-        site.fact(SUPERSEDED, rule)
+        site.supersede(rule)
     env = next((f for f in site.facts if f.kind == "env-inherited"), None)
     if env is not None:
         site.report("agent-inherits-environment", env.location,
@@ -1569,7 +1569,7 @@ class ToolScan:
         site.report(HOST_EXEC, site.location,
                     f"The {entry.label} runs {what} on the host, as the operator, with the operator's files, network "
                     f"and environment: the model (and any prompt injection it reads) chooses what runs; {fix}.",
-                    replaces=tuple(replaces), confidence=entry.confidence, related=(entry.related,))
+                    replaces=tuple(replaces), confidence=entry.confidence, related=(entry.related.with_label("where the tool is registered"),))
         d.emit(site)
 
 

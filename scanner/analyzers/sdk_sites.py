@@ -1,7 +1,7 @@
 """The site builder of in-process agents (SDKs and frameworks): facts in, one judged site out.
 
-Its own module so that the detectors (`sdk_python`, `sdk_js`) and their registration (`sdks`)
-import it without importing each other.
+Its own module so that the two detectors (`sdk_python`, `sdk_js`) share it without importing
+each other.
 """
 
 from __future__ import annotations
@@ -9,13 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from scanner.catalog import load_catalog
-from scanner.findings import new_finding
-from scanner.judge import site_id_for
-from scanner.model import Boundary, Containment, Egress, EnvMode, Fact, Finding, LaunchSite, Location
-
-# A fact naming a judge rule whose generic finding the detector's own finding replaces.
-SUPERSEDED = "superseded"
-
+from scanner.findings import new_finding, new_site, site_id_for
+from scanner.model import Boundary, Containment, Egress, EnvMode, Fact, FactKind, Finding, LaunchSite, Location
 
 def catalog():  # type: ignore[no-untyped-def]
     return load_catalog()
@@ -38,13 +33,14 @@ class SiteBuilder:
         self.egress = Egress.OPEN
         self.facts: list[Fact] = []
         self.unknowns: list[Fact] = []
+        self.superseded: list[str] = []  # judge rules the detector reports under sharper rules of its own
         self.extra: list[tuple[str, Location, str, dict]] = []
 
     @property
     def site_id(self) -> str:
         return site_id_for(self.location, self.agent)
 
-    def fact(self, kind: str, value: str, location: Location | None = None) -> None:
+    def fact(self, kind: FactKind | str, value: str, location: Location | None = None) -> None:
         self.facts.append(Fact(kind, value, location or self.location))
 
     def unknown(self, value: str, location: Location | None = None) -> None:
@@ -52,14 +48,14 @@ class SiteBuilder:
 
     def set_env(self, mode: EnvMode, detail: str, location: Location | None = None) -> None:
         self.env = mode
-        self.facts = [f for f in self.facts if not (f.kind.startswith("env-") and f.kind not in ("env-file", "env-passes-through"))]
-        self.facts.insert(0, Fact(f"env-{mode.value}", detail, location or self.location))
+        self.facts = [f for f in self.facts if not f.kind.is_env_mode]
+        self.facts.insert(0, Fact(FactKind.env(mode), detail, location or self.location))
 
     def secrets(self, names: Iterable[tuple[str, Location]]) -> None:
         for name, loc in names:
             kind = catalog().credential_kind(name)
             if kind:
-                self.fact(f"secret-{kind}", name, loc)
+                self.fact(FactKind.secret(kind), name, loc)
 
     def has_bypass(self) -> bool:
         """Whether an approval gate is off: a bypass fact, or a bypass finding reported directly."""
@@ -69,23 +65,27 @@ class SiteBuilder:
     def contain(self, boundary: Boundary, tool: str, egress: Egress = Egress.UNKNOWN) -> None:
         self.boundary, self.boundary_tool, self.egress = boundary, tool, egress
 
+    def supersede(self, *rules: str) -> None:
+        """The judge's generic finding of these rules is replaced by the detector's own."""
+        self.superseded.extend(r for r in rules if r not in self.superseded)
+
     def report(self, rule_id: str, location: Location, message: str, *, replaces: tuple[str, ...] = (), **kw) -> None:
         """A finding of a framework rule; `replaces` names judge rules it stands in for."""
-        for rule in replaces:
-            self.fact(SUPERSEDED, rule, location)
+        self.supersede(*replaces)
         self.extra.append((rule_id, location, message, kw))
 
     def build(self) -> tuple[LaunchSite, tuple[Finding, ...]]:
-        site = LaunchSite(
-            site_id=self.site_id, agent=self.agent, agent_name=self.agent_name, surface=self.surface,
-            launcher=self.launcher, location=self.location, command=" ".join(self.command.split())[:200],
+        site = new_site(
+            agent=self.agent, agent_name=self.agent_name, surface=self.surface, launcher=self.launcher,
+            location=self.location, command=self.command,
             containment=Containment(boundary=self.boundary, boundary_tool=self.boundary_tool, env=self.env,
                                     egress=self.egress if self.boundary is not Boundary.NONE else Egress.OPEN,
-                                    facts=tuple(self.facts), unknowns=tuple(self.unknowns)),
+                                    facts=tuple(self.facts), unknowns=tuple(self.unknowns),
+                                    superseded=tuple(self.superseded)),
         )
         findings = tuple(
             new_finding(catalog(), rule, loc, site_id=site.site_id, message=msg,
-                        related=(self.location, *kw.pop("related", ())), **kw)
+                        related=(self.location.with_label("launch site"), *kw.pop("related", ())), **kw)
             for rule, loc, msg, kw in ((r, l, m, dict(k)) for r, l, m, k in self.extra)
         )
         return site, findings

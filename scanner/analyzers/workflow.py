@@ -263,7 +263,7 @@ class WorkflowReader:
             if fact.kind != "job-token":
                 out.append(fact)
                 continue
-            reach.append(fact.location)
+            reach.append(fact.location.with_label(f"the job token handed on as `{fact.value}`"))
             if job.push_scopes:
                 out.append(Fact("secret-operator", fact.value, fact.location))
         return out, reach
@@ -473,7 +473,7 @@ class WorkflowReader:
                 if key in ("github_token", "github-token"):
                     fact = self._secret(key, value)
                     if fact is not None and fact.kind == "job-token":
-                        token_reach.append(self.loc(value))
+                        token_reach.append(self.loc(value).with_label(f"the job token as the `{key}` input"))
                     elif fact is not None:
                         facts.append(fact)
                 continue
@@ -481,7 +481,7 @@ class WorkflowReader:
             if fact is not None and fact.kind != "job-token":
                 facts.append(fact)
             elif fact is not None:
-                token_reach.append(self.loc(value))
+                token_reach.append(self.loc(value).with_label(f"the job token as the `{key}` input"))
         timeout = self._timeout(job, step, inputs)
         site = make_site(agent=spec, location=uses_loc, surface=SURFACE, launcher=f"action `{uses.text()}`",
                          command=f"uses: {uses.text()}", boundary=boundary, tool=tool, env=env,
@@ -680,13 +680,13 @@ class WorkflowReader:
                 out.append(new_finding(
                     cat, "workflow-agent-write-token", anchor, site_id=site.site_id, category="writable-mount",
                     message=f"{agent} shares the job's GitHub token, which can push to the repository ({scopes}).{unattended}",
-                    related=[site.location, *token_reach[:3]]))
+                    related=[site.location.with_label("launch site"), *token_reach[:3]]))
             else:
                 out.append(new_finding(
                     cat, "workflow-agent-write-token", job.write_scopes[0][1], site_id=site.site_id,
                     category="inherited-credentials", contained=True,
                     message=f"{agent} shares the job's GitHub token, which can write ({scopes}) but not push code.",
-                    related=[site.location, *token_reach[:3]]))
+                    related=[site.location.with_label("launch site"), *token_reach[:3]]))
         contained = self.least_privilege(site, job)
         for key in OPEN_GATE_INPUTS:
             node = inputs.get(key)
@@ -695,13 +695,13 @@ class WorkflowReader:
                 out.append(new_finding(
                     cat, "workflow-agent-untrusted-trigger", self.loc(node), site_id=site.site_id, contained=contained,
                     message=f"`{key}: {node.text()}` lets anyone on GitHub drive {agent} in this job.{limit}",
-                    related=[site.location]))
+                    related=[site.location.with_label("launch site")]))
         head = [f for f in job.facts if f.kind == "checkout-head"]
         if "pull_request_target" in self.triggers and head:
             out.append(new_finding(
                 cat, "workflow-agent-untrusted-trigger", head[0].location, site_id=site.site_id, contained=contained,
                 message=f"The job runs on pull_request_target and checks out the pull request's code, which then reaches {agent} with the base repository's token and secrets.",
-                related=[self.triggers["pull_request_target"], site.location]))
+                related=[self.triggers["pull_request_target"].with_label("trigger"), site.location.with_label("launch site")]))
         elif raw_cli and not job.gated:
             cond = step.get("if") if step is not None else None
             gated = cond is not None and any(w in cond.text() for w in _GATE_WORDS)
@@ -711,7 +711,7 @@ class WorkflowReader:
                 out.append(new_finding(
                     cat, "workflow-agent-untrusted-trigger", self.triggers[trig], site_id=site.site_id, contained=contained,
                     message=f"Anyone who can open an issue or comment triggers {agent} through `{trig}`; nothing checks who they are.",
-                    confidence=Confidence.MEDIUM, related=[site.location]))
+                    confidence=Confidence.MEDIUM, related=[site.location.with_label("launch site")]))
         return out
 
 

@@ -20,6 +20,7 @@ from scanner.model import (
     Confidence,
     Egress,
     EnvMode,
+    FactKind,
     Finding,
     LaunchSite,
     Location,
@@ -282,21 +283,21 @@ def shape_of(site: LaunchSite) -> Shape:
     kinds = {f.kind for f in c.facts}
     if c.env is EnvMode.INHERITED:
         creds = "whole environment"
-    elif kinds & {"secret-operator", "env-file"}:
+    elif kinds & {FactKind.SECRET_OPERATOR, FactKind.ENV_FILE}:
         creds = "operator credentials"
-    elif "secret-model-key" in kinds:
+    elif FactKind.SECRET_MODEL_KEY in kinds:
         creds = "model key only"
     elif c.env is EnvMode.UNKNOWN:
         creds = "environment unknown"
     else:
         creds = "nothing"
-    if any(k.startswith(("mount-credentials", "mount-home", "mount-host-root")) for k in kinds):
+    if any(k.mount_source in ("credentials", "home", "host-root") for k in kinds):
         creds += " + credential files"
     if c.boundary is Boundary.NONE:
         files = "everything the user can write"
-    elif any(k.endswith("-rw") and k.startswith("mount-") for k in kinds):
+    elif any(k.writable for k in kinds):
         files = "host paths read-write"
-    elif any(k.startswith("mount-") for k in kinds):
+    elif any(k.is_mount for k in kinds):
         files = "mounts read-only"
     else:
         files = "no host files"

@@ -1,0 +1,17 @@
+"""agent-writable-target: the analysed repository is mounted writable into the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.audits.view import SiteView
+from scanner.model import FactKind, Finding
+
+RULE = "agent-writable-target"
+
+
+def audit(v: SiteView) -> Iterator[Finding]:
+    for fact in v.c.of_kind(FactKind.MOUNT_TARGET_RW, FactKind.MOUNT_TARGET_PART_RW):
+        yield v.finding(RULE, fact.location,
+                        f"{v.agent} can write the analysed target `{fact.value}` from inside its sandbox.",
+                        related=[v.launch])
