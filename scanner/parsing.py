@@ -142,6 +142,17 @@ class SourceFile:
         return len(raw[:byte_col].decode("utf-8", errors="replace")) + 1
 
 
+def descendants(root: Node, *types: str) -> Iterator[Node]:
+    """Every node below and including `root` (of one of `types`, when given), depth first, the
+    last child first: the one tree walk the front ends share."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if not types or node.type in types:
+            yield node
+
+
 def returned_values(body: Node | None, nested: tuple[str, ...]) -> list[Node]:
     """The values a function body returns, in source order: its own `return` statements, not
     those of the nested functions and classes whose node types are `nested`."""

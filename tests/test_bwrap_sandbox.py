@@ -323,8 +323,13 @@ def test_wrapped_mcp_server_cannot_reach_what_it_could_before(tmp_path, world):
     assert wrapped["env"]["BLASTWALL_PASS_ENV"] == "NOTES_TOKEN"
     server = world["server"]
 
+    before = server.accepted
     control = _ask(_client_start(repo, config["mcpServers"]["notes"], env), world["home"], server.port)
     assert control == {"id": 1, "read_ssh": True, "env_planted": True, "env_named": True, "connect": True}
+    # The client's connect returns once the kernel queues it; wait for the server to count it.
+    deadline = time.monotonic() + 5
+    while server.accepted == before and time.monotonic() < deadline:
+        time.sleep(0.05)
     accepted = server.accepted
 
     inside = _ask(_client_start(repo, wrapped, env), world["home"], server.port)

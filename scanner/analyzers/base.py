@@ -12,7 +12,7 @@ import yaml
 
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
-from scanner.model import Fact, Location
+from scanner.model import Fact, FactKind, Location
 from scanner.parsing import SourceFile
 from scanner.resources import rules_dir
 
@@ -30,6 +30,12 @@ class LaunchFound:
     timeout: Location | None = None
     facts: tuple[Fact, ...] = ()
     unknowns: tuple[Fact, ...] = ()
+
+
+def possible_forms(uncertain: bool, location: Location) -> tuple[Fact, ...]:
+    """The fact that a launch was read from one of several forms its values can take."""
+    return (Fact(FactKind.POSSIBLE_FORM, "the command is one of several forms its values can take", location),) \
+        if uncertain else ()
 
 
 @dataclass

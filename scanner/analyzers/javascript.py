@@ -10,11 +10,11 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
+from scanner.analyzers.base import Analysis, LaunchFound, launch_tables, possible_forms
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import EnvMode, Fact
-from scanner.parsing import SourceFile, parse, returned_values
+from scanner.parsing import SourceFile, descendants, parse, returned_values
 
 _MODULES = {"child_process": "child_process", "execa": "execa", "zx": "zx", "zx/globals": "zx", "cross-spawn": "cross-spawn"}
 
@@ -31,10 +31,7 @@ def import_bindings(root: Node, text: Callable[[Node], str]) -> Iterator[tuple[s
     The imported name is "*" for a namespace import and for `const x = require(m)`, "default" for a
     default import, else the exported name. Module text is the raw source string, quotes included.
     """
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        stack.extend(n.children)
+    for n in descendants(root, "import_statement", "variable_declarator"):
         if n.type == "import_statement":
             source = n.child_by_field_name("source")
             if source is None:
@@ -135,10 +132,7 @@ class JsModule:
                 self.aliases[local] = f"{mod}.default" if mod == "cross-spawn" else mod
             else:
                 self.aliases[local] = f"{mod}.{imported}"
-        stack = [self.root]
-        while stack:
-            n = stack.pop()
-            stack.extend(n.children)
+        for n in descendants(self.root):
             if n.type in ("function_declaration", "generator_function_declaration"):
                 name = n.child_by_field_name("name")
                 if name is not None:
@@ -581,12 +575,7 @@ _PROSE_KEYS = {"description", "desc", "help", "usage", "example", "examples", "t
 def command_strings(module: JsModule, runners: set[str]) -> Iterator[tuple[Node, Word]]:
     """Object properties whose string is a whole command line that starts a package through a
     package runner (`message: "npx -y @scope/agent ..."` in a launcher descriptor)."""
-    stack = [module.root]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.children)
-        if node.type != "pair":
-            continue
+    for node in descendants(module.root, "pair"):
         key, value = node.child_by_field_name("key"), node.child_by_field_name("value")
         if key is None or value is None or module.text(key).strip("'\"`").lower() in _PROSE_KEYS:
             continue
@@ -722,12 +711,7 @@ def _launch_calls(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
     src = analysis.source
     module = js_module(analysis, dialect)
     table = launch_tables()["javascript"]
-    stack = [module.root]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.children)
-        if node.type != "call_expression":
-            continue
+    for node in descendants(module.root, "call_expression"):
         fn = node.child_by_field_name("function")
         args = node.child_by_field_name("arguments")
         if fn is None or args is None:
@@ -788,16 +772,7 @@ def _launch_calls(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
         timeout = src.node_loc(opts["timeout"]) if "timeout" in opts else None
         if "signal" in opts and timeout is None:
             timeout = None  # an AbortSignal may or may not carry a timeout; not assumed
-        facts: tuple[Fact, ...] = ()
-        if module.uncertain:
-            facts = (Fact("possible-form", "the command is one of several forms its values can take", src.node_loc(node)),)
-        yield LaunchFound(
-            surface="javascript",
-            launcher=name.replace(".default", ""),
-            location=src.node_loc(node),
-            words=tuple(words or ()),
-            shell=shell,
-            env=env,
-            timeout=timeout,
-            facts=facts,
-        )
+        at = src.node_loc(node)
+        yield LaunchFound(surface="javascript", launcher=name.replace(".default", ""), location=at,
+                          words=tuple(words or ()), shell=shell, env=env, timeout=timeout,
+                          facts=possible_forms(module.uncertain, at))

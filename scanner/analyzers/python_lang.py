@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from tree_sitter import Node, Query, QueryCursor
 
-from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
+from scanner.analyzers.base import Analysis, LaunchFound, launch_tables, possible_forms
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import EnvMode, Fact
@@ -552,16 +552,6 @@ def analyze_python(analysis: Analysis) -> Iterator[LaunchFound]:
             value = keywords[spec["timeout_kw"]]
             if value.type != "none":
                 timeout = src.node_loc(value)
-        facts: tuple[Fact, ...] = ()
-        if module.uncertain:
-            facts = (Fact("possible-form", "the command is one of several forms its values can take", src.node_loc(node)),)
-        yield LaunchFound(
-            surface="python",
-            launcher=name,
-            location=src.node_loc(node),
-            words=tuple(words or ()),
-            shell=shell_string,
-            env=env,
-            timeout=timeout,
-            facts=facts,
-        )
+        at = src.node_loc(node)
+        yield LaunchFound(surface="python", launcher=name, location=at, words=tuple(words or ()), shell=shell_string,
+                          env=env, timeout=timeout, facts=possible_forms(module.uncertain, at))

@@ -17,7 +17,7 @@ from scanner.analyzers.base import Analysis, LaunchFound
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import EnvMode, Fact, Location
-from scanner.parsing import SourceFile, parse
+from scanner.parsing import SourceFile, descendants, parse
 
 _ENGINES = {"docker", "podman", "nerdctl"}
 _SKIP_CHILDREN = {"file_redirect", "heredoc_redirect", "herestring_redirect", "comment"}
@@ -58,10 +58,7 @@ class ShellText:
         return self.data[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
 
     def _collect_vars(self) -> None:
-        stack = [self.tree.root_node]
-        while stack:
-            n = stack.pop()
-            stack.extend(n.children)
+        for n in descendants(self.tree.root_node):
             if n.type == "variable_assignment":
                 name = n.child_by_field_name("name")
                 value = n.child_by_field_name("value")
@@ -164,10 +161,7 @@ class ShellText:
         script file (where `$0` is that file); a name given two different paths is dropped."""
         if self._script_paths is None:
             assigned: list[tuple[int, str, str]] = []
-            stack = [self.tree.root_node]
-            while stack:
-                n = stack.pop()
-                stack.extend(n.children)
+            for n in descendants(self.tree.root_node):
                 if n.type == "variable_assignment":
                     name, value = n.child_by_field_name("name"), n.child_by_field_name("value")
                     if name is not None and value is not None and value.type != "array":

@@ -13,7 +13,6 @@ _WHAT = {"credentials": "the credential store", "home": "the home directory", "h
 
 
 def audit(v: SiteView) -> Iterator[Finding]:
-    for fact in v.c.of_kind(*CREDENTIAL_MOUNTS):
-        yield v.finding(RULE, fact.location,
-                        f"{v.agent}'s sandbox mounts {_WHAT[fact.kind.mount_source]} `{fact.value}`, so the operator's "
-                        "credential files are readable inside it.", related=[v.launch])
+    yield from v.per_fact(RULE, CREDENTIAL_MOUNTS,
+                          lambda f: f"{v.agent}'s sandbox mounts {_WHAT[f.kind.mount_source]} `{f.value}`, so the "
+                                    "operator's credential files are readable inside it.")

@@ -11,7 +11,5 @@ RULE = "agent-docker-socket"
 
 
 def audit(v: SiteView) -> Iterator[Finding]:
-    for fact in v.c.of_kind(FactKind.MOUNT_DOCKER_SOCKET_RO, FactKind.MOUNT_DOCKER_SOCKET_RW):
-        yield v.finding(RULE, fact.location,
-                        f"{v.agent} can reach the container engine socket `{fact.value}`, which is root on the host.",
-                        related=[v.launch])
+    yield from v.per_fact(RULE, (FactKind.MOUNT_DOCKER_SOCKET_RO, FactKind.MOUNT_DOCKER_SOCKET_RW),
+                          lambda f: f"{v.agent} can reach the container engine socket `{f.value}`, which is root on the host.")

@@ -11,6 +11,5 @@ RULE = "agent-model-key-passed"
 
 
 def audit(v: SiteView) -> Iterator[Finding]:
-    for fact in v.c.of_kind(FactKind.SECRET_MODEL_KEY):
-        yield v.finding(RULE, fact.location, f"{v.agent} holds its long-lived model key `{fact.value}` directly.",
-                        related=[v.launch])
+    yield from v.per_fact(RULE, (FactKind.SECRET_MODEL_KEY,),
+                          lambda f: f"{v.agent} holds its long-lived model key `{f.value}` directly.")

@@ -11,9 +11,7 @@ RULE = "agent-operator-credentials-passed"
 
 
 def audit(v: SiteView) -> Iterator[Finding]:
-    for fact in v.c.of_kind(FactKind.SECRET_OPERATOR):
-        yield v.finding(RULE, fact.location, f"{v.agent} is handed the operator credential `{fact.value}`.",
-                        related=[v.launch])
-    for fact in v.c.of_kind(FactKind.ENV_FILE):
-        yield v.finding(RULE, fact.location, f"{v.agent} is handed every variable in the env file `{fact.value}`.",
-                        related=[v.launch])
+    yield from v.per_fact(RULE, (FactKind.SECRET_OPERATOR,),
+                          lambda f: f"{v.agent} is handed the operator credential `{f.value}`.")
+    yield from v.per_fact(RULE, (FactKind.ENV_FILE,),
+                          lambda f: f"{v.agent} is handed every variable in the env file `{f.value}`.")

@@ -11,6 +11,6 @@ RULE = "agent-writable-host-path"
 
 
 def audit(v: SiteView) -> Iterator[Finding]:
-    for fact in v.c.of_kind(FactKind.MOUNT_HOST_PATH_RW, FactKind.MOUNT_HOME_RW, FactKind.MOUNT_HOST_ROOT_RW,
-                            FactKind.MOUNT_CREDENTIALS_RW):
-        yield v.finding(RULE, fact.location, f"{v.agent} can write the host path `{fact.value}`.", related=[v.launch])
+    yield from v.per_fact(RULE, (FactKind.MOUNT_HOST_PATH_RW, FactKind.MOUNT_HOME_RW, FactKind.MOUNT_HOST_ROOT_RW,
+                                 FactKind.MOUNT_CREDENTIALS_RW),
+                          lambda f: f"{v.agent} can write the host path `{f.value}`.")

@@ -11,7 +11,5 @@ RULE = "agent-writable-target"
 
 
 def audit(v: SiteView) -> Iterator[Finding]:
-    for fact in v.c.of_kind(FactKind.MOUNT_TARGET_RW, FactKind.MOUNT_TARGET_PART_RW):
-        yield v.finding(RULE, fact.location,
-                        f"{v.agent} can write the analysed target `{fact.value}` from inside its sandbox.",
-                        related=[v.launch])
+    yield from v.per_fact(RULE, (FactKind.MOUNT_TARGET_RW, FactKind.MOUNT_TARGET_PART_RW),
+                          lambda f: f"{v.agent} can write the analysed target `{f.value}` from inside its sandbox.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from functools import cached_property
 
 from scanner.catalog import Catalog
@@ -60,6 +61,11 @@ class SiteView:
     @property
     def launch(self) -> Location:
         return self.site.location.with_label(LAUNCH)
+
+    def per_fact(self, rule: str, kinds: tuple[FactKind, ...], message: Callable[[Fact], str]) -> Iterator[Finding]:
+        """One finding of `rule` at each fact of these kinds, the launch as its related location."""
+        for fact in self.c.of_kind(*kinds):
+            yield self.finding(rule, fact.location, message(fact), related=[self.launch])
 
     def finding(self, rule: str, loc: Location, message: str, **kw) -> Finding:  # type: ignore[no-untyped-def]
         # A launch read from one of several forms a value can take is judged on its worst form,
