@@ -300,23 +300,14 @@ class CommandReader:
         return self._continue(layer, rest[i:], layers, assigns, depth)
 
     def _identity(self, head, rest, layers, assigns, depth, table):
-        value_flags = set(table.get("value_flags") or ())
-        i = 0
-        while i < len(rest):
-            text = rest[i].text
-            if text == "--":
-                i += 1
-                break
-            if not text.startswith("-"):
-                break
-            flag, value = split_flag(text)
+        options, i = leading_options(rest, set(table.get("value_flags") or ()))
+        for at, flag, value in options:
             if flag in ("-c", "--command") and basename(head.text) in ("su", "runuser"):
-                inner = rest[i + 1] if value is None and i + 1 < len(rest) else None
-                layer = Layer(basename(head.text), "identity", tuple(rest[:i]), head)
+                inner = rest[at + 1] if value is None and at + 1 < len(rest) else None
+                layer = Layer(basename(head.text), "identity", tuple(rest[:at]), head)
                 if inner is not None:
                     return self._first(self.read_shell(inner, depth), layer, layers, assigns)
                 return None
-            i += 2 if (flag in value_flags and value is None) else 1
         name = basename(head.text)
         if name == "su" and i < len(rest) and not rest[i].text.startswith("-"):
             i += 1  # the target user
@@ -450,27 +441,12 @@ class CommandReader:
         return self._continue(layer, rest[i:], layers, assigns, depth)
 
     def _runner(self, head, rest, layers, assigns, depth, tool):
-        table = self.runners[tool]
-        value_flags = set(table.get("value_flags") or ())
-        skip = set(table.get("skip") or ())
+        value_flags = set(self.runners[tool].get("value_flags") or ())
         package_flag_value: Word | None = None
-        i = 0
-        while i < len(rest):
-            text = rest[i].text
-            if text == "--":
-                i += 1
-                break
-            if not text.startswith("-"):
-                break
-            flag, value = split_flag(text)
-            if flag in value_flags:
-                if flag in ("-p", "--package", "--from", "--spec") :
-                    package_flag_value = rest[i + 1] if value is None and i + 1 < len(rest) else Word(value or "", rest[i].location)
-                i += 2 if value is None else 1
-            elif flag in skip:
-                i += 1
-            else:
-                i += 1
+        options, i = leading_options(rest, value_flags)
+        for at, flag, value in options:
+            if flag in value_flags and flag in ("-p", "--package", "--from", "--spec"):
+                package_flag_value = rest[at + 1] if value is None and at + 1 < len(rest) else Word(value or "", rest[at].location)
         if i >= len(rest):
             return None
         package = rest[i]
@@ -485,6 +461,23 @@ class CommandReader:
                 return None
             return Invocation(spec, package, tuple(rest[i + 1 :]), (*layers, layer), tuple(assigns))
         return None
+
+
+def leading_options(rest: Sequence[Word], value_flags: set[str]) -> tuple[list[tuple[int, str, str | None]], int]:
+    """The options before a wrapper's operand: (index, flag, inline value) for each, and the
+    index of the first operand (past a `--`). A flag in `value_flags` takes the next word."""
+    options: list[tuple[int, str, str | None]] = []
+    i = 0
+    while i < len(rest):
+        text = rest[i].text
+        if text == "--":
+            return options, i + 1
+        if not text.startswith("-"):
+            break
+        flag, value = split_flag(text)
+        options.append((i, flag, value))
+        i += 2 if (flag in value_flags and value is None) else 1
+    return options, i
 
 
 def _image_mentions(image: str, binary: str) -> bool:

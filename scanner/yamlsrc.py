@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import yaml
 
 
@@ -91,20 +93,18 @@ def _compose(text: str):  # type: ignore[no-untyped-def]
 
 
 def compose_safely(text: str, notes: list[str]) -> yaml.Node | None:
-    try:
-        node = _compose(text)
-        _check_expansion(node)
-        return node
-    except yaml.YAMLError as exc:
-        notes.append(f"invalid YAML: {str(exc).splitlines()[0][:120]}")
-    except (RecursionError, ValueError) as exc:
-        notes.append(f"unreadable YAML: {type(exc).__name__}")
-    return None
+    docs = _guarded(lambda: [_compose(text)], notes)
+    return docs[0] if docs else None
 
 
 def compose_all_safely(text: str, notes: list[str]) -> list[yaml.Node]:
+    return _guarded(lambda: list(yaml.compose_all(text, Loader=_FAST or _BoundedLoader)), notes)
+
+
+def _guarded(compose: Callable[[], list], notes: list[str]) -> list:
+    """Documents checked for expansion bombs; [] with a note when the text cannot be read."""
     try:
-        docs = list(yaml.compose_all(text, Loader=_FAST or _BoundedLoader))
+        docs = compose()
         for doc in docs:
             _check_expansion(doc)
         return docs

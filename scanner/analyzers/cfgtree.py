@@ -183,6 +183,15 @@ class _Json:
         self.i = 0
         self.line = 1
 
+    def _separator(self, close: str) -> None:
+        """After an item: a comma (consumed, trailing ones allowed) or the closing bracket (left
+        for the loop to see)."""
+        self._ws()
+        if self.i < len(self.s) and self.s[self.i] == ",":
+            self.i += 1
+        elif self.i >= len(self.s) or self.s[self.i] != close:
+            raise JsonError(f"expected ',' or '{close}' at line {self.line}")
+
     def _ws(self) -> None:
         s, n = self.s, len(self.s)
         while self.i < n:
@@ -238,13 +247,7 @@ class _Json:
                 child = self._value(depth + 1)
                 child.key_line = key_line
                 out[key] = child
-                self._ws()
-                if self.i < len(self.s) and self.s[self.i] == ",":
-                    self.i += 1
-                    continue
-                if self.i < len(self.s) and self.s[self.i] == "}":
-                    continue
-                raise JsonError(f"expected ',' or '}}' at line {self.line}")
+                self._separator("}")
         if c == "[":
             self.i += 1
             items: list[Node] = []
@@ -254,13 +257,7 @@ class _Json:
                     self.i += 1
                     return Node(items, line)
                 items.append(self._value(depth + 1))
-                self._ws()
-                if self.i < len(self.s) and self.s[self.i] == ",":
-                    self.i += 1
-                    continue
-                if self.i < len(self.s) and self.s[self.i] == "]":
-                    continue
-                raise JsonError(f"expected ',' or ']' at line {self.line}")
+                self._separator("]")
         if c == '"':
             return Node(self._string(), line, quoted=True)
         m = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?").match(self.s, self.i)
