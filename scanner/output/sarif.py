@@ -66,10 +66,11 @@ def _physical(loc: Location) -> sarif.PhysicalLocation:
 
 def _related_label(r: Location, f: Finding, site: LaunchSite | None) -> str:
     """What a related location shows: its own label, else what it is to the finding."""
+    at_site = site is not None and (r.path, r.line) == (site.location.path, site.location.line)
+    if at_site:
+        return plain(f"{r.label or 'launch site'}: {site_title(site)}", 200)
     if r.label:
         return plain(r.label, 200)
-    if site is not None and (r.path, r.line) == (site.location.path, site.location.line):
-        return plain(f"launch site: {site_title(site)}", 200)
     if site is not None and r.path == site.location.path:
         return plain(f"part of the launch at line {site.location.line}", 200)
     return plain(f"related evidence for {f.rule_id}", 200)
