@@ -17,7 +17,7 @@ from typing import Union
 
 from scanner.analyzers import agent_configs as ac
 from scanner.analyzers.base import Analysis, LaunchFound
-from scanner.analyzers.sdks import mentions_sdk, may_wrap_launcher
+from scanner.analyzers.sdk_gates import may_wrap_launcher, mentions_sdk
 from scanner.filenames import is_compose, is_devcontainer, is_dockerfile, is_kubernetes, is_scheduler
 from scanner.model import Finding, LaunchSite
 

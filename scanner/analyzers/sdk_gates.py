@@ -17,18 +17,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from scanner.resources import rules_dir
-
-
-@lru_cache(maxsize=1)
-def sdk_terms() -> tuple[str, ...]:
-    """The `sdk_terms:` list at the end of rules/agents.yaml (prefilter and search terms)."""
-    import yaml
-
-    with (rules_dir() / "agents.yaml").open(encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle) or {}
-    return tuple(sorted(str(t) for t in raw.get("sdk_terms") or ()))
-
+from scanner.catalog import load_catalog
 
 # Agent names already in the catalog's prefilter whose Python packages are read here too.
 _ALSO_READ = ("interpreter", "openhands", "sweagent", "swerex")
@@ -38,7 +27,7 @@ _HELPER_HINT = re.compile(rb"\b(?:subprocess|os\.(?:system|popen|exec|spawn|posi
 
 @lru_cache(maxsize=1)
 def _terms_pattern() -> re.Pattern[bytes]:
-    terms = sorted({*sdk_terms(), *_ALSO_READ}, key=lambda s: (-len(s), s))
+    terms = sorted({*load_catalog().sdk_terms, *_ALSO_READ}, key=lambda s: (-len(s), s))
     return re.compile(("(?:" + "|".join(re.escape(t) for t in terms) + ")").encode())
 
 
@@ -49,4 +38,4 @@ def mentions_sdk(data: bytes) -> bool:
 def may_wrap_launcher(data: bytes) -> bool:
     return b"def " in data and bool(_HELPER_HINT.search(data))
 
-__all__ = ["may_wrap_launcher", "mentions_sdk", "sdk_terms"]
+__all__ = ["may_wrap_launcher", "mentions_sdk"]
