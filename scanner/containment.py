@@ -53,7 +53,7 @@ class _Acc:
 
     def unknown(self, value: str, word: Word | Location) -> None:
         loc = word.location if isinstance(word, Word) else word
-        self.unknowns.append(Fact("unknown", value, loc))
+        self.unknowns.append(Fact(FactKind.UNKNOWN, value, loc))
 
 
 class ContainmentJudge:
@@ -77,7 +77,7 @@ class ContainmentJudge:
         acc.env_fact = Fact(FactKind.env(ctx.env.mode), ctx.env.detail, ctx.env.location)
         env_names = list(ctx.env.names)
         if ctx.timeout is not None:
-            acc.add("timeout", "timeout", ctx.timeout)
+            acc.add(FactKind.TIMEOUT, "timeout", ctx.timeout)
         acc.facts.extend(ctx.facts)
         acc.unknowns.extend(ctx.unknowns)
         for word in inv.assignments:
@@ -132,7 +132,7 @@ class ContainmentJudge:
             self._set_boundary(acc, Boundary.VM, layer.tool)
             acc.env, acc.env_fact = EnvMode.MINIMAL, None
             acc.egress = Egress.ALLOW_LIST
-            acc.add("ephemeral", layer.tool, layer.head)
+            acc.add(FactKind.EPHEMERAL, layer.tool, layer.head)
         elif layer.kind == "os-sandbox":
             if layer.tool == "bwrap":
                 self._bwrap(layer, acc, env_names)
@@ -140,13 +140,13 @@ class ContainmentJudge:
                 self._os_sandbox(layer, acc)
         elif layer.kind == "identity":
             self._identity(layer, acc)
-        elif layer.kind == "timeout":
-            acc.add("timeout", layer.tool, layer.head)
+        elif layer.kind == FactKind.TIMEOUT:
+            acc.add(FactKind.TIMEOUT, layer.tool, layer.head)
         elif layer.kind == "passthrough" and layer.tool == "env":
             clears = set(self.passthrough["env"].get("clears_env") or ())
             for word in layer.words:
                 if word.text in clears:
-                    acc.env, acc.env_fact = EnvMode.MINIMAL, Fact("env-minimal", "env -i clears the environment", word.location)
+                    acc.env, acc.env_fact = EnvMode.MINIMAL, Fact(FactKind.ENV_MINIMAL, "env -i clears the environment", word.location)
                 elif "=" in word.text and not word.text.startswith("-"):
                     env_names.append(Word(word.text.split("=", 1)[0], word.location))
 
@@ -217,7 +217,7 @@ class ContainmentJudge:
             elif flag in ("-e", "--env"):
                 env_names.append(Word(value.split("=", 1)[0], value_word.location, value_word.dynamic))
             elif flag == "--env-file":
-                acc.add("env-file", value, value_word)
+                acc.add(FactKind.ENV_FILE, value, value_word)
             elif flag in ("--network", "--net"):
                 network_seen = True
                 if value_word.dynamic:
@@ -225,53 +225,53 @@ class ContainmentJudge:
                     acc.unknown(f"the network `{value}` the container joins", value_word)
                 elif value == "none":
                     acc.egress = Egress.NONE
-                    acc.add("network-none", value, value_word)
+                    acc.add(FactKind.NETWORK_NONE, value, value_word)
                 elif value == "host":
                     acc.egress = Egress.HOST
-                    acc.add("network-host", value, value_word)
+                    acc.add(FactKind.NETWORK_HOST, value, value_word)
                 elif value in ("bridge", "default"):
                     acc.egress = Egress.OPEN
                 else:
                     acc.egress = Egress.UNKNOWN
-                    acc.add("network-named", value, value_word)
+                    acc.add(FactKind.NETWORK_NAMED, value, value_word)
             elif flag in ("-u", "--user"):
                 user = value_word
             elif flag == "--cap-add":
-                acc.add("cap-add", value.upper().removeprefix("CAP_"), value_word)
+                acc.add(FactKind.CAP_ADD, value.upper().removeprefix("CAP_"), value_word)
             elif flag == "--cap-drop":
-                acc.add("cap-drop", value.upper().removeprefix("CAP_"), value_word)
+                acc.add(FactKind.CAP_DROP, value.upper().removeprefix("CAP_"), value_word)
             elif flag == "--privileged":
-                acc.add("privileged", "--privileged", word)
+                acc.add(FactKind.PRIVILEGED, "--privileged", word)
             elif flag in ("--pid", "--ipc", "--uts", "--userns", "--cgroupns") and value == "host":
-                acc.add("host-namespace", f"{flag}=host", value_word)
+                acc.add(FactKind.HOST_NAMESPACE, f"{flag}=host", value_word)
             elif flag == "--security-opt":
                 if value.startswith("no-new-privileges") and not value.endswith("false"):
-                    acc.add("no-new-privileges", value, value_word)
+                    acc.add(FactKind.NO_NEW_PRIVILEGES, value, value_word)
                 elif "unconfined" in value:
-                    acc.add("unconfined", value, value_word)
+                    acc.add(FactKind.UNCONFINED, value, value_word)
             elif flag == "--read-only":
-                acc.add("read-only-rootfs", flag, word)
+                acc.add(FactKind.READ_ONLY_ROOTFS, flag, word)
             elif flag == "--rm":
-                acc.add("ephemeral", flag, word)
+                acc.add(FactKind.EPHEMERAL, flag, word)
             elif flag in ("-m", "--memory", "--cpus", "--pids-limit"):
-                acc.add("limit", f"{flag} {value}", value_word)
+                acc.add(FactKind.LIMIT, f"{flag} {value}", value_word)
             elif flag == "--tmpfs":
-                acc.add("tmpfs", value, value_word)
+                acc.add(FactKind.TMPFS, value, value_word)
             elif flag == "--device":
-                acc.add("device", value, value_word)
+                acc.add(FactKind.DEVICE, value, value_word)
         if not network_seen:
-            acc.add("network-default", "default bridge network", layer.head)
+            acc.add(FactKind.NETWORK_DEFAULT, "default bridge network", layer.head)
         if user is not None:
             if user.dynamic:
-                acc.add("user-nonroot", user.text, user)
+                acc.add(FactKind.USER_NONROOT, user.text, user)
             elif user.text.split(":", 1)[0] in ("0", "root"):
-                acc.add("user-root", user.text, user)
+                acc.add(FactKind.USER_ROOT, user.text, user)
             else:
-                acc.add("user-nonroot", user.text, user)
+                acc.add(FactKind.USER_NONROOT, user.text, user)
         image = words[-1] if words else layer.head
-        acc.add("image", image.text, image)
+        acc.add(FactKind.IMAGE, image.text, image)
         if "@sha256:" in image.text:
-            acc.add("image-digest", image.text, image)
+            acc.add(FactKind.IMAGE_DIGEST, image.text, image)
 
     def _bwrap(self, layer: Layer, acc: _Acc, env_names: list[Word]) -> None:
         self._set_boundary(acc, Boundary.OS_SANDBOX, "bwrap")
@@ -291,26 +291,26 @@ class ContainmentJudge:
                 continue
             if text in ("--unshare-all", "--unshare-net"):
                 net_shared = False
-                acc.add("network-none", text, words[i])
+                acc.add(FactKind.NETWORK_NONE, text, words[i])
             elif text == "--share-net":
                 net_shared = True
-                acc.add("network-shared", text, words[i])
+                acc.add(FactKind.NETWORK_SHARED, text, words[i])
             elif text == "--clearenv":
-                acc.env, acc.env_fact = EnvMode.MINIMAL, Fact("env-minimal", "--clearenv", words[i].location)
+                acc.env, acc.env_fact = EnvMode.MINIMAL, Fact(FactKind.ENV_MINIMAL, "--clearenv", words[i].location)
             elif text == "--setenv" and i + 1 < len(words):
                 env_names.append(words[i + 1])
                 i += 3
                 continue
             elif text == "--cap-add" and i + 1 < len(words):
-                acc.add("cap-add", words[i + 1].text.upper().removeprefix("CAP_"), words[i + 1])
+                acc.add(FactKind.CAP_ADD, words[i + 1].text.upper().removeprefix("CAP_"), words[i + 1])
             elif text == "--die-with-parent":
-                acc.add("ephemeral", text, words[i])
+                acc.add(FactKind.EPHEMERAL, text, words[i])
             elif text == "--uid" and i + 1 < len(words) and words[i + 1].text == "0":
-                acc.add("user-root", "0", words[i + 1])
+                acc.add(FactKind.USER_ROOT, "0", words[i + 1])
             i += 1
         acc.egress = Egress.OPEN if net_shared else Egress.NONE
         if acc.env is EnvMode.INHERITED:
-            acc.add("env-passes-through", "bwrap keeps the caller's environment without --clearenv", layer.head)
+            acc.add(FactKind.ENV_PASSES_THROUGH, "bwrap keeps the caller's environment without --clearenv", layer.head)
 
     def _os_sandbox(self, layer: Layer, acc: _Acc) -> None:
         self._set_boundary(acc, Boundary.OS_SANDBOX, layer.tool)
@@ -324,14 +324,14 @@ class ContainmentJudge:
             props = " ".join(texts)
             acc.egress = Egress.NONE if "PrivateNetwork=yes" in props or "PrivateNetwork=true" in props else Egress.OPEN
             if "RuntimeMaxSec" in props:
-                acc.add("timeout", "RuntimeMaxSec", layer.head)
+                acc.add(FactKind.TIMEOUT, "RuntimeMaxSec", layer.head)
         elif layer.tool in ("nsjail", "minijail0"):
             acc.egress = Egress.NONE  # both start in a fresh network namespace by default
         elif layer.tool == "codex sandbox":
             acc.egress = Egress.NONE
         else:
             acc.egress = Egress.UNKNOWN
-            acc.add("network-profile", f"egress decided by the {layer.tool} profile", layer.head)
+            acc.add(FactKind.NETWORK_PROFILE, f"egress decided by the {layer.tool} profile", layer.head)
 
     def _identity(self, layer: Layer, acc: _Acc) -> None:
         table = self.identity.get(layer.tool) or {}
@@ -352,12 +352,12 @@ class ContainmentJudge:
         if layer.tool == "su" and words and not words[-1].text.startswith("-"):
             user = words[-1]
         if user is None or user.text in ("root", "0"):
-            acc.add("user-root", f"{layer.tool} runs it as root", layer.head)
+            acc.add(FactKind.USER_ROOT, f"{layer.tool} runs it as root", layer.head)
             return
         self._set_boundary(acc, Boundary.OTHER_USER, f"{layer.tool} -u {user.text}")
-        acc.add("other-user", user.text, user)
+        acc.add(FactKind.OTHER_USER, user.text, user)
         if not keep and layer.tool in ("sudo", "doas", "runuser", "su"):
-            acc.env, acc.env_fact = EnvMode.MINIMAL, Fact("env-minimal", f"{layer.tool} resets the environment", layer.head.location)
+            acc.env, acc.env_fact = EnvMode.MINIMAL, Fact(FactKind.ENV_MINIMAL, f"{layer.tool} resets the environment", layer.head.location)
 
     # -- the agent's own switches --------------------------------------------------------
 
@@ -370,7 +370,7 @@ class ContainmentJudge:
             nxt = args[i + 1] if i + 1 < len(args) else None
             for fs in spec.bypass:
                 if _flag_matches(fs, flag, value, nxt):
-                    acc.add("bypass-flag", fs.spelling() if fs.takes_value else fs.flag, word)
+                    acc.add(FactKind.BYPASS_FLAG, fs.spelling() if fs.takes_value else fs.flag, word)
                     break
             for fs in spec.sandbox_disable:
                 if _flag_matches(fs, flag, value, nxt):
@@ -378,16 +378,16 @@ class ContainmentJudge:
             for fs in spec.sandbox_enable:
                 if _flag_matches(fs, flag, value, nxt):
                     sandbox_on = True
-                    acc.add("agent-sandbox-flag", word.text, word)
+                    acc.add(FactKind.AGENT_SANDBOX_FLAG, word.text, word)
         for word in inv.assignments:
             if word.text.startswith("IS_SANDBOX="):
-                acc.add("self-declared-sandbox", word.text, word)
-        if spec.default_bypass and not any(f.kind == "bypass-flag" for f in acc.facts):
+                acc.add(FactKind.SELF_DECLARED_SANDBOX, word.text, word)
+        if spec.default_bypass and not any(f.kind == FactKind.BYPASS_FLAG for f in acc.facts):
             explicit_off = any(w.text in ("--auto-approve=false",) or (w.text == "--auto-approve" and i + 1 < len(args) and args[i + 1].text == "false") for i, w in enumerate(args))
             if not explicit_off:
-                acc.add("bypass-default", spec.default_bypass, inv.agent_word)
+                acc.add(FactKind.BYPASS_DEFAULT, spec.default_bypass, inv.agent_word)
         if sandbox_on:
-            acc.add("agent-sandbox", f"{spec.name}'s own sandbox is on", inv.agent_word)
+            acc.add(FactKind.AGENT_SANDBOX, f"{spec.name}'s own sandbox is on", inv.agent_word)
             self._set_boundary(acc, Boundary.AGENT_SANDBOX, f"{spec.name} sandbox")
             if acc.boundary is Boundary.AGENT_SANDBOX:
                 acc.egress = Egress.NONE if spec.id == "codex" else Egress.UNKNOWN

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from scanner.analyzers.base import Analysis
 from scanner.judge import SiteJudge
-from scanner.model import Egress, Fact, Finding, LaunchSite
+from scanner.model import Egress, Fact, FactKind, Finding, LaunchSite
 from scanner.parsing import SourceFile
 
 _MAX = 1024 * 1024
@@ -63,7 +63,7 @@ def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[F
     for site in sites:
         if site.surface != "devcontainer":
             continue
-        fw = next((f for f in site.containment.facts if f.kind == "firewall-script"), None)
+        fw = next((f for f in site.containment.facts if f.kind == FactKind.FIREWALL_SCRIPT), None)
         if fw is None:
             continue
         script = _find_script(fw.value, site.location.path, path_set)
@@ -76,7 +76,7 @@ def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[F
         line = src.text.count("\n", 0, m.start(1)) + 1
         c = site.containment
         facts = tuple(f for f in c.facts if f.kind not in ("network-default",)) + (
-            Fact("egress-allow-list", f"{script} sets default-deny OUTPUT", src.loc(line)),)
+            Fact(FactKind.EGRESS_ALLOW_LIST, f"{script} sets default-deny OUTPUT", src.loc(line)),)
         replaced[site.site_id] = replace(site, containment=replace(c, facts=facts, egress=Egress.ALLOW_LIST))
 
     # Kubernetes pods whose NetworkPolicy lives in another file of the repo.
@@ -121,7 +121,7 @@ def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[F
 
 def _network_policy_links(root: Path, paths: list[str], sites: list[LaunchSite]):  # type: ignore[no-untyped-def]
     """Pods judged without a same-file NetworkPolicy, re-judged with the repo's other policies."""
-    pods = [s for s in sites if s.surface == "kubernetes" and s.containment.has("k8s-pod-selector")]
+    pods = [s for s in sites if s.surface == "kubernetes" and s.containment.has(FactKind.K8S_POD_SELECTOR)]
     if not pods:
         return
     import json
@@ -143,7 +143,7 @@ def _network_policy_links(root: Path, paths: list[str], sites: list[LaunchSite])
         return
     for site in pods:
         c = site.containment
-        selector = json.loads(c.of_kind("k8s-pod-selector")[0].value)
+        selector = json.loads(c.of_kind(FactKind.K8S_POD_SELECTOR)[0].value)
         decided = policy_egress(None, policies, selector["labels"], selector["namespace"])
         if decided is None:
             continue

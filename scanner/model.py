@@ -272,10 +272,10 @@ class Containment:
     # unknowns are judged (a lifetime or egress finding would be a guess).
     undecided: bool = False
 
-    def of_kind(self, *kinds: str) -> tuple[Fact, ...]:
+    def of_kind(self, *kinds: FactKind) -> tuple[Fact, ...]:
         return tuple(f for f in self.facts if f.kind in kinds)
 
-    def has(self, *kinds: str) -> bool:
+    def has(self, *kinds: FactKind) -> bool:
         return any(f.kind in kinds for f in self.facts)
 
 

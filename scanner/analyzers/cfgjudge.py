@@ -101,12 +101,12 @@ def secret_fact(name: str, loc: Location, *, secret_ref: str = "") -> Fact | Non
     cat = catalog()
     for candidate in (secret_ref, name):
         if candidate and any(candidate in a.api_keys for a in cat.agents):
-            return Fact("secret-model-key", name, loc)
+            return Fact(FactKind.SECRET_MODEL_KEY, name, loc)
     kind = cat.credential_kind(name) or (cat.credential_kind(secret_ref) if secret_ref else "")
     if kind == "model-key":
-        return Fact("secret-model-key", name, loc)
+        return Fact(FactKind.SECRET_MODEL_KEY, name, loc)
     if kind or secret_ref:
-        return Fact("secret-operator", name, loc)
+        return Fact(FactKind.SECRET_OPERATOR, name, loc)
     return None
 
 

@@ -13,7 +13,7 @@ from tree_sitter import Node
 from scanner.analyzers.base import Analysis, LaunchFound, launch_tables, possible_forms
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
-from scanner.model import EnvMode, Fact
+from scanner.model import EnvMode, Fact, FactKind
 from scanner.parsing import SourceFile, descendants, parse, returned_values
 
 _MODULES = {"child_process": "child_process", "execa": "execa", "zx": "zx", "zx/globals": "zx", "cross-spawn": "cross-spawn"}
@@ -703,7 +703,7 @@ def _command_properties(analysis: Analysis, dialect: str) -> Iterator[LaunchFoun
         yield LaunchFound(
             surface="javascript", launcher="a command string in a launcher descriptor", location=loc,
             shell=word, env=env,
-            facts=(Fact("possible-form", "the command is held in a string some launcher runs", loc),),
+            facts=(Fact(FactKind.POSSIBLE_FORM, "the command is held in a string some launcher runs", loc),),
         )
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from scanner.analyzers.base import Analysis, LaunchFound
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
-from scanner.model import Boundary, EnvMode, Fact, Finding, LaunchSite, Location
+from scanner.model import Boundary, EnvMode, Fact, FactKind, Finding, LaunchSite, Location
 from scanner.parsing import SourceFile
 
 SURFACE = "scheduler"
@@ -73,7 +73,7 @@ class Entry:
 
     @property
     def unattended(self) -> Fact:
-        return Fact("unattended", f"started by the {self.launcher} ({self.schedule}): no person starts or watches the run",
+        return Fact(FactKind.UNATTENDED, f"started by the {self.launcher} ({self.schedule}): no person starts or watches the run",
                     self.location)
 
     def tokens(self) -> list[str]:
@@ -489,6 +489,6 @@ def scheduled_sites(entry: Entry, reached: list[LaunchSite], via: str, existing:
 
 def carried_facts(entry: Entry) -> tuple[Fact, ...]:
     """What a reached launch learns from the entry that starts it."""
-    return (Fact("entry-point", f"started by the {entry.launcher} at {entry.location.path}:{entry.location.line}",
+    return (Fact(FactKind.ENTRY_POINT, f"started by the {entry.launcher} at {entry.location.path}:{entry.location.line}",
                  entry.location), entry.unattended)
 

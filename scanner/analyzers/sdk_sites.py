@@ -44,7 +44,7 @@ class SiteBuilder:
         self.facts.append(Fact(kind, value, location or self.location))
 
     def unknown(self, value: str, location: Location | None = None) -> None:
-        self.unknowns.append(Fact("unknown", value, location or self.location))
+        self.unknowns.append(Fact(FactKind.UNKNOWN, value, location or self.location))
 
     def set_env(self, mode: EnvMode, detail: str, location: Location | None = None) -> None:
         self.env = mode

@@ -16,7 +16,7 @@ from tree_sitter import Node
 from scanner.analyzers.base import Analysis, LaunchFound
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
-from scanner.model import EnvMode, Fact, Location
+from scanner.model import EnvMode, Fact, FactKind, Location
 from scanner.parsing import SourceFile, descendants, parse
 
 _ENGINES = {"docker", "podman", "nerdctl"}
@@ -261,7 +261,7 @@ class ShellText:
                 break
             what = self._feeder(before)
             if what:
-                out.append(Fact("bypass-flag", what, self.src.node_loc(node)))
+                out.append(Fact(FactKind.BYPASS_FLAG, what, self.src.node_loc(node)))
         return out
 
     def _feeder(self, node: Node) -> str:
