@@ -17,6 +17,10 @@ REPOS = sorted(p for p in (FIXTURES / "repos").iterdir() if (p / "expected.yaml"
 
 def _actual(folder: Path) -> tuple[str, set[tuple[str, str, int]]]:
     result = scan(folder, ScanOptions(jobs=1))
+    for finding in result.findings:
+        # Evidence quotes the exact line it points at.
+        line = (folder / finding.location.path).read_text(encoding="utf-8").split("\n")[finding.location.line - 1]
+        assert finding.location.quote == line.strip()[:400], finding
     return result.verdict.value, {(f.rule_id, f.location.path, f.location.line) for f in result.findings}
 
 
