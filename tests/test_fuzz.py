@@ -15,11 +15,13 @@ from scanner.commandline import Word
 from scanner.discovery import Candidate
 from scanner.engine import _prefilter, _worker, prefilter_pattern
 from scanner.model import Location
+from scanner.parsing import SourceFile
 from scanner.output.sanitize import md_code, md_fence, md_message, md_text, plain
 from scanner.filekinds import ANALYZERS, classify_path
 from scanner.yamlsrc import compose_all_safely, compose_safely
 
 ROOT = Path(__file__).resolve().parents[1]
+CATALOG = load_catalog()
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # A file name for each analyzer kind, found through the file-kind table itself.
@@ -46,9 +48,20 @@ def _analyze(rel: str, data: bytes) -> None:
         path.write_bytes(data)
         kind = classify_path(rel) or "shebang"
         result = _worker().analyze(Path(tmp), Candidate(rel, kind, len(data)))
-        assert isinstance(result.skip_reason, str)
-        for finding in result.findings:
-            assert finding.location.line >= 1 and finding.location.column >= 1
+    assert isinstance(result.skip_reason, str)
+    if result.skip_reason:
+        assert not result.sites and not result.findings  # a file not analysed yields nothing half-read
+    lines = SourceFile(rel, data).lines
+    site_ids = {s.site_id for s in result.sites}
+    for site in result.sites:
+        assert site.location.path == rel and 1 <= site.location.line <= len(lines)
+    for finding in result.findings:
+        loc = finding.location
+        # Evidence points into the file and quotes the line it points at.
+        assert loc.path == rel and 1 <= loc.line <= len(lines) and loc.column >= 1
+        assert loc.quote in (lines[loc.line - 1].strip()[:400], "(blank line)")
+        assert finding.site_id in site_ids and finding.rule_id in CATALOG.rules
+        assert all(r.label for r in finding.related)
 
 
 def test_every_analyzer_kind_has_a_name() -> None:
