@@ -273,19 +273,9 @@ class CommandReader:
         value_flags = set(table.get("value_flags") or ())
         if rest and rest[0].text in set(table.get("no_run_flags") or ()):
             return None  # `command -v claude` looks the program up; it does not run it
-        i = 0
-        while i < len(rest):
-            text = rest[i].text
-            if text == "--":
-                i += 1
-                break
-            if not text.startswith("-") or rest[i].dynamic:
-                if basename(head.text) == "env" and _is_assignment(text):
-                    i += 1
-                    continue
-                break
-            flag, value = split_flag(text)
-            i += 2 if (flag in value_flags and value is None) else 1
+        env = basename(head.text) == "env"
+        _, i = leading_options(rest, value_flags, is_option=lambda w: w.text.startswith("-") and not w.dynamic,
+                               passes=lambda w: env and _is_assignment(w.text))
         layer = Layer(basename(head.text), kind, tuple(rest[:i]), head)
         return self._continue(layer, rest[i:], layers, assigns, depth)
 
@@ -409,15 +399,8 @@ class CommandReader:
         return Invocation(spec, rest[0], tuple(rest[1:]), (*layers, layer), tuple(assigns))
 
     def _bwrap(self, head, rest, layers, assigns, depth):
-        i = 0
-        while i < len(rest):
-            text = rest[i].text
-            if text == "--":
-                i += 1
-                break
-            if not text.startswith("--"):
-                break
-            i += 1 + self.bwrap_arity.get(text, 0)
+        _, i = leading_options(rest, lambda text: self.bwrap_arity.get(text, 0),
+                               is_option=lambda w: w.text.startswith("--"))
         layer = Layer("bwrap", "os-sandbox", tuple(rest[:i]), head)
         return self._continue(layer, rest[i:], layers, assigns, depth)
 
@@ -463,20 +446,34 @@ class CommandReader:
         return None
 
 
-def leading_options(rest: Sequence[Word], value_flags: set[str]) -> tuple[list[tuple[int, str, str | None]], int]:
+def leading_options(
+    rest: Sequence[Word],
+    value_flags: set[str] | Callable[[str], int],
+    *,
+    is_option: Callable[[Word], bool] = lambda w: w.text.startswith("-"),
+    passes: Callable[[Word], bool] = lambda w: False,
+) -> tuple[list[tuple[int, str, str | None]], int]:
     """The options before a wrapper's operand: (index, flag, inline value) for each, and the
-    index of the first operand (past a `--`). A flag in `value_flags` takes the next word."""
+    index of the first operand (past a `--`). `value_flags` names the flags that take the next
+    word, or says for an option word how many words it takes; a word that `passes` (`env`'s
+    `NAME=value`) is stepped over."""
     options: list[tuple[int, str, str | None]] = []
     i = 0
     while i < len(rest):
         text = rest[i].text
         if text == "--":
             return options, i + 1
-        if not text.startswith("-"):
+        if not is_option(rest[i]):
+            if passes(rest[i]):
+                i += 1
+                continue
             break
         flag, value = split_flag(text)
         options.append((i, flag, value))
-        i += 2 if (flag in value_flags and value is None) else 1
+        if callable(value_flags):
+            i += 1 + value_flags(text)
+        else:
+            i += 2 if (flag in value_flags and value is None) else 1
     return options, i
 
 
