@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from scanner.model import CATEGORIES, Confidence, Severity
+from scanner.model import CATEGORIES, Confidence, Egress, Severity
 from scanner.resources import rules_dir
 
 
@@ -86,7 +86,9 @@ class RuleMeta:
 
 
 @dataclass(frozen=True)
-class Containment:
+class RulesFile:
+    """One `rules/*.yaml` document, read by key."""
+
     raw: dict[str, Any]
 
     def list(self, key: str) -> tuple[str, ...]:
@@ -96,6 +98,62 @@ class Containment:
         return dict(self.raw.get(key) or {})
 
 
+class Containment(RulesFile):
+    """rules/containment.yaml: wrappers, their arities and egress, the operator's credentials."""
+
+
+@dataclass(frozen=True)
+class ApprovalMode:
+    """One value of an agent's approval setting (rules/permissions.yaml `approval_modes`): whether a
+    person is asked at all, and what happens to edits and shell commands no allow rule covers."""
+
+    agent: str
+    value: str
+    asks: bool
+    edits: str  # ask | denied | working-directory | sandbox | any
+    shell: str  # ask | denied | filesystem | sandbox | any
+
+    def approvals_off(self, confined: bool = False) -> bool:
+        """The agent acts without a person approving: nobody is asked, edits or commands are approved
+        anywhere, or working-directory edits and filesystem commands are approved with no sandbox of
+        the agent's own (`confined`) around those commands."""
+        if not self.asks or "any" in (self.edits, self.shell):
+            return True
+        return not confined and (self.edits == "working-directory" or self.shell == "filesystem")
+
+    @property
+    def asks_first(self) -> bool:
+        """A person is asked before any edit or command (or they are denied): the session can read
+        and talk, nothing more, unless its allow rules say otherwise."""
+        return self.asks and self.edits in ("ask", "denied") and self.shell in ("ask", "denied")
+
+
+@dataclass(frozen=True)
+class AllowRules:
+    """Which of an agent's allow rules approve every shell command (rules/permissions.yaml)."""
+
+    shell_tools: tuple[str, ...] = ()
+    any_command: tuple[str, ...] = ()
+    spellings: tuple[str, ...] = ()
+
+    def any_shell(self, rule: str) -> bool:
+        text = "".join(str(rule).split())
+        if text in self.shell_tools or text in self.spellings:
+            return True
+        tool, paren, rest = text.partition("(")
+        return bool(paren) and tool in self.shell_tools and rest.endswith(")") and rest[:-1] in self.any_command
+
+
+@dataclass(frozen=True)
+class AgentAction:
+    """A GitHub Action that runs an agent (rules/actions.yaml `actions`)."""
+
+    repo: str
+    agent: str
+    checks_actor: bool = False
+    gated_by_default: str = ""
+
+
 @dataclass(frozen=True, eq=False)
 class Catalog:
     agents: tuple[AgentSpec, ...]
@@ -103,6 +161,10 @@ class Catalog:
     containment: Containment
     sdk_terms: tuple[str, ...] = ()
     non_session_args: frozenset[str] = frozenset()
+    permissions: RulesFile = RulesFile({})  # rules/permissions.yaml
+    config_files: RulesFile = RulesFile({})  # rules/config_files.yaml
+    actions: RulesFile = RulesFile({})  # rules/actions.yaml
+    frameworks: RulesFile = RulesFile({})  # rules/frameworks.yaml
 
     @cached_property
     def by_binary(self) -> dict[str, AgentSpec]:
@@ -130,6 +192,86 @@ class Catalog:
             if any(fnmatch.fnmatchcase(name, p) for p in patterns):
                 return "operator"
         return ""
+
+    # -- rules/permissions.yaml ----------------------------------------------------------------
+
+    @cached_property
+    def _approval_modes(self) -> dict[tuple[str, str], ApprovalMode]:
+        return {(agent, str(value)): ApprovalMode(agent=agent, value=str(value), asks=bool(row["asks"]),
+                                                  edits=str(row["edits"]), shell=str(row["shell"]))
+                for agent, modes in self.permissions.section("approval_modes").items()
+                for value, row in (modes or {}).items()}
+
+    def approval_mode(self, agent_id: str, value: object) -> ApprovalMode | None:
+        """What a value of the agent's approval setting means; None for a value it does not take."""
+        return self._approval_modes.get((agent_id, value)) if isinstance(value, str) else None
+
+    def sandbox_mode_on(self, agent_id: str, value: object) -> bool | None:
+        """Whether a value of the agent's own sandbox setting keeps the sandbox on; None when unknown."""
+        row = (self.permissions.section("sandbox_modes").get(agent_id) or {}).get(value) if isinstance(value, str) else None
+        return None if row is None else bool(row.get("sandbox"))
+
+    @cached_property
+    def _allow_rules(self) -> dict[str, AllowRules]:
+        return {agent: AllowRules(shell_tools=tuple(str(t) for t in row.get("shell_tools") or ()),
+                                  any_command=tuple(str(t) for t in row.get("any_command") or ()),
+                                  spellings=tuple(str(t) for t in row.get("spellings") or ()))
+                for agent, row in self.permissions.section("allow_rules").items()}
+
+    def allow_rules(self, agent_id: str) -> AllowRules:
+        return self._allow_rules.get(agent_id) or AllowRules()
+
+    def allows_any_shell(self, agent_id: str, rule: object) -> bool:
+        """Whether an allow rule (a tool-list entry) of the agent approves every shell command."""
+        return isinstance(rule, str) and self.allow_rules(agent_id).any_shell(rule)
+
+    def approval_switches(self, agent_id: str) -> tuple[str, ...]:
+        """Settings of the agent that approve without asking when they are true."""
+        return tuple(str(k) for k in self.permissions.section("approval_switches").get(agent_id) or ())
+
+    def read_only_tools(self, agent_id: str) -> frozenset[str]:
+        return frozenset(str(t) for t in self.permissions.section("read_only_tools").get(agent_id) or ())
+
+    # -- rules/containment.yaml: wrappers --------------------------------------------------------
+
+    @cached_property
+    def _wrappers(self) -> dict[tuple[str, ...], str]:
+        c = self.containment
+        names = [*c.list("container_engines"), "bwrap", *c.section("os_sandboxes"), *c.list("microvm_runners")]
+        return {tuple(str(n).split()): str(n) for n in names}
+
+    def sandbox_wrapper(self, words: list[str] | tuple[str, ...]) -> str | None:
+        """The wrapper a command starts with (a container engine, an OS sandbox, a microVM runner),
+        by its longest spelling (`codex sandbox`, `sbx run`); None when it starts with none."""
+        names = [w.rsplit("/", 1)[-1] if i == 0 else w for i, w in enumerate(words[:3])]
+        for n in (3, 2, 1):
+            name = self._wrappers.get(tuple(names[:n])) if len(names) >= n else None
+            if name is not None:
+                return name
+        return None
+
+    def sandbox_egress(self, wrapper: str) -> Egress | None:
+        """The egress an OS sandbox gives with no network flag (None: not an OS sandbox)."""
+        if wrapper == "bwrap":
+            value = self.containment.section("bwrap_flags").get("egress")
+        else:
+            value = (self.containment.section("os_sandboxes").get(wrapper) or {}).get("egress")
+        return Egress(value) if value else None
+
+    # -- rules/actions.yaml ----------------------------------------------------------------------
+
+    @cached_property
+    def _agent_actions(self) -> tuple[AgentAction, ...]:
+        return tuple(AgentAction(repo=str(repo).lower(), agent=str(row["agent"]), checks_actor=bool(row.get("checks_actor")),
+                                 gated_by_default=str(row.get("gated_by_default") or ""))
+                     for repo, row in self.actions.section("actions").items())
+
+    def agent_action(self, name: str) -> AgentAction | None:
+        """The agent action a `uses:` name (lower case, no `@ref`) is, or one of its folders."""
+        for action in self._agent_actions:
+            if name == action.repo or name.startswith(action.repo + "/"):
+                return action
+        return None
 
     def search_terms(self) -> tuple[str, ...]:
         terms: set[str] = set()
@@ -224,4 +366,10 @@ def _load_cached(base: str) -> Catalog:
         rules[meta.id] = meta
     containment = Containment(_read_yaml(root / "containment.yaml"))
     return Catalog(agents=agents, rules=rules, containment=containment, sdk_terms=sdk_terms,
-                   non_session_args=non_session)
+                   non_session_args=non_session, permissions=_rules_file(root / "permissions.yaml"),
+                   config_files=_rules_file(root / "config_files.yaml"), actions=_rules_file(root / "actions.yaml"),
+                   frameworks=_rules_file(root / "frameworks.yaml"))
+
+
+def _rules_file(path: Path) -> RulesFile:
+    return RulesFile(_read_yaml(path) if path.is_file() else {})

@@ -52,3 +52,73 @@ def test_framework_alternatives_used_by_the_detectors_exist() -> None:
     used = set(re.findall(r'_alternative\("([a-z0-9-]+)"\)', (ROOT / "scanner" / "analyzers" / "sdk_python.py").read_text()))
     assert used and used <= set(data), sorted(used - set(data))
     assert set(data) <= used, f"unused alternatives: {sorted(set(data) - used)}"
+
+
+@pytest.mark.parametrize("name", ["permissions", "config_files", "actions", "frameworks", "containment"])
+def test_knowledge_files_match_their_schemas(name: str) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((RULES / "schema" / f"{name}.schema.json").read_text())
+    jsonschema.validate(yaml.safe_load((RULES / f"{name}.yaml").read_text()), schema)
+
+
+def test_claude_permission_modes_say_what_runs_unasked() -> None:
+    catalog = load_catalog()
+
+    def off(mode: str, confined: bool = False) -> bool:
+        meaning = catalog.approval_mode("claude-code", mode)
+        return meaning is not None and meaning.approvals_off(confined=confined)
+
+    # Nobody is asked: off whatever sandbox the agent has.
+    assert all(off(m) and off(m, confined=True) for m in ("bypassPermissions", "auto", "dontAsk"))
+    # acceptEdits approves working-directory edits and filesystem commands: off unless Claude's
+    # sandbox confines those commands.
+    assert off("acceptEdits") and not off("acceptEdits", confined=True)
+    assert not any(off(m) for m in ("default", "manual", "plan", "not-a-mode"))
+    assert {m for m in ("default", "manual", "plan", "acceptEdits", "auto") if catalog.approval_mode("claude-code", m).asks_first} \
+        == {"default", "manual", "plan"}
+    assert catalog.approval_mode("claude-code", None) is None
+
+
+def test_other_agents_approval_and_sandbox_modes() -> None:
+    catalog = load_catalog()
+    assert catalog.approval_mode("codex", "never").approvals_off()
+    assert not any(catalog.approval_mode("codex", p).approvals_off() for p in ("untrusted", "on-failure", "on-request"))
+    assert catalog.sandbox_mode_on("codex", "danger-full-access") is False
+    assert catalog.sandbox_mode_on("codex", "workspace-write") is True
+    assert catalog.sandbox_mode_on("codex", "sideways") is None
+    assert all(catalog.approval_mode("gemini-cli", m).approvals_off() for m in ("yolo", "auto_edit", "auto-edit"))
+    assert not catalog.approval_mode("gemini-cli", "default").approvals_off()
+
+
+@pytest.mark.parametrize("rule", ["Bash", "Bash(*)", "Bash(**)", "Bash(:*)", "Bash:*", "*", " Bash( * ) "])
+def test_allow_rules_that_approve_every_shell_command(rule: str) -> None:
+    assert load_catalog().allows_any_shell("claude-code", rule)
+
+
+@pytest.mark.parametrize("rule", ["Bash(git status)", "Bash(npm run test:*)", "Read", "Edit(*)", "Bash()"])
+def test_allow_rules_that_do_not(rule: str) -> None:
+    assert not load_catalog().allows_any_shell("claude-code", rule)
+
+
+def test_sandbox_wrappers_and_their_egress() -> None:
+    from scanner.model import Egress
+
+    catalog = load_catalog()
+    assert catalog.sandbox_wrapper(["/usr/bin/docker", "run", "img"]) == "docker"
+    assert catalog.sandbox_wrapper(["codex", "sandbox", "--", "x"]) == "codex sandbox"
+    assert catalog.sandbox_wrapper(["codex", "mcp-server"]) is None
+    assert catalog.sandbox_wrapper(["sbx", "run", "claude"]) == "sbx run"
+    assert catalog.sandbox_egress("srt") is Egress.ALLOW_LIST
+    assert catalog.sandbox_egress("bwrap") is Egress.OPEN
+    assert catalog.sandbox_egress("nsjail") is Egress.NONE
+    assert catalog.sandbox_egress("docker") is None
+    # Every microVM runner the catalog lists is a wrapper.
+    assert all(catalog.sandbox_wrapper(r.split()) == r for r in catalog.containment.list("microvm_runners"))
+
+
+def test_agent_actions_match_by_repository_and_folder() -> None:
+    catalog = load_catalog()
+    action = catalog.agent_action("anthropics/claude-code-action")
+    assert action is not None and action.agent == "claude-code" and action.checks_actor and action.gated_by_default
+    assert catalog.agent_action("sst/opencode/github").agent == "opencode"
+    assert catalog.agent_action("anthropics/claude-code-actions") is None

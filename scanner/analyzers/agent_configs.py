@@ -26,11 +26,6 @@ from scanner.commandline import Invocation, Word, basename
 from scanner.model import Boundary, Egress, EnvMode, Fact, Location
 
 _NO_SESSION = "a settings file does not start or bound the session"
-_BYPASS_MODES = ("bypassPermissions", "dontAsk", "auto", "acceptEdits")
-# `Bash`, `Bash(*)`, `Bash(:*)`, `Bash:*`, `*`: every shell command allowed without asking.
-_BROAD_RULE = re.compile(r"^\s*(\*|Bash(\(\s*[*:]*\s*\)|:\*+)?)\s*$")
-_OS_SANDBOXES = {"srt": Egress.ALLOW_LIST, "bwrap": Egress.OPEN, "sandbox-exec": Egress.UNKNOWN,
-                 "firejail": Egress.OPEN, "nsjail": Egress.NONE, "minijail0": Egress.NONE}
 
 
 def _config_site(spec: AgentSpec, src, loc: Location, launcher: str, facts: list[Fact],
@@ -153,7 +148,8 @@ def _engine_control(words: list[Word]) -> list[Fact]:
 def _wrapper(words: list[Word]) -> tuple[Boundary | None, str, Egress, list[Fact]]:
     head = basename(words[0].text)
     rest = words[1:]
-    if head in ("docker", "podman", "nerdctl") and rest and rest[0].text == "run":
+    cat = catalog()
+    if head in cat.containment.list("container_engines") and rest and rest[0].text == "run":
         flags: list[Word] = []
         i = 1
         from scanner.analyzers.cfgjudge import tools
@@ -181,8 +177,10 @@ def _wrapper(words: list[Word]) -> tuple[Boundary | None, str, Egress, list[Fact
         if not any(f.text == "--rm" for f in flags):
             facts.append(Fact("ephemeral", "the MCP client stops the server with the session", words[0].location))
         return Boundary.CONTAINER, f"{head} run", egress, facts
-    if head in _OS_SANDBOXES:
-        return Boundary.OS_SANDBOX, head, _OS_SANDBOXES[head], []
+    wrapper = cat.sandbox_wrapper([w.text for w in words])
+    egress = cat.sandbox_egress(wrapper) if wrapper is not None else None
+    if egress is not None:  # an OS sandbox: the egress it gives with no network flag
+        return Boundary.OS_SANDBOX, wrapper, egress, []
     return None, "", Egress.OPEN, []
 
 
@@ -199,23 +197,24 @@ def analyze_claude_settings(analysis: Analysis):
 
 def claude_sites(src, doc: Node):
     spec = agent_by_name("claude-code")
+    cat = catalog()
     loc = lambda n: src.loc(n.anchor)  # noqa: E731
     facts: list[Fact] = []
+    sandbox = doc.path("sandbox", "enabled")
+    sandboxed = sandbox is not None and sandbox.truthy()
     mode = doc.path("permissions", "defaultMode")
-    if mode is not None and mode.text() in _BYPASS_MODES:
+    meaning = cat.approval_mode("claude-code", mode.text()) if mode is not None else None
+    if meaning is not None and meaning.approvals_off(confined=sandboxed):
         facts.append(Fact("bypass-flag", f"defaultMode: {mode.text()}", loc(mode)))
     for rule in (doc.path("permissions", "allow").seq() if doc.path("permissions", "allow") is not None else []):
-        if rule.is_scalar and _BROAD_RULE.match(rule.text()):
+        if rule.is_scalar and cat.allows_any_shell("claude-code", rule.text()):
             facts.append(Fact("bypass-flag", f"allow {rule.text()}", loc(rule)))
-    auto_mcp = doc.get("enableAllProjectMcpServers")
-    if auto_mcp is not None and auto_mcp.truthy():
-        facts.append(Fact("bypass-flag", "enableAllProjectMcpServers: true", loc(auto_mcp)))
-    skip = doc.get("skipDangerousModePermissionPrompt")
-    if skip is not None and skip.truthy():
-        facts.append(Fact("bypass-flag", "skipDangerousModePermissionPrompt: true", loc(skip)))
+    for key in cat.approval_switches("claude-code"):
+        switch = doc.get(key)
+        if switch is not None and switch.truthy():
+            facts.append(Fact("bypass-flag", f"{key}: true", loc(switch)))
     if facts:
-        sandbox = doc.path("sandbox", "enabled")
-        if sandbox is not None and sandbox.truthy():
+        if sandboxed:
             yield _config_site(spec, src, facts[0].location, f"Claude Code settings {src.path}", facts,
                                Boundary.AGENT_SANDBOX, "Claude Code sandbox", Egress.ALLOW_LIST), ()
         else:
@@ -232,7 +231,7 @@ def analyze_mcp_json(analysis: Analysis):
 
 
 def _server_map(doc: Node) -> Node | None:
-    for path in (("mcpServers",), ("servers",), ("mcp_servers",), ("mcp", "servers")):
+    for path in catalog().config_files.section("mcp").get("server_maps") or ():
         node = doc.path(*path)
         if node is not None and node.is_map:
             return node
@@ -253,15 +252,17 @@ def analyze_codex_config(analysis: Analysis):
 def _codex_table(src, table: Node) -> tuple[list[Fact], Boundary, Egress, EnvMode]:
     """What one table of Codex settings (the top level or a profile) turns off."""
     loc = lambda n: src.loc(n.anchor)  # noqa: E731
+    cat = catalog()
     facts: list[Fact] = []
     boundary, egress, env = Boundary.AGENT_SANDBOX, Egress.NONE, EnvMode.MINIMAL
     mode = table.get("sandbox_mode")
-    if mode is not None and mode.text() == "danger-full-access":
-        facts.append(Fact("bypass-flag", 'sandbox_mode = "danger-full-access"', loc(mode)))
+    if mode is not None and cat.sandbox_mode_on("codex", mode.text()) is False:
+        facts.append(Fact("bypass-flag", f'sandbox_mode = "{mode.text()}"', loc(mode)))
         boundary, egress = Boundary.UNKNOWN, Egress.UNKNOWN
     approval = table.get("approval_policy")
-    if approval is not None and approval.text() == "never":
-        facts.append(Fact("bypass-flag", 'approval_policy = "never"', loc(approval)))
+    meaning = cat.approval_mode("codex", approval.text()) if approval is not None else None
+    if meaning is not None and meaning.approvals_off():
+        facts.append(Fact("bypass-flag", f'approval_policy = "{approval.text()}"', loc(approval)))
     net = table.path("sandbox_workspace_write", "network_access")
     if net is not None and net.truthy() and boundary is Boundary.AGENT_SANDBOX:
         facts.append(Fact("network-default", "network_access = true", loc(net)))
@@ -307,11 +308,17 @@ def gemini_sites(src, doc: Node):
     spec = agent_by_name("qwen-code" if "qwen" in src.path.lower() else "gemini-cli") or agent_by_name("gemini-cli")
     label = "Qwen Code" if spec.id == "qwen-code" else "Gemini"
     loc = lambda n: src.loc(n.anchor)  # noqa: E731
+    cat = catalog()
+    keys = cat.config_files.section("gemini-cli")
     facts: list[Fact] = []
-    for path in (("tools", "autoAccept"), ("autoAccept",), ("general", "approvalMode"), ("approvalMode",),
-                 ("tools", "approvalMode")):
+    for path in keys.get("auto_accept_keys") or ():
         node = doc.path(*path)
-        if node is not None and node.is_scalar and (node.truthy() or node.text() in ("yolo", "auto_edit", "auto-edit")):
+        if node is not None and node.is_scalar and node.truthy():
+            facts.append(Fact("bypass-flag", f"{'.'.join(path)}: {node.text()}", loc(node)))
+    for path in keys.get("approval_mode_keys") or ():
+        node = doc.path(*path)
+        meaning = cat.approval_mode("gemini-cli", node.text()) if node is not None and node.is_scalar else None
+        if node is not None and node.is_scalar and (node.truthy() or (meaning is not None and meaning.approvals_off())):
             facts.append(Fact("bypass-flag", f"{'.'.join(path)}: {node.text()}", loc(node)))
     sandbox = doc.path("tools", "sandbox") or doc.get("sandbox")
     if facts:
@@ -342,7 +349,7 @@ def opencode_sites(src, doc: Node):
     elif perm.is_scalar and perm.text() == "allow":
         facts.append(Fact("bypass-flag", '"permission": "allow"', loc(perm)))
     elif perm.is_map:
-        for key in ("bash", "*"):
+        for key in catalog().allow_rules("opencode").shell_tools:
             node = perm.get(key)
             if node is not None and node.is_scalar and node.text() == "allow":
                 facts.append(Fact("bypass-flag", f'"permission.{key}": "allow"', loc(node)))
@@ -360,10 +367,12 @@ def analyze_aider_conf(analysis: Analysis):
     if doc is None or not doc.is_map:
         return
     spec = agent_by_name("aider")
-    node = doc.get("yes-always")
-    if node is not None and node.truthy():
-        fact = Fact("bypass-flag", "yes-always: true", src.loc(node.anchor))
-        yield _config_site(spec, src, fact.location, f"Aider config {src.path}", [fact]), ()
+    for key in catalog().approval_switches("aider"):
+        node = doc.get(key)
+        if node is not None and node.truthy():
+            fact = Fact("bypass-flag", f"{key}: true", src.loc(node.anchor))
+            yield _config_site(spec, src, fact.location, f"Aider config {src.path}", [fact]), ()
+            return
 
 
 # -- configs recognised by their content ---------------------------------------------------------
@@ -372,27 +381,28 @@ def analyze_aider_conf(analysis: Analysis):
 # `claude_desktop_config.json` or `mcp.json.template`: a JSON or TOML file anywhere is read as an
 # agent config when its content says so. The test is cheap (a byte search) and precise (the
 # agent's own keys, in the agent's own shapes), so ordinary JSON and TOML files cost one search.
+# The keys are data: rules/config_files.yaml.
 
-_JSON_HINT = re.compile(rb'"(?:mcpServers|servers|mcp_servers|permissions|permission|sandbox|autoAccept|approvalMode|'
-                        rb'tools|general|skipDangerousModePermissionPrompt|enableAllProjectMcpServers|mcp|\$schema)"\s*:')
-_CODEX_KEYS = frozenset({
-    "approval_policy", "sandbox_mode", "sandbox_workspace_write", "shell_environment_policy", "model_reasoning_effort",
-    "model_reasoning_summary", "model_provider", "model_providers", "approvals_reviewer", "default_permissions",
-    "project_doc_max_bytes", "project_doc_fallback_filenames", "developer_instructions", "plan_mode_reasoning_effort",
-    "model_supports_reasoning_summaries", "model_verbosity",
-})
-_TOML_HINT = re.compile(rb"(?m)^\s*\[?\s*(?:profiles\.[^\]]*\.)?(?:" + "|".join(sorted(_CODEX_KEYS)).encode() + rb")\b")
-_CLAUDE_PERMISSION_KEYS = frozenset({"allow", "deny", "ask", "defaultMode", "additionalDirectories", "disableBypassPermissionsMode"})
-_CLAUDE_SANDBOX_KEYS = frozenset({"enabled", "allowUnsandboxedCommands", "autoAllowBashIfSandboxed", "excludedCommands", "network"})
-_CLAUDE_TOP_KEYS = frozenset({"skipDangerousModePermissionPrompt", "enableAllProjectMcpServers", "enabledMcpjsonServers"})
-_GEMINI_TOP_KEYS = frozenset({"autoAccept", "approvalMode", "coreTools", "excludeTools", "selectedAuthType", "contextFileName"})
-_GEMINI_NESTED = {"tools": {"autoAccept", "sandbox", "core", "exclude", "allowed", "approvalMode", "discoveryCommand"},
-                  "general": {"approvalMode", "vimMode", "preferredEditor", "checkpointing", "disableAutoUpdate"},
-                  "security": {"auth", "folderTrust", "disableYoloMode"}}
-_OPENCODE_PERMISSION_KEYS = frozenset({"edit", "bash", "webfetch", "external_directory", "doom_loop"})
-# Top-level keys a file devoted to MCP servers may carry besides the server map.
-_MCP_FILE_KEYS = frozenset({"$schema", "mcpServers", "servers", "mcp_servers", "inputs", "globalShortcut", "preferences",
-                            "version", "name", "description"})
+
+@lru_cache(maxsize=1)
+def _keyset() -> dict:
+    """rules/config_files.yaml as sets, built once per process."""
+    cfg = catalog().config_files
+    claude, gemini = cfg.section("claude-code"), cfg.section("gemini-cli")
+    codex = frozenset(cfg.section("codex").get("keys") or ())
+    return {
+        "json_hint": re.compile(rb'"(?:' + "|".join(re.escape(k) for k in cfg.list("json_hint_keys")).encode() + rb')"\s*:'),
+        "codex": codex,
+        "toml_hint": re.compile(rb"(?m)^\s*\[?\s*(?:profiles\.[^\]]*\.)?(?:" + "|".join(sorted(codex)).encode() + rb")\b"),
+        "claude_permissions": frozenset(claude.get("permission_keys") or ()),
+        "claude_sandbox": frozenset(claude.get("sandbox_keys") or ()),
+        "claude_top": frozenset(claude.get("top_keys") or ()),
+        "gemini_top": frozenset(gemini.get("top_keys") or ()),
+        "gemini_nested": {k: frozenset(v or ()) for k, v in (gemini.get("nested_keys") or {}).items()},
+        "gemini_sandbox": frozenset(str(v) for v in gemini.get("sandbox_values") or ()),
+        "opencode_permissions": frozenset(cfg.section("opencode").get("permission_keys") or ()),
+        "mcp_file": frozenset(cfg.section("mcp").get("file_keys") or ()),
+    }
 
 
 def _keys(node: Node | None) -> set[str]:
@@ -401,21 +411,23 @@ def _keys(node: Node | None) -> set[str]:
 
 def is_claude_settings(doc: Node) -> bool:
     perms = doc.get("permissions")
-    if perms is not None and perms.is_map and _keys(perms) & _CLAUDE_PERMISSION_KEYS:
+    keys = _keyset()
+    if perms is not None and perms.is_map and _keys(perms) & keys["claude_permissions"]:
         return all(perms.get(k) is None or perms.get(k).is_seq for k in ("allow", "deny", "ask"))
     sandbox = doc.get("sandbox")
-    if sandbox is not None and sandbox.is_map and _keys(sandbox) & _CLAUDE_SANDBOX_KEYS:
+    if sandbox is not None and sandbox.is_map and _keys(sandbox) & keys["claude_sandbox"]:
         return True
-    return bool(_keys(doc) & _CLAUDE_TOP_KEYS)
+    return bool(_keys(doc) & keys["claude_top"])
 
 
 def is_gemini_settings(doc: Node) -> bool:
-    if _keys(doc) & _GEMINI_TOP_KEYS:
+    keys = _keyset()
+    if _keys(doc) & keys["gemini_top"]:
         return True
     sandbox = doc.get("sandbox")
-    if sandbox is not None and sandbox.is_scalar and sandbox.text() in ("true", "false", "docker", "podman", "sandbox-exec"):
+    if sandbox is not None and sandbox.is_scalar and sandbox.text() in keys["gemini_sandbox"]:
         return True
-    return any(_keys(doc.get(key)) & wanted for key, wanted in _GEMINI_NESTED.items())
+    return any(_keys(doc.get(key)) & wanted for key, wanted in keys["gemini_nested"].items())
 
 
 def is_opencode_config(doc: Node) -> bool:
@@ -423,7 +435,7 @@ def is_opencode_config(doc: Node) -> bool:
     if schema is not None and "opencode" in schema.text():
         return True
     perm = doc.get("permission")
-    return perm is not None and perm.is_map and bool(_keys(perm) & _OPENCODE_PERMISSION_KEYS) and \
+    return perm is not None and perm.is_map and bool(_keys(perm) & _keyset()["opencode_permissions"]) and \
         all(v.is_scalar or v.is_map for _k, v in perm.items())
 
 
@@ -443,13 +455,13 @@ def is_mcp_file(doc: Node, path: str) -> bool:
     if "mcp" in name or name.startswith("claude_desktop_config") or name in (".claude.json", "claude.json") \
             or doc.path("mcp", "servers") is servers:
         return True
-    return _keys(doc) <= _MCP_FILE_KEYS
+    return _keys(doc) <= _keyset()["mcp_file"]
 
 
 def analyze_json_config(analysis: Analysis):
     """Any JSON file: a Claude, Gemini/Qwen or OpenCode settings file, or an MCP server list."""
     src = analysis.source
-    if not _JSON_HINT.search(src.data):
+    if not _keyset()["json_hint"].search(src.data):
         return
     try:  # the C parser decides cheaply; only an agent config pays for the line-keeping one
         quick = json.loads(src.data)
@@ -500,16 +512,17 @@ def _shallow(value, depth: int = 0) -> Node:
 
 
 def is_codex_config(doc: Node) -> bool:
-    if _keys(doc) & _CODEX_KEYS:
+    codex = _keyset()["codex"]
+    if _keys(doc) & codex:
         return True
     profiles = doc.get("profiles")
-    return any(_keys(p) & _CODEX_KEYS for _k, p in (profiles.items() if profiles is not None else []))
+    return any(_keys(p) & codex for _k, p in (profiles.items() if profiles is not None else []))
 
 
 def analyze_toml_config(analysis: Analysis):
     """Any TOML file with Codex's own keys: a Codex config wherever it is checked in."""
     src = analysis.source
-    if not _TOML_HINT.search(src.data):
+    if not _keyset()["toml_hint"].search(src.data):
         return
     doc = load_toml(src.text, [])
     if doc is None or not doc.is_map or not is_codex_config(doc):

@@ -496,19 +496,12 @@ def compose_agent(src, svc: Node, name: str = "") -> tuple[Invocation | None, li
     return None, unresolved
 
 
-# Words that may sit next to an agent's name in a container's name without changing what it is.
-_NEUTRAL_NAME_WORDS = {"code", "cli", "agent", "agents", "sandbox", "sandboxed", "container", "containers", "dev",
-                       "devcontainer", "box", "runner", "worker", "yolo", "env", "workspace", "docker", "ai", "local",
-                       "runtime", "shell", "session", "isolated", "safe", "secure", "instance", "vm", "jail", "cage",
-                       "pod", "job", "coder", "coding", "main", "default", "chat", "my"}
-# Generic or ambiguous program names that never name an agent on their own here.
-# (`qwen` alone is as often a model server as the Qwen Code CLI; `qwen-code` is the CLI.)
-_NOT_A_NAME = {"agent", "mini", "q", "i", "cn", "amp", "goose", "droid", "interpreter", "qwen"}
-# An agent's config folder or variable: mounting or setting it means the agent runs in there.
-AGENT_CONFIG_MARKS = {".claude": "claude-code", ".claude.json": "claude-code", ".codex": "codex", ".gemini": "gemini-cli",
-                      ".qwen": "qwen-code", "opencode": "opencode", ".aider.conf.yml": "aider", ".copilot": "copilot-cli"}
-AGENT_CONFIG_VARS = {"CLAUDE_CONFIG_DIR": "claude-code", "CODEX_HOME": "codex", "GEMINI_CLI_HOME": "gemini-cli",
-                     "OPENCODE_CONFIG": "opencode", "OPENCODE_CONFIG_DIR": "opencode"}
+# What names, config folders, variables and commands make a container an agent runtime is data:
+# rules/config_files.yaml `runtimes`.
+
+
+def _runtimes() -> dict:
+    return catalog().config_files.section("runtimes")
 
 
 def agent_named(name: str) -> AgentSpec | None:
@@ -517,39 +510,47 @@ def agent_named(name: str) -> AgentSpec | None:
     words = [w for w in re.split(r"[-_.\s/]+", name.lower()) if w and not w.isdigit()]
     if not words:
         return None
+    runtimes = _runtimes()
+    neutral = set(runtimes.get("neutral_name_words") or ())
+    not_a_name = set(runtimes.get("not_a_name") or ())
     for spec in catalog().agents:
-        aliases = {spec.id, *(b for b in spec.binaries if b not in _NOT_A_NAME)}
+        aliases = {spec.id, *(b for b in spec.binaries if b not in not_a_name)}
         aliases.update(p.rsplit("/", 1)[-1] for p in spec.packages)
-        for alias in aliases - _NOT_A_NAME:
+        for alias in aliases - not_a_name:
             parts = alias.split("-")
             for i in range(len(words) - len(parts) + 1):
                 if words[i:i + len(parts)] == parts:
                     rest = words[:i] + words[i + len(parts):]
-                    if all(w in _NEUTRAL_NAME_WORDS for w in rest):
+                    if all(w in neutral for w in rest):
                         return spec
     return None
 
 
 def agent_of_config_path(path: str) -> AgentSpec | None:
+    """The agent whose config folder or file a path names (`~/.claude`, `/home/node/.codex`)."""
+    marks = _runtimes().get("config_paths") or {}
     for part in re.split(r"[/:]", path):
-        agent = AGENT_CONFIG_MARKS.get(part)
+        agent = marks.get(part)
         if agent is not None:
             return agent_by_name(agent)
     return None
 
 
-# Commands that keep a container up for `exec` sessions (or hand over to a shell): an agent
-# runtime's usual command. Any other program makes the service that program, whatever its name.
-_IDLE = {"sleep", "tail", "bash", "sh", "zsh", "fish", "dash", "ash", "tmux", "screen", "tini", "dumb-init", "true",
-         "cat", "infinity"}
-_SHELL_ARGS = {"-c", "-lc", "-ic", "-l", "-i"}  # `command: ["-c", "sleep infinity"]` under a shell entrypoint
+def agent_of_config_var(name: str) -> AgentSpec | None:
+    """The agent whose config variable this is (`CLAUDE_CONFIG_DIR`, `CODEX_HOME`)."""
+    agent = (_runtimes().get("config_vars") or {}).get(name)
+    return agent_by_name(agent) if agent is not None else None
 
 
 def _idle_command(svc: Node) -> bool:
+    """The service only keeps the container up (`sleep infinity`, a shell): an agent runtime's
+    usual command. Any other program makes the service that program, whatever its name."""
+    runtimes = _runtimes()
+    idle, shell_args = set(runtimes.get("idle_commands") or ()), set(runtimes.get("shell_args") or ())
     for key in ("entrypoint", "command"):
         node = svc.get(key)
         words = [n.text() for n in node.seq()] if node is not None and node.is_seq else (node.text().split() if node is not None else [])
-        if words and not (posixpath.basename(words[0]) in _IDLE or words[0] in _SHELL_ARGS):
+        if words and not (posixpath.basename(words[0]) in idle or words[0] in shell_args):
             return False
     return True
 
@@ -570,9 +571,9 @@ def _runtime_hint(src, svc: Node, name: str) -> tuple[AgentSpec, Word] | None:
     entries = list(env.items()) if env is not None and env.is_map else \
         [(n.text().split("=", 1)[0], n) for n in (env.seq() if env is not None else []) if n.is_scalar]
     for key, node in entries:
-        agent = AGENT_CONFIG_VARS.get(key)
-        if agent is not None and agent_by_name(agent) is not None:
-            return agent_by_name(agent), Word(key, src.loc(node.anchor))
+        spec = agent_of_config_var(key)
+        if spec is not None:
+            return spec, Word(key, src.loc(node.anchor))
     return None
 
 
@@ -609,24 +610,26 @@ def analyze_compose(analysis: Analysis):
 
 # -- devcontainer ------------------------------------------------------------------------------
 
-_LIFECYCLE = ("onCreateCommand", "updateContentCommand", "postCreateCommand", "postStartCommand", "postAttachCommand",
-              "initializeCommand")
-_CONFIG_HINTS = {".claude": "claude-code", "CLAUDE_CONFIG_DIR": "claude-code", ".codex": "codex", "CODEX_HOME": "codex",
-                 ".gemini": "gemini-cli", "GEMINI_API_KEY": "gemini-cli", "ANTHROPIC_API_KEY": "claude-code"}
+def _devcontainer() -> dict:
+    """rules/config_files.yaml `devcontainer`: lifecycle commands, agent features and hints."""
+    return catalog().config_files.section("devcontainer")
 
 
 def _devcontainer_agent(doc: Node, src):
     cat = tools()[0]
+    table = _devcontainer()
+    agent_features, path_words = set(table.get("agent_features") or ()), set(table.get("feature_path_words") or ())
+    hints: dict[str, str] = table.get("agent_hints") or {}
     features = doc.get("features")
     for key, node in (features.items() if features is not None else []):
         base = key.split(":", 1)[0] if not key.startswith("ghcr.io") else key.rsplit(":", 1)[0]
         for part in re.split(r"[/]", base):
             spec = agent_by_name(part) or cat.by_binary.get(part.split("-")[0]) if part else None
-            if part in ("claude-code", "codex", "gemini-cli", "aider", "opencode", "copilot-cli"):
+            if part in agent_features:
                 spec = agent_by_name(part) or spec
-            if spec is not None and part not in ("devcontainers", "features", "anthropics", "ghcr.io"):
+            if spec is not None and part not in path_words:
                 return spec, src.loc(node.anchor)
-    for key in _LIFECYCLE:
+    for key in table.get("lifecycle_commands") or ():
         node = doc.get(key)
         if node is None:
             continue
@@ -639,13 +642,13 @@ def _devcontainer_agent(doc: Node, src):
                     return item.agent, src.loc(text_node.anchor)
     for node in doc.walk():
         if node.is_scalar and isinstance(node.value, str):
-            for hint, agent in _CONFIG_HINTS.items():
+            for hint, agent in hints.items():
                 if hint in node.text():
                     return agent_by_name(agent), src.loc(node.anchor)
         if node.is_map:
             for key, child in node.items():
-                if key in _CONFIG_HINTS:
-                    return agent_by_name(_CONFIG_HINTS[key]), src.loc(child.anchor)
+                if key in hints:
+                    return agent_by_name(hints[key]), src.loc(child.anchor)
     name = doc.get("name")  # "claude-sandbox", "Codex dev container"
     spec = agent_named(name.text()) if name is not None and name.is_scalar else None
     if spec is not None:
@@ -724,7 +727,7 @@ def analyze_devcontainer(analysis: Analysis):
 
 
 def _firewall_command(doc: Node, src) -> Fact | None:
-    for key in _LIFECYCLE:
+    for key in _devcontainer().get("lifecycle_commands") or ():
         node = doc.get(key)
         if node is None:
             continue

@@ -7,13 +7,18 @@ import json
 import re
 
 from scanner.analyzers.base import Analysis
-from scanner.analyzers.cfgjudge import agent_by_name, agent_in_image, make_site, read, secret_fact, split_words
+from scanner.analyzers.cfgjudge import agent_in_image, catalog, make_site, read, secret_fact, split_words
 from scanner.analyzers.cfgtree import Node, load_yaml_all
-from scanner.analyzers.containers import AGENT_CONFIG_VARS, agent_named, agent_of_config_path, host_kind, image_facts
+from scanner.analyzers.containers import (agent_named, agent_of_config_path, agent_of_config_var, host_kind,
+                                          image_facts)
 from scanner.commandline import Invocation, Word
 from scanner.model import Boundary, Egress, EnvMode, Fact
 
-WORKLOADS = {"Pod", "Deployment", "Job", "CronJob", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"}
+
+def _kinds(key: str) -> tuple[str, ...]:
+    """rules/config_files.yaml `kubernetes`: the workload kinds (`workloads`), those whose pods end
+    (`ephemeral`)."""
+    return tuple(catalog().config_files.section("kubernetes").get(key) or ())
 
 
 def pod_template(doc: Node) -> tuple[Node | None, Node | None, Node | None]:
@@ -99,7 +104,7 @@ def analyze_kubernetes(analysis: Analysis):
     policies = [(d, src) for d in expanded if d.get("kind") is not None and d.get("kind").text() == "NetworkPolicy"]
     for doc in expanded:
         kind = doc.get("kind").text() if doc.get("kind") is not None else ""
-        if kind not in WORKLOADS:
+        if kind not in _kinds("workloads"):
             continue
         pod, meta, job = pod_template(doc)
         if pod is None or not pod.is_map:
@@ -150,9 +155,9 @@ def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
     if inv is None:
         for env in (container.get("env").seq() if container.get("env") is not None else []):
             name_node = env.get("name") if env.is_map else None
-            agent = AGENT_CONFIG_VARS.get(name_node.text()) if name_node is not None else None
-            if agent is not None and agent_by_name(agent) is not None:
-                inv = Invocation(agent_by_name(agent), Word(name_node.text(), loc(name_node)), tuple(_words(src, args)), ())
+            spec = agent_of_config_var(name_node.text()) if name_node is not None else None
+            if spec is not None:
+                inv = Invocation(spec, Word(name_node.text(), loc(name_node)), tuple(_words(src, args)), ())
                 break
     if inv is None:
         return None
@@ -235,7 +240,7 @@ def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
     limits = container.path("resources", "limits")
     if limits is not None and limits.is_map:
         facts.append(Fact("limit", "resources.limits", loc(limits)))
-    if kind in ("Job", "CronJob", "Pod"):
+    if kind in _kinds("ephemeral"):
         facts.append(Fact("ephemeral", kind, loc(doc.get("kind"))))
     egress = Egress.OPEN
     if any(f.kind == "network-host" for f in facts):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from tree_sitter import Node
 
@@ -12,22 +13,29 @@ from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
 from scanner.analyzers.javascript import fresh_budget, import_bindings, js_module
 from scanner.analyzers.sdk_sites import SiteBuilder
 from scanner.analyzers.sdk_python import passive_session, read_only
+from scanner.catalog import load_catalog
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import Boundary, Confidence, EnvMode, Location
 
-CLAUDE_PACKAGES = ("@anthropic-ai/claude-agent-sdk", "@anthropic-ai/claude-code")
-CODEX_PACKAGES = ("@openai/codex-sdk",)
-MCP_STDIO = ("@modelcontextprotocol/sdk/client/stdio.js", "@modelcontextprotocol/sdk/client/stdio")
-_PACKAGES = (*CLAUDE_PACKAGES, *CODEX_PACKAGES, *MCP_STDIO)
-_BYPASS_MODES = ("bypassPermissions", "dontAsk", "auto")
-_WRAPPERS = {"docker", "podman", "nerdctl", "srt", "bwrap", "firejail", "nsjail", "sandbox-exec", "sbx", "minijail0"}
 _UNSET = object()
+
+
+@lru_cache(maxsize=1)
+def _sdks() -> dict[str, tuple[str, ...]]:
+    """rules/frameworks.yaml `javascript`: the SDK packages this detector reads, by role."""
+    js = load_catalog().frameworks.section("javascript")
+    claude, codex, mcp = js.get("claude_agent_sdk") or {}, js.get("codex_sdk") or {}, js.get("mcp_stdio") or {}
+    out = {"claude": tuple(claude.get("packages") or ()), "claude_entry": tuple(claude.get("entry_points") or ()),
+           "codex": tuple(codex.get("packages") or ()), "codex_threads": tuple(codex.get("threads") or ()),
+           "mcp_stdio": tuple(mcp.get("modules") or ()), "mcp_classes": tuple(mcp.get("classes") or ())}
+    out["all"] = (*out["claude"], *out["codex"], *out["mcp_stdio"])
+    return out
 
 
 def _package(text: str) -> str | None:
     name = text.strip("'\"`")
-    return name if name in _PACKAGES else None
+    return name if name in _sdks()["all"] else None
 
 
 class JsDetector:
@@ -173,12 +181,13 @@ class JsDetector:
             return
         name = self.qualified(fn)
         pkg, _, export = name.rpartition(".")
-        if pkg in CLAUDE_PACKAGES and export == "query":
+        sdks = _sdks()
+        if pkg in sdks["claude"] and export in sdks["claude_entry"]:
             self._claude(node)
         elif fn.type == "member_expression":
             prop = fn.child_by_field_name("property")
             obj = fn.child_by_field_name("object")
-            if prop is not None and obj is not None and self.text(prop) in ("startThread", "resumeThread"):
+            if prop is not None and obj is not None and self.text(prop) in sdks["codex_threads"]:
                 codex = self._codex_instance(obj)
                 if codex is not None:
                     self._codex_thread(node, codex, self.text(prop))
@@ -188,7 +197,8 @@ class JsDetector:
         if ctor is None:
             return
         name = self.qualified(ctor)
-        if name.rpartition(".")[0] in MCP_STDIO and name.endswith(".StdioClientTransport"):
+        module, _, cls = name.rpartition(".")
+        if module in _sdks()["mcp_stdio"] and cls in _sdks()["mcp_classes"]:
             self._mcp(node)
 
     # Claude Agent SDK ---------------------------------------------------------------------
@@ -211,12 +221,21 @@ class JsDetector:
             env = EnvInfo(EnvMode.INHERITED, self.loc(call), "the Agent SDK passes process.env when options.env is not set")
         site.set_env(env.mode, env.detail, env.location)
         site.secrets((w.text, w.location) for w in env.names)
+        cat = load_catalog()
+        sandbox = opts.get("sandbox")
+        sb = self.options(sandbox) if sandbox is not None else None
+        enabled = self.const(sb.get("enabled")) if sb is not None and "enabled" in sb else _UNSET
+
+        def off(value) -> bool:  # the mode approves without a person (rules/permissions.yaml)
+            meaning = cat.approval_mode("claude-code", value)
+            return meaning is not None and meaning.approvals_off(confined=enabled is True)
+
         mode = opts.get("permissionMode")
         if mode is not None:
             value = self.const(mode)
             forms = self.forms(mode) if value is _UNSET else []
-            worst = next((f for f in forms if self.const(f) in _BYPASS_MODES), None)
-            if value in _BYPASS_MODES:
+            worst = next((f for f in forms if off(self.const(f))), None)
+            if off(value):
                 site.fact("bypass-flag", f"permissionMode: {value}", self.loc(mode))
             elif worst is not None:
                 # One of several modes the value can take is a bypass: judged on it, less certain.
@@ -230,12 +249,9 @@ class JsDetector:
         if skip is not None and self.const(skip) is True:
             site.fact("bypass-flag", "allowDangerouslySkipPermissions: true", self.loc(skip))
         tools = self.strings(opts.get("allowedTools"))
-        if tools and any(t in ("Bash", "Bash(*)") for t in tools):
+        if tools and any(cat.allows_any_shell("claude-code", t) for t in tools):
             site.fact("bypass-flag", "allowedTools: [\"Bash\"]", self.loc(opts["allowedTools"]))
-        sandbox = opts.get("sandbox")
         if sandbox is not None:
-            sb = self.options(sandbox)
-            enabled = self.const(sb.get("enabled")) if sb is not None and "enabled" in sb else _UNSET
             if enabled is True:
                 site.contain(Boundary.AGENT_SANDBOX, "Claude Code sandbox")
                 site.fact("agent-sandbox", "sandbox enabled", self.loc(sandbox))
@@ -270,7 +286,7 @@ class JsDetector:
             target = target.named_children[0]
         if target.type == "new_expression":
             ctor = target.child_by_field_name("constructor")
-            if ctor is not None and self.qualified(ctor).rpartition(".")[0] in CODEX_PACKAGES:
+            if ctor is not None and self.qualified(ctor).rpartition(".")[0] in _sdks()["codex"]:
                 return target
         return None
 
@@ -299,16 +315,17 @@ class JsDetector:
         mode = opts.get("sandboxMode")
         if mode is not None:
             value = self.const(mode)
-            if value == "danger-full-access":
+            if load_catalog().sandbox_mode_on("codex", value) is False:
                 site.contain(Boundary.NONE, "")
                 site.facts = [f for f in site.facts if f.kind != "agent-sandbox"]
-                site.fact("bypass-flag", "sandboxMode: danger-full-access", self.loc(mode))
+                site.fact("bypass-flag", f"sandboxMode: {value}", self.loc(mode))
             elif value is _UNSET:
                 site.contain(Boundary.UNKNOWN, "Codex sandbox")
                 site.unknown(f"the sandbox mode `{self.short(mode)}`", self.loc(mode))
         policy = opts.get("approvalPolicy")
-        if policy is not None and self.const(policy) == "never":
-            site.fact("bypass-flag", "approvalPolicy: never", self.loc(policy))
+        meaning = load_catalog().approval_mode("codex", self.const(policy)) if policy is not None else None
+        if meaning is not None and meaning.approvals_off():
+            site.fact("bypass-flag", f"approvalPolicy: {meaning.value}", self.loc(policy))
         net = opts.get("networkAccessEnabled")
         if net is not None and self.const(net) is True:
             site.fact("network-open", "networkAccessEnabled: true", self.loc(net))
@@ -345,16 +362,21 @@ class JsDetector:
 
 # -- Agent tools that run host commands ----------------------------------------------------
 
-# Packages whose exports define a tool the model calls: (package, export) -> how its function is given.
-_TOOL_FACTORIES = {
-    ("ai", "tool"): "execute", ("@openai/agents", "tool"): "execute", ("@mastra/core/tools", "createTool"): "execute",
-    ("@langchain/core/tools", "tool"): "first", ("@langchain/core/tools", "DynamicTool"): "func",
-    ("@langchain/core/tools", "DynamicStructuredTool"): "func", ("langchain/tools", "DynamicTool"): "func",
-    ("langchain/tools", "DynamicStructuredTool"): "func", ("@langchain/community/tools/dynamic", "DynamicTool"): "func",
-}
-_TOOL_CLASSES = {("@langchain/core/tools", "StructuredTool"), ("@langchain/core/tools", "Tool"),
-                 ("langchain/tools", "StructuredTool"), ("langchain/tools", "Tool")}
-_MCP_SERVER = ("@modelcontextprotocol/sdk/server/mcp.js", "@modelcontextprotocol/sdk/server/mcp")
+@lru_cache(maxsize=1)
+def _tool_tables() -> dict:
+    """rules/frameworks.yaml `javascript`: packages whose exports define a tool the model calls —
+    factories ((package, export) -> how its function is given), base classes, MCP servers."""
+    js = load_catalog().frameworks.section("javascript")
+    server = js.get("mcp_server") or {}
+    return {
+        "factories": {(str(f["package"]), str(f["export"])): str(f["function"]) for f in js.get("tool_factories") or ()},
+        "classes": {(str(c["package"]), str(c["export"])) for c in js.get("tool_classes") or ()},
+        "methods": tuple(js.get("tool_methods") or ()),
+        "servers": tuple(server.get("modules") or ()),
+        "server_methods": tuple(server.get("methods") or ()),
+    }
+
+
 _CODE_EVAL = {"eval", "Function", "vm.runInNewContext", "vm.runInThisContext", "vm.runInContext", "vm.Script",
               "node:vm.runInNewContext", "vm.compileFunction"}
 _JS_COMMAND_POSITION = re.compile(r"(^\s*$)|([;&|`(]\s*$)|(\b(sh|bash|zsh|dash|ksh|fish|pwsh|powershell|cmd|node|nodejs|deno|bun|perl|ruby|python[0-9.]*|php|osascript)(\.exe)?(\s+-\w+)*\s+(-l?c|-e|-p|--eval|-Command|/c)\s*['\"]?$)|(\beval\s+['\"]?$)|(\$\(\s*$)")
@@ -385,7 +407,8 @@ class JsToolScan:
     def entries(self) -> Iterator[tuple[Node, str, Node]]:
         """(function, label, registration) for each tool function in the file."""
         d = self.d
-        servers = {local for local, (pkg, _e) in self.bindings.items() if pkg in _MCP_SERVER}
+        tables = _tool_tables()
+        servers = {local for local, (pkg, _e) in self.bindings.items() if pkg in tables["servers"]}
         stack = [d.root]
         while stack:
             node = stack.pop()
@@ -396,7 +419,7 @@ class JsToolScan:
                     continue
                 args = d._args(node)
                 origin = self._origin(callee)
-                how = _TOOL_FACTORIES.get(origin) if origin is not None else None
+                how = tables["factories"].get(origin) if origin is not None else None
                 if how == "first" and args:
                     fn = self._function(args[0])
                     if fn is not None:
@@ -413,7 +436,7 @@ class JsToolScan:
                         yield fn, label, node
                 elif callee.type == "member_expression" and servers and args:
                     prop = callee.child_by_field_name("property")
-                    if prop is not None and d.text(prop) in ("tool", "registerTool"):
+                    if prop is not None and d.text(prop) in tables["server_methods"]:
                         fn = self._function(args[-1])
                         if fn is not None:
                             name = d.const(args[0])
@@ -423,11 +446,11 @@ class JsToolScan:
                 base = heritage.named_children[-1] if heritage is not None and heritage.named_children else None
                 if base is not None and base.type == "extends_clause" and base.named_children:
                     base = base.named_children[0]
-                if base is None or self._origin(base) not in _TOOL_CLASSES:
+                if base is None or self._origin(base) not in tables["classes"]:
                     continue
                 body = node.child_by_field_name("body")
                 for m in body.named_children if body is not None else ():
-                    if m.type == "method_definition" and d.text(m.child_by_field_name("name")) in ("_call", "call", "invoke"):
+                    if m.type == "method_definition" and d.text(m.child_by_field_name("name")) in tables["methods"]:
                         cname = node.child_by_field_name("name")
                         yield m, f"agent tool {d.text(cname) if cname is not None else ''}", node
 
@@ -651,7 +674,8 @@ def _js_uses(d: JsDetector, node: Node, names: set[str]) -> bool:
 
 
 def _wrapped(words: list[Word]) -> bool:
-    return bool(words) and not words[0].dynamic and words[0].text.rsplit("/", 1)[-1] in _WRAPPERS
+    """The server starts behind a wrapper (rules/containment.yaml: engines, OS sandboxes, microVMs)."""
+    return bool(words) and not words[0].dynamic and load_catalog().sandbox_wrapper([w.text for w in words]) is not None
 
 
 def detect_javascript(analysis: Analysis) -> Iterator:

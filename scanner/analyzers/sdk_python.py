@@ -13,462 +13,69 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tree_sitter import Node, Query, QueryCursor
+from tree_sitter import Node
 
 from scanner.analyzers.base import Analysis, LaunchFound, launch_tables
-from scanner.analyzers.python_lang import PY_NESTED_SCOPES, PythonModule, _argument_parts, python_module
+from scanner.analyzers.python_lang import python_module
+from scanner.analyzers.python_module import (
+    FOLLOW_BUDGET,
+    UNSET,
+    Call,
+    PythonModule,
+    enclosing,
+    nodes_of,
+)
 from scanner.analyzers.sdk_sites import SiteBuilder
+from scanner.catalog import load_catalog
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
 from scanner.model import Boundary, Confidence, Egress, EnvMode, Location
-from scanner.parsing import language, returned_values
-
-@lru_cache(maxsize=1)
-def _FACTS_QUERY() -> Query:  # noqa: N802 - a constant, built once per process
-    return Query(language("python"), """
-(assignment left: (attribute)) @attr
-(assignment left: (subscript)) @key
-(function_definition) @func
-(call) @call
-""")
-
-
-@lru_cache(maxsize=1)
-def _alternatives() -> dict[str, str]:
-    import yaml
-
-    from scanner.resources import rules_dir
-
-    with (rules_dir() / "frameworks.yaml").open(encoding="utf-8") as handle:
-        return dict(yaml.safe_load(handle)["alternatives"])
 
 
 def _alternative(key: str) -> str:
     """The contained alternative a finding names, from rules/frameworks.yaml (text is data)."""
-    return _alternatives()[key]
+    return load_catalog().frameworks.section("alternatives")[key]
 
 
-_FOLLOW_BUDGET = 200
+@lru_cache(maxsize=32)
+def _fw(name: str) -> dict:
+    """One framework of rules/frameworks.yaml `frameworks`: its roots, classes and options."""
+    return dict(load_catalog().frameworks.section("frameworks").get(name) or {})
+
+
+def _of(call: Call, fw: dict, *leaves: str) -> bool:
+    """`call` is one of the framework's `leaves`: imported from its roots, or called by a
+    distinctive name alone."""
+    if call.leaf not in leaves:
+        return False
+    return call.root in (fw.get("roots") or ()) or (call.leaf in (fw.get("distinctive") or ()) and call.name == call.leaf)
+
+
+def _names(fw: dict, key: str) -> tuple[str, ...]:
+    return tuple(str(v) for v in fw.get(key) or ())
+
+
 HOST_EXEC = "framework-host-code-execution"
 MCP_ENV = "mcp-stdio-forwards-environment"
 BROWSER = "browser-agent-operator-profile"
 INLINE = "agent-inline-launch"
-_UNSET = object()
-
-
-class Call:
-    """A call with its import-resolved name; its arguments are split only when asked for."""
-
-    def __init__(self, node: Node, name: str, args: Node):
-        self.node = node
-        self.name = name  # import-resolved dotted name
-        self.root = name.split(".", 1)[0]
-        self.leaf = name.rsplit(".", 1)[-1]
-        self._args = args
-        self._parts: tuple[list[Node], dict[str, Node]] | None = None
-
-    def mentions(self, data: bytes, *words: bytes) -> bool:
-        """Whether the argument list's source (`data` is the file's) holds one of `words`: a
-        cheap test before the arguments are split."""
-        region = data[self._args.start_byte : self._args.end_byte]
-        return any(w in region for w in words)
-
-    def has_keyword(self, data: bytes, name: str) -> bool:
-        """`name=` among the arguments; most calls never get split."""
-        return self.mentions(data, name.encode()) and name in self.keywords
-
-    def _split(self) -> tuple[list[Node], dict[str, Node]]:
-        if self._parts is None:
-            self._parts = _argument_parts(self._args)
-        return self._parts
-
-    @property
-    def positional(self) -> list[Node]:
-        return self._split()[0]
-
-    @property
-    def keywords(self) -> dict[str, Node]:
-        return self._split()[1]
-
-
-
-class PyFacts:
-    """Same-file value reading on top of the front end's PythonModule."""
-
-    def __init__(self, mod: PythonModule):
-        self.mod = mod
-        self.src = mod.src
-        self.attr_sets: dict[str, list[tuple[int, str, Node, Node]]] = {}
-        self.key_sets: dict[str, list[tuple[int, str, Node, Node]]] = {}
-        self.functions: dict[str, list[Node]] = {}
-        self.calls: list[Call] = []
-        # Parameters bound to a call's arguments while one site is evaluated (function node id ->
-        # name -> argument); set by `follow`, cleared by the detector between sites.
-        self.bound: dict[int, dict[str, Node]] = {}
-        self._following: set[int] = set()
-        self._by_id: dict[int, Call] | None = None
-        self.budget = _FOLLOW_BUDGET  # helper calls followed per site (bounds hostile input)
-        self._index()
-
-    def _index(self) -> None:
-        captures = QueryCursor(_FACTS_QUERY()).captures(self.mod.root)
-        for n in captures.get("attr", ()):
-            left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
-            obj, attr = left.child_by_field_name("object"), left.child_by_field_name("attribute")
-            if right is not None and obj is not None and attr is not None:
-                self.attr_sets.setdefault(self.src.node_text(obj), []).append((n.start_byte, self.src.node_text(attr), right, n))
-        for n in captures.get("key", ()):
-            left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
-            obj, sub = left.child_by_field_name("value"), left.child_by_field_name("subscript")
-            key = self.const(sub) if sub is not None else None
-            if right is not None and obj is not None and isinstance(key, str):
-                self.key_sets.setdefault(self.src.node_text(obj), []).append((n.start_byte, key, right, n))
-        for n in captures.get("func", ()):
-            name = n.child_by_field_name("name")
-            if name is not None:
-                self.functions.setdefault(self.src.node_text(name), []).append(n)
-        for n in captures.get("call", ()):
-            fn, args = n.child_by_field_name("function"), n.child_by_field_name("arguments")
-            if fn is not None and args is not None and args.type == "argument_list":
-                self.calls.append(Call(n, self.mod.qualified(fn), args))
-        for items in (*self.attr_sets.values(), *self.key_sets.values()):
-            items.sort(key=lambda item: item[0])
-        self.calls.sort(key=lambda c: c.node.start_byte)
-
-    # -- values ------------------------------------------------------------------------
-
-    def loc(self, node: Node) -> Location:
-        return self.src.node_loc(node)
-
-    def text(self, node: Node) -> str:
-        return " ".join(self.src.node_text(node).split())[:80]
-
-    def deref(self, node: Node | None, depth: int = 0) -> Node | None:
-        """Follow a name to the one value it holds in this file; None when it cannot be seen.
-
-        A parameter holds the argument of the call being followed (see `bind`), else its default."""
-        while node is not None and node.type in ("parenthesized_expression", "await") and node.named_children:
-            node = node.named_children[-1]
-        if node is None or depth > 8:
-            return None
-        if node.type != "identifier":
-            return node
-        name = self.src.node_text(node)
-        scope = self.mod.scope_of(node)
-        if scope.type == "function_definition" and name in self.params(scope) and not self._local_sets(scope, name, node):
-            value = self._param_value(name, scope)
-            return self.deref(value, depth + 1) if value is not None else None
-        hist = self.mod.history(name, node)
-        if hist and len(hist) == 1 and hist[0].kind == "set":
-            return self.deref(hist[0].value, depth + 1)
-        return None
-
-    def _local_sets(self, scope: Node, name: str, at: Node) -> bool:
-        return any(a.start < at.start_byte for a in self.mod.assigns.get((scope.id, name), ()))
-
-    def params(self, fn: Node) -> list[str]:
-        """The parameter names of a function, in order (self/cls included)."""
-        out: list[str] = []
-        params = fn.child_by_field_name("parameters")
-        for p in params.named_children if params is not None else ():
-            ident = p if p.type == "identifier" else (p.child_by_field_name("name") or
-                                                      next((c for c in p.named_children if c.type == "identifier"), None))
-            if ident is not None and ident.type == "identifier":
-                out.append(self.src.node_text(ident))
-        return out
-
-    def _param_value(self, name: str, fn: Node) -> Node | None:
-        bound = self.bound.get(fn.id)
-        if bound is not None and name in bound:
-            return bound[name]
-        return self._default_of(fn, name)
-
-    def _default_of(self, fn: Node, name: str) -> Node | None:
-        params = fn.child_by_field_name("parameters")
-        for p in params.named_children if params is not None else ():
-            if p.type in ("default_parameter", "typed_default_parameter"):
-                pname = p.child_by_field_name("name")
-                if pname is not None and self.src.node_text(pname) == name:
-                    return p.child_by_field_name("value")
-        return None
-
-    def _param_default(self, name: str, at: Node) -> Node | None:
-        scope = self.mod.scope_of(at)
-        if scope.type != "function_definition":
-            return None
-        return self._default_of(scope, name)
-
-    # -- following calls into same-file functions ---------------------------------------
-
-    def function_of(self, call: Call) -> Node | None:
-        """The same-file function a call runs: a module-level `def name` for `name(...)`, a method
-        of the enclosing class for `self.name(...)`. None when it is not unambiguous."""
-        fn = call.node.child_by_field_name("function")
-        if fn is None:
-            return None
-        if fn.type == "identifier":
-            name = self.src.node_text(fn)
-            if name in self.mod.aliases:
-                return None
-            defs = [d for d in self.functions.get(name, ()) if self._top_level(d)]
-            return defs[0] if len(defs) == 1 else None
-        if fn.type == "attribute":
-            obj, attr = fn.child_by_field_name("object"), fn.child_by_field_name("attribute")
-            if obj is None or attr is None or self.src.node_text(obj) not in ("self", "cls"):
-                return None
-            cls = _enclosing(call.node, "class_definition")
-            if cls is None:
-                return None
-            defs = [d for d in self.functions.get(self.src.node_text(attr), ())
-                    if (_enclosing(d, "class_definition") or d).id == cls.id]
-            return defs[0] if len(defs) == 1 else None
-        return None
-
-    def _top_level(self, fn: Node) -> bool:
-        parent = fn.parent
-        if parent is not None and parent.type == "decorated_definition":
-            parent = parent.parent
-        return parent is not None and parent.type == "module"
-
-    def bind(self, fn: Node, call: Call) -> dict[str, Node]:
-        """The call's arguments by parameter name (positional, then keywords)."""
-        names = self.params(fn)
-        method = bool(names) and names[0] in ("self", "cls") and _enclosing(fn, "class_definition") is not None
-        if method:
-            names = names[1:]
-        out: dict[str, Node] = {}
-        for name, arg in zip(names, call.positional):
-            if arg.type in ("list_splat", "dictionary_splat"):
-                break
-            out[name] = arg
-        for key, value in call.keywords.items():
-            if key in names:
-                out[key] = value
-        return out
-
-    def returns(self, fn: Node) -> list[Node]:
-        """The values a function returns (its own `return` statements, not nested functions')."""
-        return returned_values(fn.child_by_field_name("body"), PY_NESTED_SCOPES)
-
-    def follow(self, call: Call) -> list[Node] | None:
-        """The return values of the same-file function `call` runs, its parameters bound to the
-        call's arguments for the rest of this evaluation; None when there is no such function."""
-        fn = self.function_of(call)
-        if fn is None or fn.id in self._following or len(self._following) > 4 or self.budget <= 0:
-            return None
-        self.budget -= 1
-        self.bound.setdefault(fn.id, self.bind(fn, call))
-        return self.returns(fn)
-
-    def forms(self, node: Node | None, depth: int = 0) -> list[Node]:
-        """The values an expression can take: both sides of `a if c else b` and `a or b`, every
-        return of a followed function. Bounded; [] when nothing can be seen."""
-        node = self.deref(node)
-        if node is None or depth > 4:
-            return []
-        if node.type == "conditional_expression" and len(node.named_children) >= 3:
-            kids = node.named_children
-            return self.forms(kids[0], depth + 1) + self.forms(kids[2], depth + 1)
-        if node.type == "boolean_operator":
-            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-            return self.forms(left, depth + 1) + self.forms(right, depth + 1)
-        if node.type == "call":
-            call = self.call_at(node)
-            if call is not None:
-                fn = self.function_of(call)
-                returned = self.follow(call) if fn is not None else None
-                if returned is not None:
-                    self._following.add(fn.id)
-                    try:
-                        return [f for r in returned for f in self.forms(r, depth + 1)][:8]
-                    finally:
-                        self._following.discard(fn.id)
-        return [node]
-
-    def const_forms(self, node: Node | None) -> list:
-        """Every constant value the expression can take (_UNSET for a form that is not one)."""
-        out = []
-        for form in self.forms(node) or [None]:
-            value = self.const(form) if form is not None else _UNSET
-            if value not in out:
-                out.append(value)
-        return out
-
-    def const(self, node: Node | None):
-        """A Python constant (str, bool, None, int) or _UNSET when not constant here."""
-        node = self.deref(node)
-        if node is None:
-            return _UNSET
-        t = node.type
-        if t in ("string", "concatenated_string"):
-            value = self.mod.string_value(node)
-            return value if value is not None else _UNSET
-        if t == "true":
-            return True
-        if t == "false":
-            return False
-        if t == "none":
-            return None
-        if t == "integer":
-            try:
-                return int(self.src.node_text(node).replace("_", ""), 0)
-            except ValueError:
-                return _UNSET
-        if t == "call":
-            call = self.call_at(node)
-            if call is not None and call.name in ("os.environ.get", "os.getenv") and len(call.positional) >= 2:
-                return _UNSET
-        return _UNSET
-
-    def strings(self, node: Node | None) -> list[str | None] | None:
-        node = self.deref(node)
-        if node is None or node.type not in ("list", "tuple", "set"):
-            return None
-        out: list[str | None] = []
-        for child in node.named_children:
-            value = self.const(child)
-            out.append(value if isinstance(value, str) else None)
-        return out
-
-    def call_at(self, node: Node | None) -> Call | None:
-        node = self.deref(node)
-        if node is None or node.type != "call":
-            return None
-        if self._by_id is None:
-            self._by_id = {call.node.id: call for call in self.calls}
-        return self._by_id.get(node.id)
-
-    def mapping(self, node: Node | None, depth: int = 0) -> dict[str, Node] | None:
-        """Keyword arguments of a constructor call, or the string keys of a dict, plus later
-        `x.k = v` / `x["k"] = v` on the variable that holds it. None when not visible."""
-        if node is None or depth > 4:
-            return None
-        name = self.src.node_text(node) if node.type == "identifier" else None
-        target = self.deref(node)
-        if target is None:
-            return None
-        out: dict[str, Node] = {}
-        if target.type == "call":
-            call = self.call_at(target)
-            if call is None:
-                return None
-            if not (call.leaf == "dict" or call.leaf[:1].isupper()):
-                # A same-file helper that builds the options: read what it returns.
-                fn = self.function_of(call)
-                returned = self.follow(call) if fn is not None and fn.id not in self._following else None
-                if not returned:
-                    return None
-                self._following.add(fn.id)
-                try:
-                    found = [m for m in (self.mapping(r, depth + 1) for r in returned) if m is not None]
-                finally:
-                    self._following.discard(fn.id)
-                if not found:
-                    return None
-                merged: dict[str, Node] = {}
-                for m in found:
-                    merged.update(m)
-                return merged
-            for p in call.positional:
-                if p.type == "dictionary_splat" and p.named_children:
-                    out.update(self.mapping(p.named_children[0], depth + 1) or {})
-                elif call.leaf == "dict":
-                    out.update(self.mapping(p, depth + 1) or {})
-            out.update(call.keywords)
-        elif target.type == "dictionary":
-            for child in target.named_children:
-                if child.type == "pair":
-                    key, value = child.child_by_field_name("key"), child.child_by_field_name("value")
-                    k = self.const(key) if key is not None else _UNSET
-                    if isinstance(k, str) and value is not None:
-                        out[k] = value
-                elif child.type == "dictionary_splat" and child.named_children:
-                    out.update(self.mapping(child.named_children[0], depth + 1) or {})
-        else:
-            return None
-        if name is not None:
-            # Later `x.k = v` / `x["k"] = v` on the same name refine it (last one wins).
-            for _, attr, value, _ in self.attr_sets.get(name, ()):
-                out[attr] = value
-            for _, key, value, _ in self.key_sets.get(name, ()):
-                out[key] = value
-        return out
-
-    def option(self, call: Call, key: str, position: int | None = None) -> Node | None:
-        if key in call.keywords:
-            return call.keywords[key]
-        if position is not None and position < len(call.positional):
-            return call.positional[position]
-        return None
-
-    def is_environ(self, node: Node | None) -> bool:
-        return node is not None and self.mod._is_environ(node)
-
-    def enclosing_timeout(self, node: Node) -> Location | None:
-        """An `asyncio.wait_for(..., timeout)` / `asyncio.timeout()` / `anyio.fail_after()` around the site."""
-        cur = node.parent
-        while cur is not None:
-            if cur.type == "call":
-                call = self.call_at(cur)
-                if call is not None and call.name in ("asyncio.wait_for", "anyio.fail_after", "anyio.move_on_after",
-                                                      "trio.fail_after", "async_timeout.timeout", "asyncio.timeout"):
-                    return self.loc(cur)
-            if cur.type in ("with_statement",):
-                for item in cur.named_children:
-                    if item.type == "with_clause":
-                        for w in item.named_children:
-                            val = w.named_children[0] if w.named_children else None
-                            call = self.call_at(val) if val is not None and val.type == "call" else None
-                            if call is not None and call.name in ("asyncio.timeout", "anyio.fail_after",
-                                                                  "async_timeout.timeout", "anyio.move_on_after"):
-                                return self.loc(val)
-            cur = cur.parent
-        return None
-
-    def assigned_name(self, node: Node) -> str | None:
-        parent = node.parent
-        while parent is not None and parent.type in ("list", "tuple", "parenthesized_expression", "await"):
-            parent = parent.parent
-        if parent is not None and parent.type == "assignment":
-            left = parent.child_by_field_name("left")
-            if left is not None and left.type in ("identifier", "attribute"):
-                return self.src.node_text(left)
-        return None
 
 
 # ---------------------------------------------------------------------------------------
 # Detectors
 
 
-def _enclosing(node: Node, kind: str) -> Node | None:
-    cur = node.parent
-    while cur is not None:
-        if cur.type == kind:
-            return cur
-        cur = cur.parent
-    return None
-
-
-def _is(call: Call, roots: tuple[str, ...], *leaves: str, bare: bool = False) -> bool:
-    if call.leaf not in leaves:
-        return False
-    if call.root in roots:
-        return True
-    return bare and call.name == call.leaf
-
-
 class PythonDetector:
     def __init__(self, analysis: Analysis):
         self.src = analysis.source
         self.mod = python_module(analysis)
-        self.px = PyFacts(self.mod)
+        self.px = self.mod  # one resolver: the front end's module
         self.out: list = []
 
     def fresh(self) -> None:
         """A new site is read: no parameter bound, helper calls may be followed again."""
         self.px.bound = {}
-        self.px.budget = _FOLLOW_BUDGET
-        self.mod.budget = _FOLLOW_BUDGET
+        self.px.budget = FOLLOW_BUDGET
 
     def site(self, call: Call, agent: str, agent_name: str, launcher: str) -> SiteBuilder:
         return SiteBuilder(agent=agent, agent_name=agent_name, surface="python", launcher=launcher,
@@ -501,7 +108,8 @@ class PythonDetector:
         site.report(HOST_EXEC, site.location,
                     f"{what} on the host, as the operator, with the operator's files, network and environment; {fix}.",
                     replaces=(INLINE, "agent-inherits-environment", "agent-unbounded-session"),
-                    confidence=confidence or (Confidence.HIGH if handed or agent not in _TOOL_AGENTS else Confidence.MEDIUM),
+                    confidence=confidence or (Confidence.HIGH if handed or agent not in _tool_list("tool_frameworks")
+                                              else Confidence.MEDIUM),
                     related=(handed.with_label("where the agent is given it"),) if handed else ())
         if extra:
             extra(site)
@@ -527,8 +135,9 @@ class PythonDetector:
     def handed_to_agent(self, call: Call) -> Location | None:
         """The call that gives this tool/executor to an agent, when the file shows one."""
         name = self.px.assigned_name(call.node)
+        makers = _tool_list("agent_makers")
         for other in self.px.calls:
-            if other.leaf not in _AGENT_MAKERS or other.node.id == call.node.id:
+            if other.leaf not in makers or other.node.id == call.node.id:
                 continue
             args = other.node.child_by_field_name("arguments")
             if args is None:
@@ -540,13 +149,6 @@ class PythonDetector:
         return None
 
 
-_TOOL_AGENTS = ("langchain", "openai-agents")
-_AGENT_MAKERS = {"create_react_agent", "create_agent", "initialize_agent", "AgentExecutor", "Agent",
-                 "CodeExecutorAgent", "AssistantAgent", "UserProxyAgent", "ConversableAgent", "CodeAgent",
-                 "ToolCallingAgent", "SandboxAgent", "from_tools", "FunctionAgent", "ReActAgent",
-                 "create_tool_calling_agent", "create_openai_tools_agent", "PythonCodeExecutionTool"}
-
-
 def _mentions(text: str, name: str) -> bool:
     import re
 
@@ -555,12 +157,9 @@ def _mentions(text: str, name: str) -> bool:
 
 # -- Claude Agent SDK ---------------------------------------------------------------------
 
-_CLAUDE_ROOTS = ("claude_agent_sdk", "claude_code_sdk")
-_BYPASS_MODES = ("bypassPermissions", "dontAsk", "auto")
-
-
 def _claude(d: PythonDetector, call: Call) -> bool:
-    if not _is(call, _CLAUDE_ROOTS, "query", "ClaudeSDKClient"):
+    fw = _fw("claude-agent-sdk")
+    if not _of(call, fw, *_names(fw, "entry_points")):
         return False
     px = d.px
     options_node = px.option(call, "options", 0 if call.leaf == "ClaudeSDKClient" else None)
@@ -586,19 +185,17 @@ def _claude(d: PythonDetector, call: Call) -> bool:
     return True
 
 
-# Tools that only read (DESIGN §2: a session that can only talk or read is not an agent that acts).
-READ_ONLY_TOOLS = frozenset({"Read", "Grep", "Glob", "LS", "NotebookRead", "TodoRead", "TodoWrite"})
-_ACTING_MODES = (*_BYPASS_MODES, "acceptEdits")
-
-
 def passive_session(mode, tools: list[str | None] | None) -> bool:
-    """A session whose tools only read, in a mode that asks before anything else (and nobody is
-    there to answer): it can talk and read, not act."""
-    return mode in (None, "default", "plan", "manual") and tools is not None and all(
-        t in READ_ONLY_TOOLS for t in tools)
+    """A session whose tools only read (rules/permissions.yaml `read_only_tools`), in a mode that
+    asks before anything else (and nobody is there to answer): it can talk and read, not act."""
+    cat = load_catalog()
+    meaning = cat.approval_mode("claude-code", mode)
+    reads = cat.read_only_tools("claude-code")
+    return (mode is None or (meaning is not None and meaning.asks_first)) and tools is not None and all(
+        t in reads for t in tools)
 
 
-def _claude_passive(site: SiteBuilder, px: PyFacts, opts: dict[str, Node]) -> None:
+def _claude_passive(site: SiteBuilder, px: PythonModule, opts: dict[str, Node]) -> None:
     mode_node, tools_node = opts.get("permission_mode"), opts.get("allowed_tools")
     mode = px.const(mode_node) if mode_node is not None else None
     tools = px.strings(tools_node) if tools_node is not None else None
@@ -629,7 +226,7 @@ def _claude_callers(d: PythonDetector, call: Call, options_node: Node | None, si
     the helper is another form of the site. What a caller's arguments make worse (a bypass, no tool
     allow-list) is evidence at that caller, added to the site."""
     px = d.px
-    fn = _enclosing(call.node, "function_definition")
+    fn = enclosing(call.node, "function_definition")
     if fn is None or options_node is None or not px.params(fn):
         return
     name_node = fn.child_by_field_name("name")
@@ -656,44 +253,54 @@ def _claude_callers(d: PythonDetector, call: Call, options_node: Node | None, si
     px.bound = {}
 
 
-def _claude_options(site: SiteBuilder, px: PyFacts, opts: dict[str, Node]) -> None:
+def _claude_options(site: SiteBuilder, px: PythonModule, opts: dict[str, Node]) -> None:
+    cat = load_catalog()
+    sandbox = opts.get("sandbox")
+    sb = px.mapping(sandbox) if sandbox is not None else None
+    enabled = px.const(sb.get("enabled")) if sb is not None and "enabled" in sb else UNSET
+
+    def off(value) -> bool:  # the mode approves without a person (rules/permissions.yaml)
+        meaning = cat.approval_mode("claude-code", value)
+        return meaning is not None and meaning.approvals_off(confined=enabled is True)
+
+    def unasked(value) -> bool:  # nobody is asked at all: every tool the rules do not deny runs
+        meaning = cat.approval_mode("claude-code", value)
+        return meaning is not None and not meaning.asks
+
     mode = opts.get("permission_mode")
     bypass_mode = False
     if mode is not None:
         values = px.const_forms(mode)
-        value = values[0] if len(values) == 1 else _UNSET
-        bypassing = [v for v in values if v in _BYPASS_MODES]
-        if len(values) == 1 and value in _BYPASS_MODES:
-            bypass_mode = True
+        value = values[0] if len(values) == 1 else UNSET
+        bypassing = [v for v in values if off(v)]
+        if len(values) == 1 and off(value):
+            bypass_mode = unasked(value)
             site.fact("bypass-flag", f"permission_mode={value}", px.loc(mode))
         elif bypassing:
             # Several possible modes, one of them a bypass: judged on that form, less certain.
-            bypass_mode = True
-            at = next((f for f in px.forms(mode) if px.const(f) in _BYPASS_MODES), mode)
+            bypass_mode = any(unasked(v) for v in bypassing)
+            at = next((f for f in px.forms(mode) if off(px.const(f))), mode)
             site.report("agent-permission-bypass", px.loc(at),
                         f"{site.agent_name} can run with permission_mode={bypassing[0]} (one of the modes "
                         f"`{px.text(mode)}` can take): its approval prompts are then off with no sandbox "
                         "to contain what it does.", confidence=Confidence.MEDIUM)
-        elif _UNSET in values:
+        elif UNSET in values:
             site.unknown(f"the permission mode `{px.text(mode)}`", px.loc(mode))
     tools = opts.get("allowed_tools")
     if tools is not None:
         names = px.strings(tools)
         target = px.deref(tools)
-        if names and any(n in ("Bash", "Bash(*)") for n in names if n):
+        if names and any(cat.allows_any_shell("claude-code", n) for n in names if n):
             site.fact("bypass-flag", "allowed_tools=[\"Bash\"]", px.loc(tools))
         elif bypass_mode and target is not None and target.type == "none" and not (
                 {"disallowed_tools", "tools"} & set(opts)):
             site.fact("bypass-flag", "allowed_tools=None under a bypass permission mode: every tool, Bash included, "
                       "runs without a prompt", px.loc(target))
-    sandbox = opts.get("sandbox")
     if sandbox is not None:
-        sb = px.mapping(sandbox)
-        enabled = px.const(sb.get("enabled")) if sb is not None and "enabled" in sb else _UNSET
         if enabled is True:
             site.contain(Boundary.AGENT_SANDBOX, "Claude Code sandbox")
             site.fact("agent-sandbox", "sandbox enabled", px.loc(sandbox))
-        elif sb is None or (enabled is _UNSET and "enabled" in sb):
+        elif sb is None or (enabled is UNSET and "enabled" in sb):
             site.contain(Boundary.UNKNOWN, "Claude Code sandbox")
             site.unknown(f"whether the sandbox `{px.text(sandbox)}` is enabled", px.loc(sandbox))
     user = opts.get("user")
@@ -704,7 +311,7 @@ def _claude_options(site: SiteBuilder, px: PyFacts, opts: dict[str, Node]) -> No
         elif value is not None:
             if site.boundary in (Boundary.NONE, Boundary.AGENT_SANDBOX):
                 site.contain(Boundary.OTHER_USER, f"user={value if isinstance(value, str) else px.text(user)}")
-            site.fact("other-user", str(value) if value is not _UNSET else px.text(user), px.loc(user))
+            site.fact("other-user", str(value) if value is not UNSET else px.text(user), px.loc(user))
     env = opts.get("env")
     if env is not None:
         envmap = px.mapping(env)
@@ -714,100 +321,100 @@ def _claude_options(site: SiteBuilder, px: PyFacts, opts: dict[str, Node]) -> No
 
 # -- OpenAI Agents SDK --------------------------------------------------------------------
 
-_AGENTS_ROOTS = ("agents",)
-_HOSTED_SANDBOXES = ("DockerSandboxClient", "E2BSandboxClient", "ModalSandboxClient", "DaytonaSandboxClient",
-                     "BlaxelSandboxClient", "CloudflareSandboxClient", "RunloopSandboxClient", "VercelSandboxClient")
-
-
 def _openai_agents(d: PythonDetector, call: Call) -> bool:
     px = d.px
-    if _is(call, _AGENTS_ROOTS, "LocalShellTool", bare=True):
-        d.host_exec(call, agent="openai-agents", name="OpenAI Agents SDK LocalShellTool", launcher="LocalShellTool",
-                    what="LocalShellTool runs the model's shell commands through the executor",
+    fw = _fw("openai-agents")
+    if _of(call, fw, *_names(fw, "local_shell")):
+        d.host_exec(call, agent="openai-agents", name=f"OpenAI Agents SDK {call.leaf}", launcher=call.leaf,
+                    what=f"{call.leaf} runs the model's shell commands through the executor",
                     fix=_alternative("openai-agents-local-shell-tool"),
                     extra=lambda s: _needs_approval(s, px, call))
         return True
-    if _is(call, _AGENTS_ROOTS, "ShellTool"):
-        env = px.option(call, "environment")
-        kind: object = "local"
+    if _of(call, fw, *_names(fw, "shell_tool")):
+        spec = fw.get("shell_environment") or {}
+        env = px.option(call, spec.get("option", ""))
+        kind: object = spec.get("default")
         if env is not None:
             m = px.mapping(env)
-            kind = px.const(m.get("type")) if m is not None and "type" in m else _UNSET
-        if kind in ("container_auto", "container_reference"):
-            d.contained(call, agent="openai-agents", name="OpenAI Agents SDK ShellTool", launcher="ShellTool",
-                        boundary=Boundary.VM, tool=f"hosted {kind} shell")
-        elif kind == "local":
-            d.host_exec(call, agent="openai-agents", name="OpenAI Agents SDK ShellTool", launcher="ShellTool",
-                        what="ShellTool with a local environment runs the model's shell commands through its executor",
+            kind = px.const(m.get(spec.get("key"))) if m is not None and spec.get("key") in m else UNSET
+        contained = spec.get("contained") or {}
+        if isinstance(kind, str) and kind in contained:
+            d.contained(call, agent="openai-agents", name=f"OpenAI Agents SDK {call.leaf}", launcher=call.leaf,
+                        boundary=Boundary(contained[kind]), tool=f"hosted {kind} shell")
+        elif isinstance(kind, str) and kind in (spec.get("host") or ()):
+            d.host_exec(call, agent="openai-agents", name=f"OpenAI Agents SDK {call.leaf}", launcher=call.leaf,
+                        what=f"{call.leaf} with a local environment runs the model's shell commands through its executor",
                         fix=_alternative("openai-agents-shell-tool-local"),
                         extra=lambda s: _needs_approval(s, px, call))
         else:
-            d.undecided(call, agent="openai-agents", name="OpenAI Agents SDK ShellTool", launcher="ShellTool",
-                        needs=f"the ShellTool environment `{px.text(env)}` (local runs on the host)", at=env)
+            d.undecided(call, agent="openai-agents", name=f"OpenAI Agents SDK {call.leaf}", launcher=call.leaf,
+                        needs=f"the {call.leaf} environment `{px.text(env)}` (local runs on the host)", at=env)
         return True
-    if _is(call, _AGENTS_ROOTS, "UnixLocalSandboxClient", bare=True):
-        d.host_exec(call, agent="openai-agents", name="OpenAI Agents SDK SandboxAgent", launcher="UnixLocalSandboxClient",
-                    what="UnixLocalSandboxClient is not a sandbox: the SandboxAgent's commands run on the local filesystem",
+    if _of(call, fw, *_names(fw, "local_sandbox")):
+        d.host_exec(call, agent="openai-agents", name="OpenAI Agents SDK SandboxAgent", launcher=call.leaf,
+                    what=f"{call.leaf} is not a sandbox: the SandboxAgent's commands run on the local filesystem",
                     fix=_alternative("openai-agents-unix-local-sandbox"))
         return True
-    if _is(call, _AGENTS_ROOTS, *_HOSTED_SANDBOXES, bare=True):
-        boundary = Boundary.CONTAINER if call.leaf == "DockerSandboxClient" else Boundary.VM
+    clients = fw.get("sandbox_clients") or {}
+    if _of(call, fw, *clients):
         d.contained(call, agent="openai-agents", name="OpenAI Agents SDK SandboxAgent", launcher=call.leaf,
-                    boundary=boundary, tool=call.leaf)
+                    boundary=Boundary(clients[call.leaf]), tool=call.leaf)
         return True
     return False
 
 
-def _needs_approval(site: SiteBuilder, px: PyFacts, call: Call) -> None:
-    node = px.option(call, "needs_approval")
+def _needs_approval(site: SiteBuilder, px: PythonModule, call: Call) -> None:
+    option = str(_fw("openai-agents").get("approval_option") or "")
+    node = px.option(call, option)
     value = px.const(node) if node is not None else False
     if value is False:
         site.fact("bypass-default" if node is None else "bypass-flag",
-                  "needs_approval is off (the default)" if node is None else "needs_approval=False",
+                  f"{option} is off (the default)" if node is None else f"{option}=False",
                   px.loc(node) if node is not None else None)
 
 
 # -- LangChain / LangGraph ---------------------------------------------------------------
 
-_LC_ROOTS = ("langchain", "langchain_community", "langchain_experimental", "langchain_core", "langgraph",
-             "langchain_classic")
-
-
 def _langchain(d: PythonDetector, call: Call) -> bool:
     px = d.px
-    if _is(call, _LC_ROOTS, "ShellTool", "BashProcess"):
+    fw = _fw("langchain")
+    if _of(call, fw, *_names(fw, "shell_tools")):
         d.host_exec(call, agent="langchain", name="LangChain ShellTool", launcher=call.leaf,
                     what=f"{call.leaf} runs the model's shell commands",
                     fix=_alternative("langchain-shell-tool"))
         return True
-    if _is(call, _LC_ROOTS, "PythonREPLTool", "PythonAstREPLTool", bare=True) or _is(call, _LC_ROOTS, "PythonREPL"):
+    if _of(call, fw, *_names(fw, "python_repls")):
         d.host_exec(call, agent="langchain", name=f"LangChain {call.leaf}", launcher=call.leaf,
                     what=f"{call.leaf} executes model-written Python in the operator's process",
                     fix=_alternative("langchain-python-repl"))
         return True
-    if _is(call, _LC_ROOTS, "ShellToolMiddleware", bare=True):
-        policy = px.option(call, "execution_policy")
+    if _of(call, fw, *_names(fw, "shell_middleware")):
+        spec = fw.get("execution_policy") or {}
+        contained = spec.get("contained") or {}
+        policy = px.option(call, spec.get("option", ""))
         target = px.call_at(policy) if policy is not None else None
-        if policy is None or (target is not None and target.leaf == "HostExecutionPolicy"):
-            d.host_exec(call, agent="langchain", name="LangChain ShellToolMiddleware", launcher="ShellToolMiddleware",
-                        what="ShellToolMiddleware with the host execution policy (the default) runs the model's shell commands",
+        if policy is None or (target is not None and target.leaf in (spec.get("host") or ())):
+            d.host_exec(call, agent="langchain", name=f"LangChain {call.leaf}", launcher=call.leaf,
+                        what=f"{call.leaf} with the host execution policy (the default) runs the model's shell commands",
                         fix=_alternative("langchain-shell-middleware-host"),
                         confidence=Confidence.HIGH)
-        elif target is not None and target.leaf in ("DockerExecutionPolicy", "CodexSandboxExecutionPolicy"):
-            boundary = Boundary.CONTAINER if target.leaf.startswith("Docker") else Boundary.OS_SANDBOX
-            net = px.const(px.option(target, "network_enabled"))
-            d.contained(call, agent="langchain", name="LangChain ShellToolMiddleware", launcher="ShellToolMiddleware",
-                        boundary=boundary, tool=target.leaf, egress=Egress.OPEN if net is True else Egress.NONE)
+        elif target is not None and target.leaf in contained:
+            net = px.const(px.option(target, spec.get("network_option", "")))
+            d.contained(call, agent="langchain", name=f"LangChain {call.leaf}", launcher=call.leaf,
+                        boundary=Boundary(contained[target.leaf]), tool=target.leaf,
+                        egress=Egress.OPEN if net is True else Egress.NONE)
         else:
-            d.undecided(call, agent="langchain", name="LangChain ShellToolMiddleware", launcher="ShellToolMiddleware",
+            d.undecided(call, agent="langchain", name=f"LangChain {call.leaf}", launcher=call.leaf,
                         needs=f"the execution policy `{px.text(policy)}`", at=policy)
         return True
-    if _is(call, _LC_ROOTS, "load_tools"):
-        names = px.strings(px.option(call, "tool_names", 0)) or []
-        risky = [n for n in names if n in ("terminal", "python_repl")]
+    spec = fw.get("load_tools") or {}
+    if _of(call, fw, *(spec.get("calls") or ())):
+        names = px.strings(px.option(call, spec.get("option", ""), 0)) or []
+        risky = [n for n in names if n in (spec.get("host") or ())]
         if risky:
-            d.host_exec(call, agent="langchain", name="LangChain load_tools", launcher="load_tools",
-                        what=f"load_tools({risky}) gives the agent a host {'shell' if 'terminal' in risky else 'Python REPL'}",
+            shell = any(n in (spec.get("shell") or ()) for n in risky)
+            d.host_exec(call, agent="langchain", name=f"LangChain {call.leaf}", launcher=call.leaf,
+                        what=f"{call.leaf}({risky}) gives the agent a host {'shell' if shell else 'Python REPL'}",
                         fix=_alternative("langchain-load-tools"), confidence=Confidence.HIGH)
             return True
     return False
@@ -815,86 +422,91 @@ def _langchain(d: PythonDetector, call: Call) -> bool:
 
 # -- AutoGen ------------------------------------------------------------------------------
 
-_AG_ROOTS = ("autogen_ext", "autogen_agentchat", "autogen_core", "autogen", "ag2")
-
-
 def _autogen(d: PythonDetector, call: Call) -> bool:
     px = d.px
-    if _is(call, _AG_ROOTS, "LocalCommandLineCodeExecutor", bare=True) or _is(call, _AG_ROOTS, "JupyterCodeExecutor"):
-        timeout = px.option(call, "timeout")
+    fw = _fw("autogen")
+    if _of(call, fw, *_names(fw, "host_executors")):
+        timeout = px.option(call, str(fw.get("timeout_option") or ""))
         d.host_exec(call, agent="autogen", name=f"AutoGen {call.leaf}", launcher=call.leaf,
                     what=f"{call.leaf} runs model-written code",
                     fix=_alternative("autogen-local-executor"),
                     timeout=px.loc(timeout) if timeout is not None else px.loc(call.node))
         return True
-    if _is(call, _AG_ROOTS, "DockerCommandLineCodeExecutor", "DockerJupyterCodeExecutor", "ACADynamicSessionsCodeExecutor",
-           bare=True):
-        boundary = Boundary.VM if call.leaf.startswith("ACA") else Boundary.CONTAINER
-        d.contained(call, agent="autogen", name=f"AutoGen {call.leaf}", launcher=call.leaf, boundary=boundary,
-                    tool=call.leaf)
+    contained = fw.get("contained_executors") or {}
+    if _of(call, fw, *contained):
+        d.contained(call, agent="autogen", name=f"AutoGen {call.leaf}", launcher=call.leaf,
+                    boundary=Boundary(contained[call.leaf]), tool=call.leaf)
         return True
-    if _is(call, _AG_ROOTS, "MagenticOne"):
-        executor = px.option(call, "code_executor")
+    fallback = fw.get("host_fallback") or {}
+    if _of(call, fw, *(fallback.get("classes") or ())):
+        executor = px.option(call, fallback.get("option", ""))
         if executor is None:
-            d.undecided(call, agent="autogen", name="AutoGen MagenticOne", launcher="MagenticOne",
-                        needs="whether Docker is available where MagenticOne runs: without a code_executor it falls back to executing code on the host")
+            d.undecided(call, agent="autogen", name=f"AutoGen {call.leaf}", launcher=call.leaf,
+                        needs=f"whether Docker is available where {call.leaf} runs: without a {fallback.get('option')} it "
+                              "falls back to executing code on the host")
             return True
         return False
-    if call.has_keyword(d.src.data, "code_execution_config") and (
-            call.root in ("autogen", "ag2") or call.leaf in ("UserProxyAgent", "ConversableAgent", "AssistantAgent")):
-        node = call.keywords["code_execution_config"]
+    cfg_spec = fw.get("code_execution_config") or {}
+    option = str(cfg_spec.get("option") or "")
+    if option and call.has_keyword(d.src.data, option) and (
+            call.root in (cfg_spec.get("config_roots") or ()) or call.leaf in (cfg_spec.get("agents") or ())):
+        node = call.keywords[option]
         if px.const(node) is False:
             return True
         cfg = px.mapping(node)
         name = f"AutoGen {call.leaf}"
+        docker = str(cfg_spec.get("docker_option") or "")
         if cfg is None:
-            d.undecided(call, agent="autogen", name=name, launcher="code_execution_config",
-                        needs=f"the code_execution_config `{px.text(node)}` (use_docker)", at=node)
+            d.undecided(call, agent="autogen", name=name, launcher=option,
+                        needs=f"the {option} `{px.text(node)}` ({docker})", at=node)
             return True
-        executor = cfg.get("executor")
+        executor = cfg.get(str(cfg_spec.get("executor_key") or ""))
         if executor is not None:
             ex_call = px.call_at(executor)
             value = px.const(executor)
-            if value == "commandline-local" or (ex_call is not None and ex_call.leaf in ("LocalCommandLineCodeExecutor",
-                                                                                          "JupyterCodeExecutor")):
-                d.host_exec(call, agent="autogen", name=name, launcher="code_execution_config",
-                            what="the agent's code_execution_config runs model-written code with a local executor",
+            if value in (cfg_spec.get("host_executors") or ()) or (
+                    ex_call is not None and ex_call.leaf in _names(fw, "host_executors")):
+                d.host_exec(call, agent="autogen", name=name, launcher=option,
+                            what=f"the agent's {option} runs model-written code with a local executor",
                             fix=_alternative("autogen-commandline-local"),
                             extra=lambda site: _human_input(site, px, call))
             return True
-        use_docker = cfg.get("use_docker")
-        value = px.const(use_docker) if use_docker is not None else _UNSET
+        use_docker = cfg.get(docker)
+        value = px.const(use_docker) if use_docker is not None else UNSET
         if use_docker is None:
             env_off = _autogen_env_off(px)
             if env_off is not None:
-                d.host_exec(call, agent="autogen", name=name, launcher="code_execution_config",
-                            what="AUTOGEN_USE_DOCKER is turned off in this file, so code_execution_config runs model-written code",
+                d.host_exec(call, agent="autogen", name=name, launcher=option,
+                            what=f"{cfg_spec.get('docker_env')} is turned off in this file, so {option} runs model-written code",
                             fix=_alternative("autogen-use-docker-env"),
                             extra=lambda site: _human_input(site, px, call))
             return True
-        if value is False or value in ("False", "false", "0", "no"):
-            d.host_exec(call, agent="autogen", name=name, launcher="code_execution_config",
-                        what="code_execution_config with use_docker False runs model-written code",
+        if value is False or value in (cfg_spec.get("docker_off") or ()):
+            d.host_exec(call, agent="autogen", name=name, launcher=option,
+                        what=f"{option} with {docker} False runs model-written code",
                         fix=_alternative("autogen-use-docker-false"),
                         extra=lambda site: _human_input(site, px, call))
-        elif value is _UNSET:
-            d.undecided(call, agent="autogen", name=name, launcher="code_execution_config",
-                        needs=f"the value of use_docker `{px.text(use_docker)}`", at=use_docker)
+        elif value is UNSET:
+            d.undecided(call, agent="autogen", name=name, launcher=option,
+                        needs=f"the value of {docker} `{px.text(use_docker)}`", at=use_docker)
         return True
     return False
 
 
-def _human_input(site: SiteBuilder, px: PyFacts, call: Call) -> None:
+def _human_input(site: SiteBuilder, px: PythonModule, call: Call) -> None:
     """human_input_mode="NEVER": nobody is asked before the model's code runs."""
-    node = call.keywords.get("human_input_mode")
-    if node is not None and px.const(node) == "NEVER":
-        site.fact("bypass-flag", 'human_input_mode="NEVER"', px.loc(node))
+    spec = _fw("autogen").get("unattended") or {}
+    node = call.keywords.get(spec.get("option", ""))
+    value = px.const(node) if node is not None else None
+    if node is not None and value in (spec.get("values") or ()):
+        site.fact("bypass-flag", f'{spec["option"]}="{value}"', px.loc(node))
 
 
-def _autogen_env_off(px: PyFacts) -> Node | None:
+def _autogen_env_off(px: PythonModule) -> Node | None:
+    spec = _fw("autogen").get("code_execution_config") or {}
     for name in ("os.environ",):
         for _, key, value, node in px.key_sets.get(name, ()):
-            if key == "AUTOGEN_USE_DOCKER" and str(px.const(value)).lower() in ("0", "false", "no"):
+            if key == spec.get("docker_env") and str(px.const(value)).lower() in (spec.get("env_off") or ()):
                 return node
     return None
 
@@ -904,30 +516,35 @@ def _autogen_env_off(px: PyFacts) -> Node | None:
 
 def _crewai(d: PythonDetector, call: Call) -> bool:
     px = d.px
-    if call.root not in ("crewai", "crewai_tools"):
+    fw = _fw("crewai")
+    if call.root not in (fw.get("roots") or ()):
         return False
-    if call.leaf == "CodeInterpreterTool":
-        unsafe = px.option(call, "unsafe_mode")
+    tool = fw.get("code_interpreter") or {}
+    if call.leaf in (tool.get("classes") or ()):
+        unsafe = px.option(call, tool.get("unsafe_option", ""))
         if unsafe is not None and px.const(unsafe) is True:
-            d.host_exec(call, agent="crewai", name="CrewAI CodeInterpreterTool", launcher="CodeInterpreterTool",
-                        what="CodeInterpreterTool(unsafe_mode=True) runs model-written code",
+            d.host_exec(call, agent="crewai", name=f"CrewAI {call.leaf}", launcher=call.leaf,
+                        what=f"{call.leaf}({tool['unsafe_option']}=True) runs model-written code",
                         fix=_alternative("crewai-code-interpreter-unsafe"))
             return True
         return False
-    if call.leaf == "Agent" and "allow_code_execution" in call.keywords:
-        if px.const(call.keywords["allow_code_execution"]) is not True:
+    spec = fw.get("agent_code_execution") or {}
+    switch = str(spec.get("switch") or "")
+    if call.leaf in (spec.get("classes") or ()) and switch in call.keywords:
+        if px.const(call.keywords[switch]) is not True:
             return False
-        mode = px.option(call, "code_execution_mode")
-        value = px.const(mode) if mode is not None else "safe"
-        if value == "unsafe":
-            d.host_exec(call, agent="crewai", name="CrewAI Agent", launcher="allow_code_execution",
-                        what="an agent with code_execution_mode=\"unsafe\" runs model-written code",
+        mode = px.option(call, spec.get("option", ""))
+        value = px.const(mode) if mode is not None else spec.get("default")
+        contained = spec.get("contained") or {}
+        if isinstance(value, str) and value in (spec.get("host") or ()):
+            d.host_exec(call, agent="crewai", name=f"CrewAI {call.leaf}", launcher=switch,
+                        what=f"an agent with {spec['option']}=\"{value}\" runs model-written code",
                         fix=_alternative("crewai-unsafe-code-execution"))
-        elif value == "safe":
-            d.contained(call, agent="crewai", name="CrewAI Agent", launcher="allow_code_execution",
-                        boundary=Boundary.CONTAINER, tool="CrewAI safe code execution (Docker)")
+        elif isinstance(value, str) and value in contained:
+            d.contained(call, agent="crewai", name=f"CrewAI {call.leaf}", launcher=switch,
+                        boundary=Boundary(contained[value]), tool=f"CrewAI {value} code execution (Docker)")
         else:
-            d.undecided(call, agent="crewai", name="CrewAI Agent", launcher="allow_code_execution",
+            d.undecided(call, agent="crewai", name=f"CrewAI {call.leaf}", launcher=switch,
                         needs=f"the code execution mode `{px.text(mode)}`", at=mode)
         return True
     return False
@@ -935,49 +552,51 @@ def _crewai(d: PythonDetector, call: Call) -> bool:
 
 # -- smolagents ---------------------------------------------------------------------------
 
-_REMOTE_EXECUTORS = {"docker": Boundary.CONTAINER, "e2b": Boundary.VM, "modal": Boundary.VM, "blaxel": Boundary.VM,
-                     "wasm": Boundary.OS_SANDBOX}
-
 
 def _smolagents(d: PythonDetector, call: Call) -> bool:
     px = d.px
-    if call.root != "smolagents":
+    fw = _fw("smolagents")
+    if call.root not in (fw.get("roots") or ()):
         return False
-    if call.leaf == "LocalPythonExecutor":
-        d.host_exec(call, agent="smolagents", name="smolagents LocalPythonExecutor", launcher="LocalPythonExecutor",
-                    what="LocalPythonExecutor evaluates model-written Python in the operator's process",
+    if call.leaf in _names(fw, "host_executors"):
+        d.host_exec(call, agent="smolagents", name=f"smolagents {call.leaf}", launcher=call.leaf,
+                    what=f"{call.leaf} evaluates model-written Python in the operator's process",
                     fix=_alternative("smolagents-local-executor"),
                     extra=lambda s: _star_imports(s, px, call))
         return True
-    if call.leaf != "CodeAgent":
+    spec = fw.get("code_agent") or {}
+    if call.leaf not in (spec.get("classes") or ()):
         return False
-    node = px.option(call, "executor_type")
-    value = px.const(node) if node is not None else "local"
-    legacy = call.keywords.get("use_e2b_executor")  # the spelling before executor_type
+    option = str(spec.get("option") or "")
+    node = px.option(call, option)
+    value = px.const(node) if node is not None else spec.get("default")
+    legacy = call.keywords.get(str(spec.get("legacy_option") or ""))  # the spelling before executor_type
     if node is None and legacy is not None:
         flag = px.const(legacy)
-        node, value = legacy, ("e2b" if flag is True else "local" if flag in (False, None) else _UNSET)
-    if value == "local":
-        d.host_exec(call, agent="smolagents", name="smolagents CodeAgent", launcher="CodeAgent",
-                    what=("CodeAgent without executor_type" if node is None else
-                          "CodeAgent with " + (px.text(node.parent) if node is legacy else 'executor_type="local"'))
+        node, value = legacy, (spec.get("legacy_on") if flag is True else spec.get("default") if flag in (False, None) else UNSET)
+    contained = spec.get("contained") or {}
+    if isinstance(value, str) and value in (spec.get("host") or ()):
+        d.host_exec(call, agent="smolagents", name=f"smolagents {call.leaf}", launcher=call.leaf,
+                    what=(f"{call.leaf} without {option}" if node is None else
+                          f"{call.leaf} with " + (px.text(node.parent) if node is legacy else f'{option}="{value}"'))
                     + " evaluates model-written Python in the operator's process",
                     fix=_alternative("smolagents-executor-type-local"),
                     extra=lambda s: _star_imports(s, px, call))
-    elif isinstance(value, str) and value in _REMOTE_EXECUTORS:
-        d.contained(call, agent="smolagents", name="smolagents CodeAgent", launcher="CodeAgent",
-                    boundary=_REMOTE_EXECUTORS[value], tool=f"executor_type={value}")
+    elif isinstance(value, str) and value in contained:
+        d.contained(call, agent="smolagents", name=f"smolagents {call.leaf}", launcher=call.leaf,
+                    boundary=Boundary(contained[value]), tool=f"{option}={value}")
     else:
-        d.undecided(call, agent="smolagents", name="smolagents CodeAgent", launcher="CodeAgent",
+        d.undecided(call, agent="smolagents", name=f"smolagents {call.leaf}", launcher=call.leaf,
                     needs=f"the executor type `{px.text(node)}` (local runs on the host)", at=node)
     return True
 
 
-def _star_imports(site: SiteBuilder, px: PyFacts, call: Call) -> None:
-    node = px.option(call, "additional_authorized_imports")
+def _star_imports(site: SiteBuilder, px: PythonModule, call: Call) -> None:
+    option = str((_fw("smolagents").get("code_agent") or {}).get("imports_option") or "")
+    node = px.option(call, option)
     names = px.strings(node) if node is not None else None
     if names and "*" in names:
-        site.fact("bypass-flag", "additional_authorized_imports=[\"*\"]", px.loc(node))
+        site.fact("bypass-flag", f"{option}=[\"*\"]", px.loc(node))
 
 
 # -- Others -------------------------------------------------------------------------------
@@ -988,33 +607,38 @@ _PROFILE_HINTS = ("google-chrome", "google/chrome", "chrome/user data", "chromiu
 
 def _others(d: PythonDetector, call: Call) -> bool:
     px = d.px
-    if call.root == "llama_index" and call.leaf == "CodeInterpreterToolSpec":
-        d.host_exec(call, agent="llamaindex", name="LlamaIndex CodeInterpreterToolSpec", launcher="CodeInterpreterToolSpec",
-                    what="CodeInterpreterToolSpec runs model-written Python with subprocess",
+    fw = _fw("llamaindex")
+    if _of(call, fw, *_names(fw, "host")):
+        d.host_exec(call, agent="llamaindex", name=f"LlamaIndex {call.leaf}", launcher=call.leaf,
+                    what=f"{call.leaf} runs model-written Python with subprocess",
                     fix=_alternative("llamaindex-code-interpreter"))
         return True
-    if call.root == "minisweagent" and call.leaf == "LocalEnvironment":
-        d.host_exec(call, agent="swe-agent", name="mini-swe-agent LocalEnvironment", launcher="LocalEnvironment",
-                    what="LocalEnvironment runs the agent's shell commands",
+    fw = _fw("mini-swe-agent")
+    if _of(call, fw, *_names(fw, "host")):
+        d.host_exec(call, agent="swe-agent", name=f"mini-swe-agent {call.leaf}", launcher=call.leaf,
+                    what=f"{call.leaf} runs the agent's shell commands",
                     fix=_alternative("mini-swe-agent-local-environment"))
         return True
-    if call.root in ("swerex", "sweagent") and call.leaf in ("LocalDeployment", "LocalDeploymentConfig"):
+    fw = _fw("swe-rex")
+    if _of(call, fw, *_names(fw, "host")):
         d.host_exec(call, agent="swe-agent", name="SWE-agent local deployment", launcher=call.leaf,
                     what=f"{call.leaf} runs the agent's shell commands",
                     fix=_alternative("swe-rex-local-deployment"))
         return True
-    if call.root == "openhands" and (call.leaf in ("LocalRuntime", "CLIRuntime") or
-                                     px.const(call.keywords.get("runtime")) in ("local", "cli")):
+    fw = _fw("openhands")
+    runtime = fw.get("runtime") or {}
+    if call.root in _names(fw, "roots") and (call.leaf in _names(fw, "host") or
+                                            px.const(call.keywords.get(runtime.get("option", ""))) in (runtime.get("host") or ())):
         d.host_exec(call, agent="openhands", name="OpenHands", launcher=call.leaf,
                     what="the OpenHands local/cli runtime runs the agent's commands",
                     fix=_alternative("openhands-local-runtime"), confidence=Confidence.HIGH)
         return True
-    if call.root == "browser_use" and call.leaf in ("Browser", "BrowserSession", "BrowserProfile", "BrowserConfig"):
+    fw = _fw("browser-use")
+    if _of(call, fw, *_names(fw, "browsers")):
         _browser_use(d, call)
         return True
-    if call.leaf in ("StdioServerParameters", "StdioServerParams", "MCPServerStdio", "StdioTransport") and (
-        call.root in ("mcp", "agents", "pydantic_ai", "autogen_ext", "fastmcp", "mcp_use", "strands")
-    ):
+    fw = _fw("mcp-stdio")
+    if _of(call, fw, *_names(fw, "classes")):
         _mcp_stdio(d, call)
         return True
     return False
@@ -1028,13 +652,13 @@ def _browser_use(d: PythonDetector, call: Call) -> None:
     at = None
     if profile is not None:
         value = px.const(profile)
-        w = px.mod.word(profile)
+        w = px.word(profile)
         text = (value if isinstance(value, str) else w.text).lower()
         if any(h in text.replace("\\", "/") for h in _PROFILE_HINTS):
             reason, at = f"the operator's real browser profile `{text}`", profile
     if cdp is not None and reason is None:
         value = px.const(cdp)
-        text = value if isinstance(value, str) else px.mod.word(cdp).text
+        text = value if isinstance(value, str) else px.word(cdp).text
         if any(h in text for h in ("localhost", "127.0.0.1", "[::1]", "0.0.0.0")):
             reason, at = f"the operator's running browser at `{text}`", cdp
     if reason is None or at is None:
@@ -1062,10 +686,10 @@ def _mcp_stdio(d: PythonDetector, call: Call) -> None:
         env = px.option(params, "env", 2 if call.leaf != "MCPServerStdio" else None)
     if command is None:
         return
-    words = [px.mod.word(command)]
+    words = [px.word(command)]
     if args is not None:
-        more = px.mod.words(args)
-        words.extend(more if more is not None else [px.mod._dynamic(args)])
+        more = px.words(args)
+        words.extend(more if more is not None else [px.dynamic_word(args)])
     env_info = _mcp_env(px, env, call)
     if env is not None and env_info.mode is EnvMode.INHERITED:
         # Anchor at the argument that forwards it; the mapping may be built lines above.
@@ -1076,17 +700,15 @@ def _mcp_stdio(d: PythonDetector, call: Call) -> None:
         _mcp_env_site(d, call, words, env_info)
 
 
-def _mcp_env(px: PyFacts, env: Node | None, call: Call) -> EnvInfo:
+def _mcp_env(px: PythonModule, env: Node | None, call: Call) -> EnvInfo:
     if env is None or px.const(env) is None:
         return EnvInfo(EnvMode.MINIMAL, px.loc(call.node), "the MCP SDK's default allow-list (HOME, PATH, USER, ...)")
-    return px.mod.env_info(env, call.node, call.leaf)
-
-
-_WRAPPERS = {"docker", "podman", "nerdctl", "srt", "bwrap", "firejail", "nsjail", "sandbox-exec", "sbx", "minijail0"}
+    return px.env_info(env, call.node, call.leaf)
 
 
 def _wrapped(words: list[Word]) -> bool:
-    return bool(words) and not words[0].dynamic and words[0].text.rsplit("/", 1)[-1] in _WRAPPERS
+    """The server starts behind a wrapper (rules/containment.yaml: engines, OS sandboxes, microVMs)."""
+    return bool(words) and not words[0].dynamic and load_catalog().sandbox_wrapper([w.text for w in words]) is not None
 
 
 def _mcp_env_site(d, call_loc_node, words: list[Word], env_info: EnvInfo, surface: str = "python") -> None:
@@ -1109,7 +731,8 @@ def _mcp_env_site(d, call_loc_node, words: list[Word], env_info: EnvInfo, surfac
 def _oi(d: PythonDetector, call: Call) -> bool:
     """`interpreter.chat(...)` / `OpenInterpreter(...).chat()`: the agent runs in this process."""
     px = d.px
-    if call.leaf not in ("chat",) or call.root != "interpreter":
+    fw = _fw("open-interpreter")
+    if not _of(call, fw, *_names(fw, "calls")):
         return False
     fn = call.node.child_by_field_name("function")
     obj = fn.child_by_field_name("object") if fn is not None and fn.type == "attribute" else None
@@ -1119,14 +742,15 @@ def _oi(d: PythonDetector, call: Call) -> bool:
     site.set_env(EnvMode.INHERITED, "Open Interpreter runs code in the operator's process environment")
     obj_text = px.src.node_text(obj)
     sets = [s for s in px.attr_sets.get(obj_text, ()) if s[0] < call.node.start_byte] or px.attr_sets.get(obj_text, [])
-    auto = [s for s in sets if s[1] == "auto_run"]
+    switch = str(fw.get("auto_run") or "")
+    auto = [s for s in sets if s[1] == switch]
     ctor = px.call_at(obj)
-    value_node = auto[-1][2] if auto else (ctor.keywords.get("auto_run") if ctor is not None else None)
+    value_node = auto[-1][2] if auto else (ctor.keywords.get(switch) if ctor is not None else None)
     if value_node is not None:
         value = px.const(value_node)
         if value is True:
-            site.fact("bypass-flag", "auto_run = True", px.loc(value_node))
-        elif value is _UNSET:
+            site.fact("bypass-flag", f"{switch} = True", px.loc(value_node))
+        elif value is UNSET:
             site.unknown(f"whether auto_run `{px.text(value_node)}` is on", px.loc(value_node))
     d.emit(site)
     return True
@@ -1162,14 +786,8 @@ _HANDLERS = (_claude, _openai_agents, _langchain, _autogen, _crewai, _smolagents
 # registration is related evidence.
 
 
-@lru_cache(maxsize=1)
 def _tool_data() -> dict:
-    import yaml
-
-    from scanner.resources import rules_dir
-
-    with (rules_dir() / "frameworks.yaml").open(encoding="utf-8") as handle:
-        return dict(yaml.safe_load(handle).get("agent_tools") or {})
+    return load_catalog().frameworks.section("agent_tools")
 
 
 @lru_cache(maxsize=64)
@@ -1214,7 +832,7 @@ class ToolScan:
         suffixes = _tool_list("executor_suffixes")
         exec_methods = set(_tool_list("executor_methods"))
         registered = self._registered()
-        for cls in _nodes(px.mod.root, "class_definition"):
+        for cls in nodes_of(px.root, "class_definition"):
             name_node = cls.child_by_field_name("name")
             cname = px.src.node_text(name_node) if name_node is not None else ""
             supers = cls.child_by_field_name("superclasses")
@@ -1222,7 +840,7 @@ class ToolScan:
             for base in supers.named_children if supers is not None else ():
                 if base.type not in ("identifier", "attribute"):
                     continue
-                qual = px.mod.qualified(base)
+                qual = px.qualified(base)
                 leaf = qual.rsplit(".", 1)[-1]
                 if leaf in bases and (qual.split(".", 1)[0] in roots or ".".join(qual.split(".")[:2]) in roots):
                     tool_base = qual
@@ -1243,7 +861,7 @@ class ToolScan:
         decorators = set(_tool_list("decorators"))
         for fn_list in px.functions.values():
             for fn in fn_list:
-                if _enclosing(fn, "class_definition") is not None and fn.parent is not None and fn.parent.type != "decorated_definition":
+                if enclosing(fn, "class_definition") is not None and fn.parent is not None and fn.parent.type != "decorated_definition":
                     continue
                 deco = _tool_decorator(px, fn, decorators)
                 fname = _name(px, fn)
@@ -1257,7 +875,7 @@ class ToolScan:
         """The file belongs to an agent: it imports an agent framework, an LLM SDK or a module of
         an agent package (a dotted name with `agent` in it)."""
         roots = set(_tool_list("roots")) | set(_tool_list("llm_sdks"))
-        for target in self.px.mod.aliases.values():
+        for target in self.px.aliases.values():
             head = target.split(".", 1)[0]
             if head in roots or "agent" in target.lower():
                 return True
@@ -1446,7 +1064,7 @@ class ToolScan:
             return [node]  # configuration on the object: one opaque, not model-chosen, word
         if node.type != "identifier":
             return None
-        items = [a for a in px.mod.assigns.get((fn.id, px.src.node_text(node)), []) if a.start < node.start_byte]
+        items = [a for a in px.assigns.get((fn.id, px.src.node_text(node)), []) if a.start < node.start_byte]
         last_set = max((k for k, a in enumerate(items) if a.kind == "set"), default=None)
         if last_set is None:
             return None
@@ -1465,7 +1083,7 @@ class ToolScan:
         """A local variable's one assigned value in this function (else the node itself)."""
         px = self.px
         if node.type == "identifier":
-            items = px.mod.assigns.get((fn.id, px.src.node_text(node)), [])
+            items = px.assigns.get((fn.id, px.src.node_text(node)), [])
             sets = [a for a in items if a.start < node.start_byte]
             if len(sets) == 1 and sets[0].kind == "set":
                 return sets[0].value
@@ -1525,7 +1143,7 @@ class ToolScan:
                 obj = fnode.child_by_field_name("object")
                 attr = px.src.node_text(fnode.child_by_field_name("attribute"))
                 if attr == "format" and obj is not None and obj.type == "string":
-                    template = px.mod.string_value(obj) or ""
+                    template = px.string_value(obj) or ""
                     args = value.child_by_field_name("arguments")
                     return bool(args is not None and _uses(px, args, tainted) and
                                 _COMMAND_POSITION.search(template.split("{", 1)[0]))
@@ -1551,7 +1169,7 @@ class ToolScan:
         if env_node is not None and env_node.type == "identifier" and px.src.node_text(env_node) in bound:
             env_node = bound[px.src.node_text(env_node)]
         if env_node is not None:
-            env = px.mod.env_info(env_node, call.node, call.name)
+            env = px.env_info(env_node, call.node, call.name)
             if env.mode is EnvMode.INHERITED:
                 site.set_env(EnvMode.INHERITED, env.detail, px.loc(env_node))
             else:
@@ -1573,12 +1191,6 @@ class ToolScan:
         d.emit(site)
 
 
-def _nodes(root: Node, kind: str) -> list[Node]:
-    from scanner.analyzers.python_lang import _query
-
-    return sorted(QueryCursor(_query(f"({kind}) @n")).captures(root).get("n", []), key=lambda n: n.start_byte)
-
-
 def _methods(cls: Node) -> list[Node]:
     body = cls.child_by_field_name("body")
     out = []
@@ -1590,12 +1202,12 @@ def _methods(cls: Node) -> list[Node]:
     return out
 
 
-def _name(px: PyFacts, fn: Node) -> str:
+def _name(px: PythonModule, fn: Node) -> str:
     node = fn.child_by_field_name("name")
     return px.src.node_text(node) if node is not None else ""
 
 
-def _tool_decorator(px: PyFacts, fn: Node, names: set[str]) -> Location | None:
+def _tool_decorator(px: PythonModule, fn: Node, names: set[str]) -> Location | None:
     parent = fn.parent
     if parent is None or parent.type != "decorated_definition":
         return None
@@ -1629,7 +1241,7 @@ def _idents(node: Node) -> list[Node]:
     return []
 
 
-def _uses(px: PyFacts, node: Node, names: set[str] | frozenset[str]) -> bool:
+def _uses(px: PythonModule, node: Node, names: set[str] | frozenset[str]) -> bool:
     """Whether an expression reads one of `names` (attribute names and keywords do not count)."""
     stack = [node]
     while stack:
@@ -1683,7 +1295,7 @@ def _wrappers(d: PythonDetector) -> dict[str, list[_Wrapper]]:
     by_scope: dict[int, list[Call]] = {}
     for call in px.calls:
         if call.name in table:
-            by_scope.setdefault(px.mod.scope_of(call.node).id, []).append(call)
+            by_scope.setdefault(px.scope_of(call.node).id, []).append(call)
     if not by_scope:
         return out
     for name, defs in px.functions.items():
@@ -1720,7 +1332,7 @@ def _wrappers(d: PythonDetector) -> dict[str, list[_Wrapper]]:
     return out
 
 
-def _uses_param(px: PyFacts, node: Node, params: list[str]) -> bool:
+def _uses_param(px: PythonModule, node: Node, params: list[str]) -> bool:
     if node.type == "identifier":
         return px.src.node_text(node) in params
     if node.type in ("list", "tuple", "list_splat", "binary_operator"):
@@ -1817,7 +1429,7 @@ def _found_at(d: PythonDetector, helper: _Wrapper, call: Call, bound: dict[str, 
     if tkw and tkw in inner.keywords and inner.keywords[tkw].type != "none":
         tnode = inner.keywords[tkw]
         if not (tnode.type == "identifier" and px.src.node_text(tnode) in helper.params and px.src.node_text(tnode) not in bound
-                and px._param_default(px.src.node_text(tnode), tnode) is None):
+                and px.param_default(px.src.node_text(tnode), tnode) is None):
             timeout = px.loc(tnode)
     fname = px.src.node_text(helper.fn.child_by_field_name("name"))
     launcher = f"{helper.launcher} (via {fname}())"

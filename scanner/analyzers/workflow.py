@@ -20,6 +20,7 @@ from scanner.analyzers.base import Analysis
 from scanner.analyzers.cfgjudge import (agent_by_name, catalog, make_site, read, secret_fact, split_words,
                                         undecided_site)
 from scanner.analyzers.cfgtree import Node, load_json, load_yaml
+from scanner.catalog import AgentSpec
 from scanner.analyzers.shell import embedded_shell, shell_launches
 from scanner.commandline import Invocation, Unresolved, Word
 from scanner.findings import new_finding
@@ -28,58 +29,52 @@ from scanner.parsing import SourceFile
 
 SURFACE = "github-workflow"
 
-# Triggers whose payload (comment, issue, fork code) comes from people outside the repository.
-UNTRUSTED_TRIGGERS = ("pull_request_target", "issue_comment", "issues", "pull_request_review_comment",
-                      "pull_request_review", "discussion", "discussion_comment")
-# Inputs of agent actions that open the trigger to everyone.
-OPEN_GATE_INPUTS = ("allowed_non_write_users", "allowed_bots", "allow-users", "allowed-users", "allow_users",
-                    "allowed_users", "allow-bots", "allowed-bots")
-# Conditions that let only known people start the job. A label check counts: only people with
-# triage access can label an issue or pull request.
-_GATE_WORDS = ("author_association", "github.actor", "github.triggering_actor", "sender.login",
-               "permission", "collaborator", "label.name", "labels.*.name")
-# Agent actions that check, by default, that whoever triggered them can write to the repository.
-ACTOR_CHECKING = ("anthropics/claude-code-action", "openai/codex-action")
-# Token scopes that let whoever holds the token change the repository's code, releases,
-# packages, pages or workflow runs. Other write scopes (issues, pull-requests, discussions,
-# checks, statuses, ...) let it talk; `id-token: write` only mints the job's OIDC credential.
-PUSH_SCOPES = ("write-all", "contents", "actions", "packages", "deployments", "pages")
-OIDC_SCOPES = ("id-token",)
+# What GitHub Actions mean is data (rules/actions.yaml): the agent actions and what their inputs
+# mean, the triggers whose payload comes from outside the repository, the conditions that let only
+# known people start a job, the token scopes that can push. An agent action not listed there, or a
+# CLI in a run step, is gated only by an explicit tool allow-list; actions that force
+# auto-approval (the Gemini CLI actions' --yolo) say so as a `bypass-default` fact unless their
+# core tools are an allow-list.
 
-# Agent actions by repository; what each does with the job's token and its own sandbox.
-ACTIONS = {
-    "anthropics/claude-code-action": "claude-code",
-    "anthropics/claude-code-base-action": "claude-code",
-    "openai/codex-action": "codex",
-    "google-github-actions/run-gemini-cli": "gemini-cli",
-    "google-gemini/gemini-cli-action": "gemini-cli",
-    "sst/opencode/github": "opencode",
-    "anomalyco/opencode/github": "opencode",
-}
-# Actions that use the job's GitHub token themselves (to comment, push, review).
-TOKEN_USERS = {"claude-code", "gemini-cli", "opencode", "aider"}
-# Agent actions whose default tool set runs no arbitrary shell command (Bash only through an
-# allow-list): with no bypass, their default permissions are the gate DESIGN §2 accepts in a
-# least-privilege job. A CLI in a run step, or an agent action not listed here, is gated only
-# by an explicit tool allow-list. Actions that force auto-approval (the Gemini CLI actions'
-# --yolo) say so as a `bypass-default` fact unless their core tools are an allow-list.
-GATED_BY_DEFAULT = {
-    "anthropics/claude-code-action": "claude-code-action's default tools (no shell command without an allow-list)",
-    "anthropics/claude-code-base-action": "claude-code-base-action's default tools (no shell command without an allow-list)",
-}
-_AGENT_WORDS = {"claude": "claude-code", "codex": "codex", "gemini": "gemini-cli", "aider": "aider",
-                "opencode": "opencode", "qwen": "qwen-code", "crush": "crush", "openhands": "openhands",
-                "goose": "goose", "cline": "cline", "droid": "factory-droid", "copilot": "copilot-cli"}
+
+def _github(key: str) -> tuple[str, ...]:
+    """rules/actions.yaml `github`: untrusted_triggers, gate_words, push_scopes, oidc_scopes."""
+    return tuple(catalog().actions.section("github").get(key) or ())
+
+
+def _any_inputs(key: str) -> tuple[str, ...]:
+    """rules/actions.yaml `inputs`: inputs any agent action may take."""
+    return tuple(catalog().actions.section("inputs").get(key) or ())
+
+
+def _agent_inputs(agent_id: str) -> dict:
+    """rules/actions.yaml `agents`: what the actions of one agent do and what their inputs mean."""
+    return dict(catalog().actions.section("agents").get(agent_id) or {})
+
+
+def _turns_off_sandbox(spec: AgentSpec, args: list[Word]) -> bool:
+    """Whether the agent's arguments switch its own sandbox off (rules/agents.yaml `own_sandbox.disable`)."""
+    for i, word in enumerate(args):
+        flag, eq, value = word.text.partition("=")
+        for switch in spec.sandbox_disable:
+            if flag != switch.flag:
+                continue
+            given = value if eq else (args[i + 1].text if i + 1 < len(args) else None)
+            if not switch.takes_value or switch.matches_value(given):
+                return True
+    return False
+
+
+def _args_input(key: str) -> bool:
+    """An input that carries extra command-line arguments (`aider_args`, `extra-args`, `cli_args`)."""
+    name = key.lower()
+    for suffix in _any_inputs("args_suffixes"):
+        if name == suffix or (name.endswith(suffix) and re.fullmatch(r"(?:[a-z0-9]+[-_])+", name[: -len(suffix)])):
+            return True
+    return False
+
+
 _SECRET_REF = re.compile(r"secrets\.([A-Za-z0-9_-]+)|secrets\[['\"]([A-Za-z0-9_-]+)['\"]\]")
-# Action inputs that carry extra command-line arguments for the agent (`aider_args`,
-# `gemini-args`, `extra_args`, `cli_args`, ...).
-_ARGS_INPUT = re.compile(r"^(?:[a-z0-9]+[-_])*(?:args|arguments|flags|cli[-_]options)$", re.I)
-# Settings inputs (a JSON document in a string) of agent actions.
-_SETTINGS_INPUTS = ("settings", "settings_json", "settings-json", "gemini_settings", "gemini-settings")
-# Tool-list entries that let the agent run any shell command.
-_ANY_SHELL = re.compile(r"^(?:ShellTool|run_shell_command|Shell|shell|Bash)(?:\(\s*\*{0,2}\s*\))?$")
-# Command-line flags that list the only tools an agent may use.
-_ALLOW_FLAGS = ("--allowedTools", "--allowed-tools", "--allowed_tools", "--allow-tool", "--tools")
 _BYPASS_KINDS = ("bypass-flag", "bypass-default", "self-declared-sandbox")
 _OPERATOR_KINDS = ("secret-operator", "env-file")
 _ISOLATING = (Boundary.CONTAINER, Boundary.VM, Boundary.OS_SANDBOX)
@@ -141,7 +136,8 @@ class Job:
 
     @property
     def push_scopes(self) -> list[tuple[str, Location]]:
-        return [(s, loc) for s, loc in self.write_scopes if s in PUSH_SCOPES]
+        push = _github("push_scopes")
+        return [(s, loc) for s, loc in self.write_scopes if s in push]
 
 
 class WorkflowReader:
@@ -278,7 +274,7 @@ class WorkflowReader:
         if tm is not None:
             job.timeout = self.loc(tm)
         cond = node.get("if")
-        job.gated = cond is not None and any(w in cond.text() for w in _GATE_WORDS)
+        job.gated = cond is not None and any(w in cond.text() for w in _github("gate_words"))
         if "schedule" in self.triggers:
             job.facts.append(Fact("unattended", "starts on a schedule: no person starts or watches the run",
                                   self.triggers["schedule"]))
@@ -314,7 +310,7 @@ class WorkflowReader:
         for scope, value in perms.items():
             if value.text().strip() != "write":
                 continue
-            if scope in OIDC_SCOPES:
+            if scope in _github("oidc_scopes"):
                 job.facts.append(Fact("oidc", f"{scope}: write mints a short-lived OIDC credential", self.loc(value)))
                 continue
             job.write_scopes.append((scope, self.loc(value)))
@@ -374,15 +370,17 @@ class WorkflowReader:
     # -- agent actions ----------------------------------------------------------------------
 
     def _agent_action(self, name: str, step: Node) -> str | None:
-        for prefix, agent in ACTIONS.items():
-            if name == prefix or name.startswith(prefix + "/"):
-                return agent
+        actions = self.cat.actions
+        known = self.cat.agent_action(name)
+        if known is not None:
+            return known.agent
         repo = name.split("/", 2)[1] if "/" in name else name
-        if repo.startswith(("setup-", "install-")) or "setup" in repo.split("-"):
+        if repo.startswith(actions.list("installer_prefixes")) or set(actions.list("installer_words")) & set(repo.split("-")):
             return None  # installs the CLI; the run: step that starts it is the launch
+        words = actions.section("agent_words")
         for part in re.split(r"[-_./]", repo):
-            if part in _AGENT_WORDS:
-                return _AGENT_WORDS[part]
+            if part in words:
+                return words[part]
         return None
 
     def _action_site(self, job: Job, step: Node, uses: Node, agent_id: str):
@@ -393,7 +391,8 @@ class WorkflowReader:
         with_ = step.get("with")
         inputs = dict(with_.items()) if with_ is not None and with_.is_map else {}
         facts, token_reach = self.step_context(job, step)
-        if agent_id in TOKEN_USERS:
+        meaning = _agent_inputs(agent_id)
+        if meaning.get("uses_job_token"):
             token_reach.append(uses_loc.with_label(f"{uses.text().split('@', 1)[0]} uses the job token"))
         args: list[Word] = []
         boundary, tool, egress = job.boundary, job.tool, job.egress
@@ -401,39 +400,41 @@ class WorkflowReader:
         if boundary is Boundary.CONTAINER:
             env, env_detail = EnvMode.MINIMAL, "the job container gets only the env the workflow sets"
         skip_inputs: set[str] = set()
+        job_token_inputs = _any_inputs("job_token")
         allow_list: Location | None = None  # where an explicit tool allow-list is set
 
         if agent_id == "claude-code":
-            for key in ("claude_args", "claude-args"):
+            for key in meaning.get("args_inputs") or ():
                 if key in inputs:
                     args.extend(self._arg_words(inputs[key]))
                     skip_inputs.add(key)
-            for key in ("allowed_tools", "allowedTools", "allowed-tools"):
+            for key in meaning.get("allowed_tools") or ():
                 if key in inputs:
                     args.extend([Word("--allowedTools", self.loc(inputs[key])), Word(inputs[key].text(), self.loc(inputs[key]))])
                     allow_list = self.loc(inputs[key])
-            settings = inputs.get("settings")
+            settings = next((inputs[k] for k in meaning.get("settings_inputs") or () if k in inputs), None)
             if settings is not None:
                 s_facts, sandboxed = self._claude_settings(settings)
                 facts.extend(s_facts)
                 if sandboxed and boundary is None:
                     boundary, tool, egress = Boundary.AGENT_SANDBOX, "Claude Code sandbox", Egress.ALLOW_LIST
         elif agent_id == "codex":
-            skip_inputs.update({"openai-api-key", "openai_api_key", "responses-api-endpoint"})
-            sandbox = inputs.get("sandbox")
-            strategy = inputs.get("safety-strategy")
-            sandbox_mode = sandbox.text().strip() if sandbox is not None else "workspace-write"
-            strategy_mode = strategy.text().strip() if strategy is not None else "drop-sudo"
+            skip_inputs.update(meaning.get("proxied_inputs") or ())
+            sandbox_in, strategy_in = meaning.get("sandbox") or {}, meaning.get("safety_strategy") or {}
+            sandbox = next((inputs[k] for k in sandbox_in.get("inputs") or () if k in inputs), None)
+            strategy = next((inputs[k] for k in strategy_in.get("inputs") or () if k in inputs), None)
+            sandbox_mode = sandbox.text().strip() if sandbox is not None else str(sandbox_in.get("default", ""))
+            strategy_mode = strategy.text().strip() if strategy is not None else str(strategy_in.get("default", ""))
             if sandbox is not None:
                 args.extend([Word("--sandbox", self.loc(sandbox)), Word(sandbox_mode, self.loc(sandbox))])
-            for key in ("codex-args", "codex_args"):
+            for key in meaning.get("args_inputs") or ():
                 if key in inputs:
                     args.extend(self._arg_words(inputs[key]))
                     skip_inputs.add(key)
             arg_text = " ".join(w.text for w in args)
-            full_access = "danger-full-access" in arg_text or "--dangerously-bypass" in arg_text or "--yolo" in arg_text
+            full_access = _turns_off_sandbox(spec, args)
             env, env_detail = EnvMode.MINIMAL, "codex-action keeps the API key in its proxy, outside the agent's environment"
-            if strategy_mode == "unsafe":
+            if strategy_mode in (strategy_in.get("keeps_sudo") or ()):
                 facts.append(Fact("privileged", "safety-strategy: unsafe (the agent keeps passwordless sudo)",
                                   self.loc(strategy) if strategy is not None else uses_loc))
             if not full_access and boundary is None:
@@ -446,9 +447,9 @@ class WorkflowReader:
                 env = EnvMode.INHERITED
                 env_detail = "with the sandbox off the agent runs in the job's environment on the runner"
         elif agent_id == "gemini-cli":
-            yolo = Fact("bypass-default", "the Gemini CLI action runs Gemini CLI with --yolo (every tool call approved)", uses_loc)
+            yolo = Fact("bypass-default", str(meaning.get("forced_bypass") or ""), uses_loc)
             listed = False
-            for key in _SETTINGS_INPUTS:
+            for key in meaning.get("settings_inputs") or ():
                 settings = inputs.get(key)
                 if settings is None:
                     continue
@@ -461,16 +462,16 @@ class WorkflowReader:
                 if sandbox is not None and boundary is None:
                     boundary, tool, egress = Boundary.CONTAINER, f"Gemini CLI sandbox ({sandbox[0]})", Egress.OPEN
                     facts.append(Fact("network-default", "the Gemini sandbox's default network", sandbox[1]))
-            if not listed:
+            if not listed and yolo.value:
                 facts.append(yolo)  # --yolo with every built-in tool, the shell included
         # Extra command-line arguments any agent action passes on (`aider_args`, `cli_args`, ...).
         for key, value in inputs.items():
-            if key not in skip_inputs and _ARGS_INPUT.match(key) and value.is_scalar:
+            if key not in skip_inputs and _args_input(key) and value.is_scalar:
                 args.extend(self._arg_words(value))
                 skip_inputs.add(key)
         for key, value in inputs.items():
-            if key in skip_inputs or key in ("github_token", "github-token"):
-                if key in ("github_token", "github-token"):
+            if key in skip_inputs or key in job_token_inputs:
+                if key in job_token_inputs:
                     fact = self._secret(key, value)
                     if fact is not None and fact.kind == "job-token":
                         token_reach.append(self.loc(value).with_label(f"the job token as the `{key}` input"))
@@ -491,7 +492,8 @@ class WorkflowReader:
         action = uses.text().split("@", 1)[0].strip().lower()
         site = self.gate(site, job, allow_list, action)
         site = self.with_unknowns(site, job, token_reach)
-        checks_actor = any(action == a or action.startswith(a + "/") for a in ACTOR_CHECKING)
+        known = self.cat.agent_action(action)
+        checks_actor = known is not None and known.checks_actor
         extra = self.job_findings(site, job, step, token_reach, inputs, raw_cli=not checks_actor)
         yield site, tuple(extra)
 
@@ -519,14 +521,16 @@ class WorkflowReader:
         if doc is None or not doc.is_map:
             return [], False
         facts: list[Fact] = []
+        enabled = doc.path("sandbox", "enabled")
+        sandboxed = enabled is not None and enabled.truthy()
         mode = doc.path("permissions", "defaultMode")
-        if mode is not None and mode.text() in ("bypassPermissions", "dontAsk", "auto", "acceptEdits"):
+        meaning = self.cat.approval_mode("claude-code", mode.text()) if mode is not None else None
+        if meaning is not None and meaning.approvals_off(confined=sandboxed):
             facts.append(Fact("bypass-flag", f"defaultMode: {mode.text()}", self.loc(self._line_in(settings, "defaultMode"))))
         for rule in (doc.path("permissions", "allow").seq() if doc.path("permissions", "allow") is not None else []):
-            if rule.text() in ("Bash", "Bash(*)", "Bash(**)", "Bash(:*)", "*"):
+            if self.cat.allows_any_shell("claude-code", rule.text()):
                 facts.append(Fact("bypass-flag", f"allow {rule.text()}", self.loc(self._line_in(settings, f'"{rule.text()}"'))))
-        enabled = doc.path("sandbox", "enabled")
-        return facts, enabled is not None and enabled.truthy()
+        return facts, sandboxed
 
     def _gemini_settings(self, settings: Node) -> tuple[list[Fact], bool, tuple[str, Location] | None]:
         """Gemini CLI settings given as a JSON string: its core tool list (an allow-list unless it
@@ -541,7 +545,7 @@ class WorkflowReader:
         listed = tools is not None and tools.is_seq
         for entry in (tools.seq() if listed else []):
             name = entry.text().strip()
-            if _ANY_SHELL.match(name):
+            if self.cat.allows_any_shell("gemini-cli", name):
                 line = self._line_in(settings, f'"{name}"')
                 facts.append(Fact("bypass-flag", f"core tool {name}: any shell command, approved by --yolo", self.loc(line)))
         sandbox = doc.path("tools", "sandbox")
@@ -582,7 +586,8 @@ class WorkflowReader:
                     continue
                 if not isinstance(item, Invocation):
                     continue
-                allow = next((w.location for w in item.args if w.text.split("=", 1)[0] in _ALLOW_FLAGS), None)
+                allow_flags = self.cat.permissions.list("tool_allow_list_flags")
+                allow = next((w.location for w in item.args if w.text.split("=", 1)[0] in allow_flags), None)
                 site, extra = self.ci_site(job, step, agent=item.agent, location=found.location,
                                            launcher="workflow run step", command=" ".join(w.text for w in item.all_words),
                                            env_location=run_loc, invocation=item, allow_list=allow)
@@ -628,7 +633,7 @@ class WorkflowReader:
         tm = step.get("timeout-minutes") if step is not None else None
         if tm is not None:
             return self.loc(tm)
-        for key in ("timeout_minutes", "timeout-minutes"):
+        for key in _any_inputs("timeout"):
             if inputs and key in inputs and inputs[key].text().strip():
                 return self.loc(inputs[key])
         return job.timeout
@@ -640,10 +645,11 @@ class WorkflowReader:
         c = site.containment
         if c.boundary is not Boundary.NONE or c.has(*_BYPASS_KINDS):
             return site
+        known = self.cat.agent_action(action) if action else None  # its default tools may be the gate
         if allow_list is not None:
             tool, fact = f"{site.agent_name}'s tool allow-list", Fact("tool-allow-list", "an explicit tool allow-list", allow_list)
-        elif action in GATED_BY_DEFAULT:
-            tool, fact = GATED_BY_DEFAULT[action], Fact("tool-gate", GATED_BY_DEFAULT[action], site.location)
+        elif known is not None and known.repo == action and known.gated_by_default:
+            tool, fact = known.gated_by_default, Fact("tool-gate", known.gated_by_default, site.location)
         else:
             return site
         return replace(site, containment=replace(c, boundary=Boundary.AGENT_SANDBOX, boundary_tool=tool,
@@ -688,7 +694,7 @@ class WorkflowReader:
                     message=f"{agent} shares the job's GitHub token, which can write ({scopes}) but not push code.",
                     related=[site.location.with_label("launch site"), *token_reach[:3]]))
         contained = self.least_privilege(site, job)
-        for key in OPEN_GATE_INPUTS:
+        for key in _any_inputs("open_gate"):
             node = inputs.get(key)
             if node is not None and "*" in node.text():
                 limit = " Its tools and token are limited, so this is hardening." if contained else ""
@@ -704,8 +710,8 @@ class WorkflowReader:
                 related=[self.triggers["pull_request_target"].with_label("trigger"), site.location.with_label("launch site")]))
         elif raw_cli and not job.gated:
             cond = step.get("if") if step is not None else None
-            gated = cond is not None and any(w in cond.text() for w in _GATE_WORDS)
-            untrusted = [t for t in UNTRUSTED_TRIGGERS if t in self.triggers and t != "pull_request_target"]
+            gated = cond is not None and any(w in cond.text() for w in _github("gate_words"))
+            untrusted = [t for t in _github("untrusted_triggers") if t in self.triggers and t != "pull_request_target"]
             if untrusted and not gated:
                 trig = untrusted[0]
                 out.append(new_finding(

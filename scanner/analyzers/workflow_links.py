@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from scanner.analyzers.base import Analysis
 from scanner.analyzers.shell import REPO_ROOT
+from scanner.catalog import load_catalog
 from scanner.model import Boundary, Fact, Finding, LaunchSite, Location
 
 _WORKFLOW = re.compile(r"(^|/)\.github/workflows/[^/]+\.ya?ml$")
@@ -58,8 +59,6 @@ _SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "source", "."}
 _MAKE = {"make", "gmake"}
 _TRANSPARENT = {"env", "time", "nice", "nohup", "exec", "command", "stdbuf", "xvfb-run", "caffeinate", "unbuffer",
                 "setsid", "chronic", "cronic", "run-one"}
-_STOP = {"docker", "podman", "nerdctl", "sudo", "doas", "runuser", "su", "bwrap", "firejail", "nsjail", "srt",
-         "sandbox-exec", "systemd-run", "ssh", "kubectl", "minijail0"}
 _WORKSPACE = ("${{ github.workspace }}/", "${{github.workspace}}/", "$GITHUB_WORKSPACE/", "${GITHUB_WORKSPACE}/",
               "$PWD/", "${PWD}/", "$(pwd)/", REPO_ROOT)
 # Programs in the system's folders (`/bin/bash`, `/usr/bin/env`) are read by their names; a
@@ -301,7 +300,7 @@ class EntryResolver:
         head = words[0]
         base_name = posixpath.basename(head)
         rest = words[1:]
-        if base_name in _STOP:
+        if _elsewhere([base_name, *rest]):
             return []
         if _PY.match(head):
             return self._python_command(rest, base)
@@ -741,6 +740,14 @@ def entry_links(root, paths, by_path, read):
                         continue
                     reached[target.site_id] = _carry(target, reader, job, step, reach)
     return new_sites, reached
+
+
+def _elsewhere(words: list[str]) -> bool:
+    """The command runs what follows in another context — a sandbox wrapper, another user, another
+    host (rules/containment.yaml) — so the repository file it names is not run here as is."""
+    cat = load_catalog()
+    c = cat.containment
+    return cat.sandbox_wrapper(words) is not None or words[0] in c.section("identity") or words[0] in c.list("remote_shells")
 
 
 def _local_uses(step) -> bool:
