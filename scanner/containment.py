@@ -65,7 +65,6 @@ class ContainmentJudge:
         self.sockets = set(c.list("docker_socket"))
         self.cred_paths = c.list("credential_paths")
         self.env_files = set(c.list("env_files"))
-        self.firewall_caps = set(c.list("firewall_caps"))
         self.escape_caps = set(c.list("escape_caps"))
         self.identity = c.section("identity")
         self.run_value_flags = set(c.section("container_run_flags").get("value") or ())
@@ -315,22 +314,18 @@ class ContainmentJudge:
     def _os_sandbox(self, layer: Layer, acc: _Acc) -> None:
         self._set_boundary(acc, Boundary.OS_SANDBOX, layer.tool)
         texts = [w.text for w in layer.words]
-        if layer.tool == "srt":
-            acc.egress = Egress.ALLOW_LIST  # deny-all unless allowedDomains
-        elif layer.tool == "firejail":
-            acc.egress = Egress.NONE if any(t in ("--net=none",) for t in texts) else Egress.OPEN
+        # What the sandbox gives with no network flag is rules data; the flags that change it are read here.
+        acc.egress = self.catalog.sandbox_egress(layer.tool) or Egress.UNKNOWN
+        if layer.tool == "firejail" and "--net=none" in texts:
+            acc.egress = Egress.NONE
         elif layer.tool == "systemd-run":
             acc.env, acc.env_fact = EnvMode.MINIMAL, None
             props = " ".join(texts)
-            acc.egress = Egress.NONE if "PrivateNetwork=yes" in props or "PrivateNetwork=true" in props else Egress.OPEN
+            if "PrivateNetwork=yes" in props or "PrivateNetwork=true" in props:
+                acc.egress = Egress.NONE
             if "RuntimeMaxSec" in props:
                 acc.add(FactKind.TIMEOUT, "RuntimeMaxSec", layer.head)
-        elif layer.tool in ("nsjail", "minijail0"):
-            acc.egress = Egress.NONE  # both start in a fresh network namespace by default
-        elif layer.tool == "codex sandbox":
-            acc.egress = Egress.NONE
-        else:
-            acc.egress = Egress.UNKNOWN
+        if acc.egress is Egress.UNKNOWN:
             acc.add(FactKind.NETWORK_PROFILE, f"egress decided by the {layer.tool} profile", layer.head)
 
     def _identity(self, layer: Layer, acc: _Acc) -> None:

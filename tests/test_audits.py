@@ -83,3 +83,21 @@ def test_an_undecided_site_is_judged_on_its_unknown_piece_alone() -> None:
     # Without the flag the missing timeout would be a finding of its own.
     site = _site(Containment(boundary=Boundary.UNKNOWN, unknowns=(unknown,)))
     assert "agent-unbounded-session" in {f.rule_id for f in audit_site(load_catalog(), site)}
+
+
+@pytest.mark.parametrize(("script", "egress"), [
+    ("nsjail -Mo -- claude -p task", "none"),
+    ("minijail0 -u agent claude -p task", "none"),
+    ("firejail claude -p task", "open"),
+    ("firejail --net=none claude -p task", "none"),
+    ("srt claude -p task", "allow-list"),
+    ("systemd-run --user -p PrivateNetwork=yes claude -p task", "none"),
+    ("systemd-run --user claude -p task", "open"),
+    ("sandbox-exec -f agent.sb claude -p task", "unknown"),
+])
+def test_an_os_sandbox_gives_the_egress_its_rules_row_says(tmp_path: Path, script: str, egress: str) -> None:
+    from scanner.engine import ScanOptions, scan
+
+    (tmp_path / "run.sh").write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
+    sites = scan(tmp_path, ScanOptions(jobs=1)).launch_sites
+    assert [(s.containment.boundary.value, s.containment.egress.value) for s in sites] == [("os-sandbox", egress)]
