@@ -56,6 +56,17 @@ class _Acc:
         self.unknowns.append(Fact(FactKind.UNKNOWN, value, loc))
 
 
+def network_egress(facts: Sequence[Fact]) -> Egress | None:
+    """What a container's network facts say of its egress: the host's network, none, or a network
+    defined elsewhere (unknown); None when none of them was set."""
+    kinds = {f.kind for f in facts}
+    for kind, egress in ((FactKind.NETWORK_HOST, Egress.HOST), (FactKind.NETWORK_NONE, Egress.NONE),
+                         (FactKind.NETWORK_NAMED, Egress.UNKNOWN)):
+        if kind in kinds:
+            return egress
+    return None
+
+
 class ContainmentJudge:
     def __init__(self, catalog: Catalog):
         self.catalog = catalog

@@ -5,8 +5,9 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Set
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -151,6 +152,43 @@ def descendants(root: Node, *types: str) -> Iterator[Node]:
         stack.extend(node.children)
         if not types or node.type in types:
             yield node
+
+
+@dataclass(frozen=True)
+class NameReads:
+    """How a grammar spells a read of a name: the node types of a name, of `obj.attr` (only the
+    object is read), of `key: value` / `key=value` (only the value is read), and of scopes whose
+    body runs later (not read here)."""
+
+    names: tuple[str, ...]
+    member: str
+    keyed: str
+    deferred: tuple[str, ...] = ()
+
+
+PY_READS = NameReads(("identifier",), "attribute", "keyword_argument", ("lambda", "function_definition"))
+JS_READS = NameReads(("identifier", "shorthand_property_identifier"), "member_expression", "pair")
+
+
+def reads_any(node: Node, names: Set[str], text: Callable[[Node], str], grammar: NameReads) -> bool:
+    """Whether an expression reads one of `names` (attribute names and keys do not count)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type in grammar.names:
+            if text(n) in names:
+                return True
+        elif n.type == grammar.member:
+            obj = n.child_by_field_name("object")
+            if obj is not None:
+                stack.append(obj)
+        elif n.type == grammar.keyed:
+            value = n.child_by_field_name("value")
+            if value is not None:
+                stack.append(value)
+        elif n.type not in grammar.deferred:
+            stack.extend(n.named_children)
+    return False
 
 
 def returned_values(body: Node | None, nested: tuple[str, ...]) -> list[Node]:

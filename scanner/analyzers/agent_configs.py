@@ -23,7 +23,8 @@ from scanner.analyzers.cfgtree import Node, load_json, load_toml, load_yaml
 from scanner.analyzers.containers import docker_option_facts, image_facts
 from scanner.catalog import AgentSpec
 from scanner.commandline import Invocation, Word, basename
-from scanner.model import Boundary, Egress, EnvMode, Fact, Location
+from scanner.containment import network_egress
+from scanner.model import Boundary, Egress, EnvMode, Fact, FactKind, Location
 
 _NO_SESSION = "a settings file does not start or bound the session"
 
@@ -31,7 +32,7 @@ _NO_SESSION = "a settings file does not start or bound the session"
 def _config_site(spec: AgentSpec, src, loc: Location, launcher: str, facts: list[Fact],
                  boundary: Boundary = Boundary.UNKNOWN, tool: str = "", egress: Egress = Egress.UNKNOWN,
                  env: EnvMode = EnvMode.MINIMAL):
-    facts = [*facts, Fact("timeout", _NO_SESSION, loc)]
+    facts = [*facts, Fact(FactKind.TIMEOUT, _NO_SESSION, loc)]
     return make_site(agent=spec, location=loc, surface="agent-config", launcher=launcher,
                      command=f"{spec.name} configured by {src.path}", boundary=boundary, tool=tool, env=env,
                      egress=egress, facts=facts)
@@ -74,14 +75,14 @@ def mcp_sites(src, servers: Node | None, config_label: str, trust_key: str = "tr
             if fact is None and refname:
                 fact = secret_fact(refname, loc(value))
             if fact is None and value.text() and not ref and _looks_secret(key):
-                fact = Fact("secret-operator", key, loc(value))
+                fact = Fact(FactKind.SECRET_OPERATOR, key, loc(value))
             if fact is not None:
                 facts.append(Fact(fact.kind, key, fact.location))
         facts.extend(_argv_secrets(words[1:]))
         facts.extend(_engine_control(words))
         trust = server.get(trust_key)
         if trust is not None and trust.truthy():
-            facts.append(Fact("bypass-flag", f"{trust_key}: true", loc(trust)))
+            facts.append(Fact(FactKind.BYPASS_FLAG, f"{trust_key}: true", loc(trust)))
         site_loc = src.loc(server.key_line or server.line)
         found = read(words)
         inv = found[0] if found and isinstance(found[0], Invocation) else None
@@ -89,7 +90,7 @@ def mcp_sites(src, servers: Node | None, config_label: str, trust_key: str = "tr
             yield make_site(agent=inv.agent, location=site_loc, surface="mcp-config", launcher=f"MCP server `{name}` in {config_label}",
                             command=" ".join(w.text for w in inv.all_words), boundary=None, env=EnvMode.MINIMAL,
                             env_detail="an MCP client passes a small default environment plus `env`",
-                            facts=[*facts, Fact("timeout", "the MCP client ends the server with the session", site_loc)],
+                            facts=[*facts, Fact(FactKind.TIMEOUT, "the MCP client ends the server with the session", site_loc)],
                             invocation=inv), ()
             continue
         boundary, tool, egress, extra = _wrapper(words)
@@ -97,7 +98,7 @@ def mcp_sites(src, servers: Node | None, config_label: str, trust_key: str = "tr
         yield make_site(agent=spec, location=site_loc, surface="mcp-config", launcher=f"MCP server `{name}` in {config_label}",
                         command=" ".join(w.text for w in words), boundary=boundary, tool=tool, env=EnvMode.MINIMAL,
                         env_detail="an MCP client passes a small default environment plus `env`", egress=egress,
-                        facts=[*facts, *extra, Fact("timeout", "the MCP client ends the server with the session", site_loc)]), ()
+                        facts=[*facts, *extra, Fact(FactKind.TIMEOUT, "the MCP client ends the server with the session", site_loc)]), ()
 
 
 def _looks_secret(key: str) -> bool:
@@ -128,10 +129,10 @@ def _argv_secrets(args: list[Word]) -> list[Fact]:
             continue
         flag, eq, value = text.partition("=")
         if eq and flag.startswith("-") and value and _secret_flag(flag):
-            facts.append(Fact("secret-operator", flag, word.location))
+            facts.append(Fact(FactKind.SECRET_OPERATOR, flag, word.location))
         elif i and text and not text.startswith("-") and args[i - 1].text.startswith("-") \
                 and "=" not in args[i - 1].text and _secret_flag(args[i - 1].text):
-            facts.append(Fact("secret-operator", args[i - 1].text, word.location))
+            facts.append(Fact(FactKind.SECRET_OPERATOR, args[i - 1].text, word.location))
     return facts
 
 
@@ -141,7 +142,7 @@ def _engine_control(words: list[Word]) -> list[Fact]:
     for word in words:
         name = word.text.lower().rsplit("/", 1)[-1].split("@", 1)[0]
         if name and any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(word.text.lower(), p) for p in patterns):
-            return [Fact("mount-docker-socket-rw", f"the host's container engine, driven by `{word.text}`", word.location)]
+            return [Fact(FactKind.MOUNT_DOCKER_SOCKET_RW, f"the host's container engine, driven by `{word.text}`", word.location)]
     return []
 
 
@@ -165,17 +166,12 @@ def _wrapper(words: list[Word]) -> tuple[Boundary | None, str, Egress, list[Fact
         facts = docker_option_facts(flags) if flags else []
         if i < len(rest):
             facts.extend(image_facts(rest[i].text, rest[i].location))
-        if any(f.kind == "network-host" for f in facts):
-            egress = Egress.HOST
-        elif any(f.kind == "network-none" for f in facts):
-            egress = Egress.NONE
-        elif any(f.kind == "network-named" for f in facts):
-            egress = Egress.UNKNOWN
-        else:
+        egress = network_egress(facts)
+        if egress is None:
             egress = Egress.OPEN
-            facts.append(Fact("network-default", "default bridge network", words[0].location))
+            facts.append(Fact(FactKind.NETWORK_DEFAULT, "default bridge network", words[0].location))
         if not any(f.text == "--rm" for f in flags):
-            facts.append(Fact("ephemeral", "the MCP client stops the server with the session", words[0].location))
+            facts.append(Fact(FactKind.EPHEMERAL, "the MCP client stops the server with the session", words[0].location))
         return Boundary.CONTAINER, f"{head} run", egress, facts
     wrapper = cat.sandbox_wrapper([w.text for w in words])
     egress = cat.sandbox_egress(wrapper) if wrapper is not None else None
@@ -187,12 +183,15 @@ def _wrapper(words: list[Word]) -> tuple[Boundary | None, str, Egress, list[Fact
 # -- Claude Code -------------------------------------------------------------------------------
 
 
+def _document(analysis: Analysis, load) -> tuple:  # type: ignore[no-untyped-def]
+    """The file and its top-level mapping (None when it is not one; a parse error is noted)."""
+    doc = load(analysis.source.text, analysis.notes)
+    return analysis.source, doc if doc is not None and doc.is_map else None
+
+
 def analyze_claude_settings(analysis: Analysis):
-    src = analysis.source
-    doc = load_json(src.text, analysis.notes)
-    if doc is None or not doc.is_map:
-        return
-    yield from claude_sites(src, doc)
+    src, doc = _document(analysis, load_json)
+    return claude_sites(src, doc) if doc is not None else ()
 
 
 def claude_sites(src, doc: Node):
@@ -205,14 +204,14 @@ def claude_sites(src, doc: Node):
     mode = doc.path("permissions", "defaultMode")
     meaning = cat.approval_mode("claude-code", mode.text()) if mode is not None else None
     if meaning is not None and meaning.approvals_off(confined=sandboxed):
-        facts.append(Fact("bypass-flag", f"defaultMode: {mode.text()}", loc(mode)))
+        facts.append(Fact(FactKind.BYPASS_FLAG, f"defaultMode: {mode.text()}", loc(mode)))
     for rule in (doc.path("permissions", "allow").seq() if doc.path("permissions", "allow") is not None else []):
         if rule.is_scalar and cat.allows_any_shell("claude-code", rule.text()):
-            facts.append(Fact("bypass-flag", f"allow {rule.text()}", loc(rule)))
+            facts.append(Fact(FactKind.BYPASS_FLAG, f"allow {rule.text()}", loc(rule)))
     for key in cat.approval_switches("claude-code"):
         switch = doc.get(key)
         if switch is not None and switch.truthy():
-            facts.append(Fact("bypass-flag", f"{key}: true", loc(switch)))
+            facts.append(Fact(FactKind.BYPASS_FLAG, f"{key}: true", loc(switch)))
     if facts:
         if sandboxed:
             yield _config_site(spec, src, facts[0].location, f"Claude Code settings {src.path}", facts,
@@ -223,11 +222,8 @@ def claude_sites(src, doc: Node):
 
 
 def analyze_mcp_json(analysis: Analysis):
-    src = analysis.source
-    doc = load_json(src.text, analysis.notes)
-    if doc is None or not doc.is_map:
-        return
-    yield from mcp_sites(src, _server_map(doc), src.path)
+    src, doc = _document(analysis, load_json)
+    return mcp_sites(src, _server_map(doc), src.path) if doc is not None else ()
 
 
 def _server_map(doc: Node) -> Node | None:
@@ -242,11 +238,8 @@ def _server_map(doc: Node) -> Node | None:
 
 
 def analyze_codex_config(analysis: Analysis):
-    src = analysis.source
-    doc = load_toml(src.text, analysis.notes)
-    if doc is None or not doc.is_map:
-        return
-    yield from codex_sites(src, doc)
+    src, doc = _document(analysis, load_toml)
+    return codex_sites(src, doc) if doc is not None else ()
 
 
 def _codex_table(src, table: Node) -> tuple[list[Fact], Boundary, Egress, EnvMode]:
@@ -257,22 +250,22 @@ def _codex_table(src, table: Node) -> tuple[list[Fact], Boundary, Egress, EnvMod
     boundary, egress, env = Boundary.AGENT_SANDBOX, Egress.NONE, EnvMode.MINIMAL
     mode = table.get("sandbox_mode")
     if mode is not None and cat.sandbox_mode_on("codex", mode.text()) is False:
-        facts.append(Fact("bypass-flag", f'sandbox_mode = "{mode.text()}"', loc(mode)))
+        facts.append(Fact(FactKind.BYPASS_FLAG, f'sandbox_mode = "{mode.text()}"', loc(mode)))
         boundary, egress = Boundary.UNKNOWN, Egress.UNKNOWN
     approval = table.get("approval_policy")
     meaning = cat.approval_mode("codex", approval.text()) if approval is not None else None
     if meaning is not None and meaning.approvals_off():
-        facts.append(Fact("bypass-flag", f'approval_policy = "{approval.text()}"', loc(approval)))
+        facts.append(Fact(FactKind.BYPASS_FLAG, f'approval_policy = "{approval.text()}"', loc(approval)))
     net = table.path("sandbox_workspace_write", "network_access")
     if net is not None and net.truthy() and boundary is Boundary.AGENT_SANDBOX:
-        facts.append(Fact("network-default", "network_access = true", loc(net)))
+        facts.append(Fact(FactKind.NETWORK_DEFAULT, "network_access = true", loc(net)))
         egress = Egress.OPEN
     inherit = table.path("shell_environment_policy", "inherit")
     if inherit is not None and inherit.text() == "all":
         excludes = table.path("shell_environment_policy", "ignore_default_excludes")
         if excludes is not None and excludes.truthy():
             env = EnvMode.INHERITED
-            facts.insert(0, Fact("env-inherited", 'shell_environment_policy inherit = "all" without the default excludes', loc(excludes)))
+            facts.insert(0, Fact(FactKind.ENV_INHERITED, 'shell_environment_policy inherit = "all" without the default excludes', loc(excludes)))
     return facts, boundary, egress, env
 
 
@@ -297,11 +290,8 @@ def codex_sites(src, doc: Node):
 
 
 def analyze_gemini_settings(analysis: Analysis):
-    src = analysis.source
-    doc = load_json(src.text, analysis.notes)
-    if doc is None or not doc.is_map:
-        return
-    yield from gemini_sites(src, doc)
+    src, doc = _document(analysis, load_json)
+    return gemini_sites(src, doc) if doc is not None else ()
 
 
 def gemini_sites(src, doc: Node):
@@ -314,12 +304,12 @@ def gemini_sites(src, doc: Node):
     for path in keys.get("auto_accept_keys") or ():
         node = doc.path(*path)
         if node is not None and node.is_scalar and node.truthy():
-            facts.append(Fact("bypass-flag", f"{'.'.join(path)}: {node.text()}", loc(node)))
+            facts.append(Fact(FactKind.BYPASS_FLAG, f"{'.'.join(path)}: {node.text()}", loc(node)))
     for path in keys.get("approval_mode_keys") or ():
         node = doc.path(*path)
         meaning = cat.approval_mode("gemini-cli", node.text()) if node is not None and node.is_scalar else None
         if node is not None and node.is_scalar and (node.truthy() or (meaning is not None and meaning.approvals_off())):
-            facts.append(Fact("bypass-flag", f"{'.'.join(path)}: {node.text()}", loc(node)))
+            facts.append(Fact(FactKind.BYPASS_FLAG, f"{'.'.join(path)}: {node.text()}", loc(node)))
     sandbox = doc.path("tools", "sandbox") or doc.get("sandbox")
     if facts:
         if sandbox is not None and sandbox.text() not in ("", "false"):
@@ -332,11 +322,8 @@ def gemini_sites(src, doc: Node):
 
 
 def analyze_opencode(analysis: Analysis):
-    src = analysis.source
-    doc = load_json(src.text, analysis.notes)
-    if doc is None or not doc.is_map:
-        return
-    yield from opencode_sites(src, doc)
+    src, doc = _document(analysis, load_json)
+    return opencode_sites(src, doc) if doc is not None else ()
 
 
 def opencode_sites(src, doc: Node):
@@ -345,14 +332,14 @@ def opencode_sites(src, doc: Node):
     facts: list[Fact] = []
     perm = doc.get("permission")
     if perm is None:
-        facts.append(Fact("bypass-default", "no `permission` block: OpenCode allows every tool by default", src.loc(doc.line)))
+        facts.append(Fact(FactKind.BYPASS_DEFAULT, "no `permission` block: OpenCode allows every tool by default", src.loc(doc.line)))
     elif perm.is_scalar and perm.text() == "allow":
-        facts.append(Fact("bypass-flag", '"permission": "allow"', loc(perm)))
+        facts.append(Fact(FactKind.BYPASS_FLAG, '"permission": "allow"', loc(perm)))
     elif perm.is_map:
         for key in catalog().allow_rules("opencode").shell_tools:
             node = perm.get(key)
             if node is not None and node.is_scalar and node.text() == "allow":
-                facts.append(Fact("bypass-flag", f'"permission.{key}": "allow"', loc(node)))
+                facts.append(Fact(FactKind.BYPASS_FLAG, f'"permission.{key}": "allow"', loc(node)))
     if facts:
         yield _config_site(spec, src, facts[0].location, f"OpenCode config {src.path}", facts), ()
     mcp = doc.get("mcp")
@@ -362,15 +349,14 @@ def opencode_sites(src, doc: Node):
 
 
 def analyze_aider_conf(analysis: Analysis):
-    src = analysis.source
-    doc = load_yaml(src.text, analysis.notes)
-    if doc is None or not doc.is_map:
+    src, doc = _document(analysis, load_yaml)
+    if doc is None:
         return
     spec = agent_by_name("aider")
     for key in catalog().approval_switches("aider"):
         node = doc.get(key)
         if node is not None and node.truthy():
-            fact = Fact("bypass-flag", f"{key}: true", src.loc(node.anchor))
+            fact = Fact(FactKind.BYPASS_FLAG, f"{key}: true", src.loc(node.anchor))
             yield _config_site(spec, src, fact.location, f"Aider config {src.path}", [fact]), ()
             return
 

@@ -24,7 +24,8 @@ from scanner.analyzers.cfgjudge import (agent_by_name, agent_in_image, catalog, 
 from scanner.analyzers.cfgtree import Node, load_json, load_yaml, strings
 from scanner.catalog import AgentSpec
 from scanner.commandline import Invocation, Unresolved, Word
-from scanner.model import Boundary, Egress, EnvMode, Fact, Location
+from scanner.containment import network_egress
+from scanner.model import Boundary, Egress, EnvMode, Fact, FactKind, Location
 
 _PROXY = re.compile(r"proxy|squid|tinyproxy|envoy|privoxy|mitm|egress|smokescreen|gateway", re.I)
 
@@ -33,9 +34,9 @@ _PROXY = re.compile(r"proxy|squid|tinyproxy|envoy|privoxy|mitm|egress|smokescree
 
 
 def image_facts(image: str, loc: Location) -> list[Fact]:
-    facts = [Fact("image", image, loc)]
+    facts = [Fact(FactKind.IMAGE, image, loc)]
     if "@sha256:" in image:
-        facts.append(Fact("image-digest", image, loc))
+        facts.append(Fact(FactKind.IMAGE_DIGEST, image, loc))
     return facts
 
 
@@ -89,7 +90,7 @@ def volume_fact(spec: str, loc: Location, readonly: bool | None = None) -> Fact 
     kind = host_kind(src)
     if kind == "volume":
         return None
-    return Fact(f"mount-{kind}-{'ro' if ro else 'rw'}", src, loc)
+    return Fact(FactKind.mount(kind, writable=not ro), src, loc)
 
 
 def mount_fact(spec: str, loc: Location) -> Fact | None:
@@ -107,7 +108,7 @@ def mount_fact(spec: str, loc: Location) -> Fact | None:
     kind = host_kind(src)
     if kind == "volume":
         return None
-    return Fact(f"mount-{kind}-{'ro' if ro else 'rw'}", src, loc)
+    return Fact(FactKind.mount(kind, writable=not ro), src, loc)
 
 
 def docker_option_facts(options: str | list[Word], loc: Location | None = None) -> list[Fact]:
@@ -123,8 +124,8 @@ def docker_option_facts(options: str | list[Word], loc: Location | None = None) 
 
 def _user_fact(user: str, loc: Location) -> Fact:
     if user.split(":", 1)[0].strip() in ("0", "root"):
-        return Fact("user-root", user, loc)
-    return Fact("user-nonroot", user, loc)
+        return Fact(FactKind.USER_ROOT, user, loc)
+    return Fact(FactKind.USER_NONROOT, user, loc)
 
 
 def _words_of(node: Node | None, src_loc) -> list[Word]:
@@ -291,8 +292,8 @@ def analyze_dockerfile(analysis: Analysis):
             site = make_site(agent=item.agent, location=loc, surface="dockerfile", launcher="Dockerfile RUN (installs the agent)",
                              command=f"{item.agent.name} installed in the image built from {src.path}",
                              boundary=Boundary.CONTAINER, tool="container image", env=EnvMode.MINIMAL, egress=Egress.UNKNOWN,
-                             facts=[Fact("agent-installed", f"the image installs {item.agent.name}; nothing in it starts the agent", loc),
-                                    Fact("timeout", "decided where the image is run", loc)],
+                             facts=[Fact(FactKind.AGENT_INSTALLED, f"the image installs {item.agent.name}; nothing in it starts the agent", loc),
+                                    Fact(FactKind.TIMEOUT, "decided where the image is run", loc)],
                              invocation=item)
             yield replace(site, site_id=image_site_id(src.path, item.agent.id)), ()
             continue
@@ -302,9 +303,9 @@ def analyze_dockerfile(analysis: Analysis):
         if summary["user"]:
             facts.append(_user_fact(summary["user"], src.loc(summary["user_line"])))
         elif summary["base_line"]:
-            facts.append(Fact("user-root", "no USER: the base image's default user, root for most images",
+            facts.append(Fact(FactKind.USER_ROOT, "no USER: the base image's default user, root for most images",
                               src.loc(summary["base_line"])))
-        unknowns = [Fact("unknown", f"how the image built from `{src.path}` is run (its mounts, network and user)", loc)]
+        unknowns = [Fact(FactKind.UNKNOWN, f"how the image built from `{src.path}` is run (its mounts, network and user)", loc)]
         site = make_site(agent=item.agent, location=loc, surface="dockerfile", launcher=f"Dockerfile {name}",
                          command=" ".join(w.text for w in item.all_words), boundary=Boundary.CONTAINER,
                          tool="container image", env=EnvMode.MINIMAL, egress=Egress.UNKNOWN,
@@ -334,38 +335,38 @@ def compose_service_facts(src, doc: Node, name: str, svc: Node) -> tuple[list[Fa
                 ro = vol.get("read_only")
                 kind = host_kind(src_node.text())
                 fact = None if kind == "volume" else Fact(
-                    f"mount-{kind}-{'ro' if ro is not None and ro.truthy() else 'rw'}", src_node.text(), loc(src_node))
+                    FactKind.mount(kind, writable=not (ro is not None and ro.truthy())), src_node.text(), loc(src_node))
         else:
             fact = None
         if fact is not None:
             facts.append(fact)
     priv = svc.get("privileged")
     if priv is not None and priv.truthy():
-        facts.append(Fact("privileged", "privileged: true", loc(priv)))
+        facts.append(Fact(FactKind.PRIVILEGED, "privileged: true", loc(priv)))
     for key in ("pid", "ipc", "uts", "userns_mode", "cgroup"):
         node = svc.get(key)
         if node is not None and node.text() == "host":
-            facts.append(Fact("host-namespace", f"{key}: host", loc(node)))
+            facts.append(Fact(FactKind.HOST_NAMESPACE, f"{key}: host", loc(node)))
     for cap in strings(svc.get("cap_add")):
-        facts.append(Fact("cap-add", cap.text().upper().removeprefix("CAP_"), loc(cap)))
+        facts.append(Fact(FactKind.CAP_ADD, cap.text().upper().removeprefix("CAP_"), loc(cap)))
     for cap in strings(svc.get("cap_drop")):
-        facts.append(Fact("cap-drop", cap.text().upper().removeprefix("CAP_"), loc(cap)))
+        facts.append(Fact(FactKind.CAP_DROP, cap.text().upper().removeprefix("CAP_"), loc(cap)))
     for opt in strings(svc.get("security_opt")):
         text = opt.text()
         if text.startswith("no-new-privileges") and not text.endswith("false"):
-            facts.append(Fact("no-new-privileges", text, loc(opt)))
+            facts.append(Fact(FactKind.NO_NEW_PRIVILEGES, text, loc(opt)))
         elif "unconfined" in text or text.replace("=", ":") == "label:disable":
-            facts.append(Fact("unconfined", text, loc(opt)))
+            facts.append(Fact(FactKind.UNCONFINED, text, loc(opt)))
     for dev in strings(svc.get("devices")):
-        facts.append(Fact("device", dev.text(), loc(dev)))
+        facts.append(Fact(FactKind.DEVICE, dev.text(), loc(dev)))
     user = svc.get("user")
     if user is not None:
         facts.append(_user_fact(user.text(), loc(user)))
     ro = svc.get("read_only")
     if ro is not None and ro.truthy():
-        facts.append(Fact("read-only-rootfs", "read_only: true", loc(ro)))
+        facts.append(Fact(FactKind.READ_ONLY_ROOTFS, "read_only: true", loc(ro)))
     for env_file in strings(svc.get("env_file")) + [n.get("path") for n in (svc.get("env_file").seq() if svc.get("env_file") is not None and svc.get("env_file").is_seq else []) if n.is_map and n.get("path") is not None]:
-        facts.append(Fact("env-file", env_file.text(), loc(env_file)))
+        facts.append(Fact(FactKind.ENV_FILE, env_file.text(), loc(env_file)))
     env = svc.get("environment")
     if env is not None:
         entries: list[tuple[str, Node]] = []
@@ -376,7 +377,7 @@ def compose_service_facts(src, doc: Node, name: str, svc: Node) -> tuple[list[Fa
         for key, node in entries:
             ref = re.search(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", node.text())
             fact = secret_fact(key, loc(node), secret_ref=ref.group(1) if ref and ref.group(1) != key else "")
-            if fact is not None and (fact.kind == "secret-model-key" or credential_like(key, ref.group(1) if ref else "")):
+            if fact is not None and (fact.kind == FactKind.SECRET_MODEL_KEY or credential_like(key, ref.group(1) if ref else "")):
                 facts.append(fact)
     for sec in (svc.get("secrets").seq() if svc.get("secrets") is not None else []):
         sname = sec.text() if sec.is_scalar else (sec.get("source").text() if sec.get("source") is not None else "")
@@ -386,10 +387,10 @@ def compose_service_facts(src, doc: Node, name: str, svc: Node) -> tuple[list[Fa
     for key in ("mem_limit", "cpus", "pids_limit", "memswap_limit"):
         node = svc.get(key)
         if node is not None:
-            facts.append(Fact("limit", f"{key}: {node.text()}", loc(node)))
+            facts.append(Fact(FactKind.LIMIT, f"{key}: {node.text()}", loc(node)))
     limits = svc.path("deploy", "resources", "limits")
     if limits is not None and limits.is_map:
-        facts.append(Fact("limit", "deploy.resources.limits", loc(limits)))
+        facts.append(Fact(FactKind.LIMIT, "deploy.resources.limits", loc(limits)))
     return facts, _compose_egress(src, doc, name, svc, facts)
 
 
@@ -413,17 +414,17 @@ def _compose_egress(src, doc: Node, name: str, svc: Node, facts: list[Fact]) -> 
     if mode is not None:
         text = mode.text()
         if text == "host":
-            facts.append(Fact("network-host", "network_mode: host", src.loc(mode.anchor)))
+            facts.append(Fact(FactKind.NETWORK_HOST, "network_mode: host", src.loc(mode.anchor)))
             return Egress.HOST
         if text == "none":
-            facts.append(Fact("network-none", "network_mode: none", src.loc(mode.anchor)))
+            facts.append(Fact(FactKind.NETWORK_NONE, "network_mode: none", src.loc(mode.anchor)))
             return Egress.NONE
-        facts.append(Fact("network-named", text, src.loc(mode.anchor)))
+        facts.append(Fact(FactKind.NETWORK_NAMED, text, src.loc(mode.anchor)))
         return Egress.UNKNOWN
     nets = _networks_of(svc)
     top = doc.get("networks")
     if not nets:
-        facts.append(Fact("network-default", "the project's default network", src.loc(svc.anchor)))
+        facts.append(Fact(FactKind.NETWORK_DEFAULT, "the project's default network", src.loc(svc.anchor)))
         return Egress.OPEN
 
     def internal(net: str) -> bool | None:
@@ -439,11 +440,11 @@ def _compose_egress(src, doc: Node, name: str, svc: Node, facts: list[Fact]) -> 
     states = {net: internal(net) for net in nets}
     for net, state in states.items():
         if state is None:
-            facts.append(Fact("network-named", net, src.loc(nets[net].anchor)))
+            facts.append(Fact(FactKind.NETWORK_NAMED, net, src.loc(nets[net].anchor)))
             return Egress.UNKNOWN
     open_nets = [net for net, state in states.items() if state is False]
     if open_nets:
-        facts.append(Fact("network-default", f"network `{open_nets[0]}` is not internal", src.loc(nets[open_nets[0]].anchor)))
+        facts.append(Fact(FactKind.NETWORK_DEFAULT, f"network `{open_nets[0]}` is not internal", src.loc(nets[open_nets[0]].anchor)))
         return Egress.OPEN
     # Every network is internal: the only way out is a service that also sits on an outside network.
     services = doc.get("services")
@@ -458,13 +459,13 @@ def _compose_egress(src, doc: Node, name: str, svc: Node, facts: list[Fact]) -> 
             continue
         image = other.get("image").text() if other.get("image") is not None else ""
         if _PROXY.search(other_name) or _PROXY.search(image):
-            facts.append(Fact("egress-allow-list", f"internal network; only exit is the proxy `{other_name}`",
+            facts.append(Fact(FactKind.EGRESS_ALLOW_LIST, f"internal network; only exit is the proxy `{other_name}`",
                               src.loc(other.anchor)))
             return Egress.ALLOW_LIST
-        facts.append(Fact("network-default", f"`{other_name}` bridges the internal network to the outside",
+        facts.append(Fact(FactKind.NETWORK_DEFAULT, f"`{other_name}` bridges the internal network to the outside",
                           src.loc(other.anchor)))
         return Egress.OPEN
-    facts.append(Fact("network-none", "internal networks only", src.loc(next(iter(nets.values())).anchor)))
+    facts.append(Fact(FactKind.NETWORK_NONE, "internal networks only", src.loc(next(iter(nets.values())).anchor)))
     return Egress.NONE
 
 
@@ -581,7 +582,7 @@ def compose_site(src, doc: Node, name: str, svc: Node, inv: Invocation, extra: l
     facts, egress = compose_service_facts(src, doc, name, svc)
     facts = [*extra, *facts]
     if svc.get("user") is not None:
-        facts = [f for f in facts if not (f in extra and f.kind == "user-root")]
+        facts = [f for f in facts if not (f in extra and f.kind == FactKind.USER_ROOT)]
     loc = src.loc(svc.anchor)
     return make_site(agent=inv.agent, location=loc, surface="compose", launcher=f"compose service `{name}`",
                      command=" ".join(w.text for w in inv.all_words), boundary=Boundary.CONTAINER,
@@ -677,7 +678,7 @@ def analyze_devcontainer(analysis: Analysis):
         if fact is not None:
             facts.append(fact)
     elif doc.get("dockerComposeFile") is None:
-        facts.append(Fact("mount-target-rw", "${localWorkspaceFolder} (the default workspace mount)", site_loc))
+        facts.append(Fact(FactKind.MOUNT_TARGET_RW, "${localWorkspaceFolder} (the default workspace mount)", site_loc))
     for mount in (doc.get("mounts").seq() if doc.get("mounts") is not None else []):
         if mount.is_scalar:
             fact = mount_fact(mount.text(), loc(mount))
@@ -704,22 +705,16 @@ def analyze_devcontainer(analysis: Analysis):
             ref = re.search(r"\$\{localEnv:([A-Za-z_][A-Za-z0-9_]*)", value.text())
             if ref:
                 fact = secret_fact(name, loc(value), secret_ref=ref.group(1))
-                if fact is not None and (fact.kind == "secret-model-key" or credential_like(name, ref.group(1))):
+                if fact is not None and (fact.kind == FactKind.SECRET_MODEL_KEY or credential_like(name, ref.group(1))):
                     facts.append(fact)
-    egress = Egress.OPEN
-    if any(f.kind == "network-host" for f in facts):
-        egress = Egress.HOST
-    elif any(f.kind == "network-none" for f in facts):
-        egress = Egress.NONE
-    else:
+    egress = network_egress(facts)
+    if egress not in (Egress.HOST, Egress.NONE):
         firewall = _firewall_command(doc, src)
         if firewall is not None:
             facts.append(firewall)
-        named = [f for f in facts if f.kind == "network-named"]
-        if named:
-            egress = Egress.UNKNOWN
-        else:
-            facts.append(Fact("network-default", "the devcontainer's default network", site_loc))
+        if egress is None:
+            egress = Egress.OPEN
+            facts.append(Fact(FactKind.NETWORK_DEFAULT, "the devcontainer's default network", site_loc))
     site = make_site(agent=spec, location=site_loc, surface="devcontainer", launcher="devcontainer",
                      command=f"{spec.name} in the dev container", boundary=Boundary.CONTAINER,
                      tool="devcontainer", env=EnvMode.MINIMAL, egress=egress, facts=facts)
@@ -734,7 +729,7 @@ def _firewall_command(doc: Node, src) -> Fact | None:
         for text_node in [n for n in node.walk() if n.is_scalar and isinstance(n.value, str)]:
             m = re.search(r"([\w./${}:-]*firewall[\w.-]*\.sh)", text_node.text())
             if m:
-                return Fact("firewall-script", m.group(1), src.loc(text_node.anchor))
+                return Fact(FactKind.FIREWALL_SCRIPT, m.group(1), src.loc(text_node.anchor))
     return None
 
 

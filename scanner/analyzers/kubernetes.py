@@ -12,7 +12,8 @@ from scanner.analyzers.cfgtree import Node, load_yaml_all
 from scanner.analyzers.containers import (agent_named, agent_of_config_path, agent_of_config_var, host_kind,
                                           image_facts)
 from scanner.commandline import Invocation, Word
-from scanner.model import Boundary, Egress, EnvMode, Fact
+from scanner.containment import network_egress
+from scanner.model import Boundary, Egress, EnvMode, Fact, FactKind
 
 
 def _kinds(key: str) -> tuple[str, ...]:
@@ -72,11 +73,11 @@ def policy_egress(src, policies: list[tuple[Node, object]], labels: dict[str, st
         anchor = pol_src.loc((egress.anchor if egress is not None else spec.anchor))
         rules = egress.seq() if egress is not None else []
         if not rules:
-            decided.append((Egress.NONE, Fact("network-none", f"NetworkPolicy `{name}` denies all egress", anchor)))
+            decided.append((Egress.NONE, Fact(FactKind.NETWORK_NONE, f"NetworkPolicy `{name}` denies all egress", anchor)))
         elif any(r.is_map and r.get("to") is None for r in rules) or any(not r.is_map for r in rules):
-            decided.append((Egress.OPEN, Fact("network-default", f"NetworkPolicy `{name}` allows egress to any destination", anchor)))
+            decided.append((Egress.OPEN, Fact(FactKind.NETWORK_DEFAULT, f"NetworkPolicy `{name}` allows egress to any destination", anchor)))
         else:
-            decided.append((Egress.ALLOW_LIST, Fact("egress-allow-list", f"NetworkPolicy `{name}` allows egress only to listed peers", anchor)))
+            decided.append((Egress.ALLOW_LIST, Fact(FactKind.EGRESS_ALLOW_LIST, f"NetworkPolicy `{name}` allows egress only to listed peers", anchor)))
     if not decided:
         return None
     order = [Egress.OPEN, Egress.ALLOW_LIST, Egress.NONE]
@@ -167,11 +168,11 @@ def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
     for key in ("hostNetwork",):
         node = pod.get(key)
         if node is not None and node.truthy():
-            facts.append(Fact("network-host", "hostNetwork: true", loc(node)))
+            facts.append(Fact(FactKind.NETWORK_HOST, "hostNetwork: true", loc(node)))
     for key in ("hostPID", "hostIPC"):
         node = pod.get(key)
         if node is not None and node.truthy():
-            facts.append(Fact("host-namespace", f"{key}: true", loc(node)))
+            facts.append(Fact(FactKind.HOST_NAMESPACE, f"{key}: true", loc(node)))
     host_paths: dict[str, Node] = {}
     for vol in (pod.get("volumes").seq() if pod.get("volumes") is not None else []):
         path = vol.path("hostPath", "path") if vol.is_map else None
@@ -187,30 +188,30 @@ def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
         hk = host_kind(path.text())
         if hk == "volume" or hk == "target-part":
             hk = "host-path"
-        facts.append(Fact(f"mount-{hk}-{'ro' if ro else 'rw'}", path.text(), loc(path)))
+        facts.append(Fact(FactKind.mount(hk, writable=not ro), path.text(), loc(path)))
     for ctx in (pod.get("securityContext"), container.get("securityContext")):
         if ctx is None or not ctx.is_map:
             continue
         priv = ctx.get("privileged")
         if priv is not None and priv.truthy():
-            facts.append(Fact("privileged", "privileged: true", loc(priv)))
+            facts.append(Fact(FactKind.PRIVILEGED, "privileged: true", loc(priv)))
         uid = ctx.get("runAsUser")
         if uid is not None:
-            facts.append(Fact("user-root" if uid.text() == "0" else "user-nonroot", f"runAsUser: {uid.text()}", loc(uid)))
+            facts.append(Fact(FactKind.USER_ROOT if uid.text() == "0" else "user-nonroot", f"runAsUser: {uid.text()}", loc(uid)))
         nonroot = ctx.get("runAsNonRoot")
         if nonroot is not None and nonroot.truthy():
-            facts.append(Fact("user-nonroot", "runAsNonRoot: true", loc(nonroot)))
+            facts.append(Fact(FactKind.USER_NONROOT, "runAsNonRoot: true", loc(nonroot)))
         ape = ctx.get("allowPrivilegeEscalation")
         if ape is not None and not ape.truthy():
-            facts.append(Fact("no-new-privileges", "allowPrivilegeEscalation: false", loc(ape)))
+            facts.append(Fact(FactKind.NO_NEW_PRIVILEGES, "allowPrivilegeEscalation: false", loc(ape)))
         for cap in (ctx.path("capabilities", "add").seq() if ctx.path("capabilities", "add") is not None else []):
-            facts.append(Fact("cap-add", cap.text().upper().removeprefix("CAP_"), loc(cap)))
+            facts.append(Fact(FactKind.CAP_ADD, cap.text().upper().removeprefix("CAP_"), loc(cap)))
         rofs = ctx.get("readOnlyRootFilesystem")
         if rofs is not None and rofs.truthy():
-            facts.append(Fact("read-only-rootfs", "readOnlyRootFilesystem: true", loc(rofs)))
-    if any(f.kind == "user-root" for f in facts) and any(f.kind == "user-nonroot" and f.value.startswith("runAsUser") for f in facts):
-        facts = [f for f in facts if f.kind != "user-root" or f.location.line > max(
-            g.location.line for g in facts if g.kind == "user-nonroot")]
+            facts.append(Fact(FactKind.READ_ONLY_ROOTFS, "readOnlyRootFilesystem: true", loc(rofs)))
+    if any(f.kind == FactKind.USER_ROOT for f in facts) and any(f.kind == FactKind.USER_NONROOT and f.value.startswith("runAsUser") for f in facts):
+        facts = [f for f in facts if f.kind != FactKind.USER_ROOT or f.location.line > max(
+            g.location.line for g in facts if g.kind == FactKind.USER_NONROOT)]
     for env in (container.get("env").seq() if container.get("env") is not None else []):
         if not env.is_map or env.get("name") is None:
             continue
@@ -227,31 +228,31 @@ def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
         ref = ef.get("secretRef") if ef.is_map else None
         if ref is not None:
             sname = ref.get("name").text() if ref.get("name") is not None else "?"
-            facts.append(Fact("env-file", f"Secret {sname} (envFrom)", loc(ref)))
+            facts.append(Fact(FactKind.ENV_FILE, f"Secret {sname} (envFrom)", loc(ref)))
     automount = pod.get("automountServiceAccountToken")
     if automount is None or automount.truthy():
         anchor = loc(automount) if automount is not None else src.loc(pod.key_line or pod.line)
-        facts.append(Fact("secret-operator", "the service account token (automountServiceAccountToken is not false)", anchor))
+        facts.append(Fact(FactKind.SECRET_OPERATOR, "the service account token (automountServiceAccountToken is not false)", anchor))
     for holder in (pod, job):
         deadline = holder.get("activeDeadlineSeconds") if holder is not None else None
         if deadline is not None:
-            facts.append(Fact("timeout", f"activeDeadlineSeconds: {deadline.text()}", loc(deadline)))
+            facts.append(Fact(FactKind.TIMEOUT, f"activeDeadlineSeconds: {deadline.text()}", loc(deadline)))
             break
     limits = container.path("resources", "limits")
     if limits is not None and limits.is_map:
-        facts.append(Fact("limit", "resources.limits", loc(limits)))
+        facts.append(Fact(FactKind.LIMIT, "resources.limits", loc(limits)))
     if kind in _kinds("ephemeral"):
-        facts.append(Fact("ephemeral", kind, loc(doc.get("kind"))))
+        facts.append(Fact(FactKind.EPHEMERAL, kind, loc(doc.get("kind"))))
     egress = Egress.OPEN
-    if any(f.kind == "network-host" for f in facts):
+    if network_egress(facts) is Egress.HOST:
         egress = Egress.HOST
     else:
         decided = policy_egress(src, policies, _labels(meta), _namespace(doc))
         if decided is None:
-            facts.append(Fact("network-default", "no NetworkPolicy in this file selects the pod", loc(container)))
+            facts.append(Fact(FactKind.NETWORK_DEFAULT, "no NetworkPolicy in this file selects the pod", loc(container)))
             # The cross-file pass (scanner.links) looks for policies elsewhere in the repo.
             selector = json.dumps({"labels": _labels(meta), "namespace": _namespace(doc)}, sort_keys=True)
-            facts.append(Fact("k8s-pod-selector", selector, loc(container)))
+            facts.append(Fact(FactKind.K8S_POD_SELECTOR, selector, loc(container)))
         else:
             egress = decided[0]
             facts.append(decided[1])

@@ -16,7 +16,8 @@ from scanner.analyzers.sdk_python import passive_session, read_only
 from scanner.catalog import load_catalog
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
-from scanner.model import Boundary, Confidence, EnvMode, Location
+from scanner.model import Boundary, Confidence, EnvMode, FactKind, Location
+from scanner.parsing import JS_READS, reads_any
 
 _UNSET = object()
 
@@ -236,7 +237,7 @@ class JsDetector:
             forms = self.forms(mode) if value is _UNSET else []
             worst = next((f for f in forms if off(self.const(f))), None)
             if off(value):
-                site.fact("bypass-flag", f"permissionMode: {value}", self.loc(mode))
+                site.fact(FactKind.BYPASS_FLAG, f"permissionMode: {value}", self.loc(mode))
             elif worst is not None:
                 # One of several modes the value can take is a bypass: judged on it, less certain.
                 site.report("agent-permission-bypass", self.loc(worst),
@@ -247,14 +248,14 @@ class JsDetector:
                 site.unknown(f"the permission mode `{self.short(mode)}`", self.loc(mode))
         skip = opts.get("allowDangerouslySkipPermissions")
         if skip is not None and self.const(skip) is True:
-            site.fact("bypass-flag", "allowDangerouslySkipPermissions: true", self.loc(skip))
+            site.fact(FactKind.BYPASS_FLAG, "allowDangerouslySkipPermissions: true", self.loc(skip))
         tools = self.strings(opts.get("allowedTools"))
         if tools and any(cat.allows_any_shell("claude-code", t) for t in tools):
-            site.fact("bypass-flag", "allowedTools: [\"Bash\"]", self.loc(opts["allowedTools"]))
+            site.fact(FactKind.BYPASS_FLAG, "allowedTools: [\"Bash\"]", self.loc(opts["allowedTools"]))
         if sandbox is not None:
             if enabled is True:
                 site.contain(Boundary.AGENT_SANDBOX, "Claude Code sandbox")
-                site.fact("agent-sandbox", "sandbox enabled", self.loc(sandbox))
+                site.fact(FactKind.AGENT_SANDBOX, "sandbox enabled", self.loc(sandbox))
             elif sb is None or enabled is _UNSET and "enabled" in sb:
                 site.contain(Boundary.UNKNOWN, "Claude Code sandbox")
                 site.unknown(f"whether the sandbox `{self.short(sandbox)}` is enabled", self.loc(sandbox))
@@ -272,7 +273,7 @@ class JsDetector:
     def _timeout(self, site: SiteBuilder, call: Node, opts: dict[str, Node]) -> None:
         signal = opts.get("abortController") or opts.get("signal")
         if signal is not None and "timeout" in self.text(self.mod.resolve(signal) or signal):
-            site.fact("timeout", "AbortSignal.timeout", self.loc(signal))
+            site.fact(FactKind.TIMEOUT, "AbortSignal.timeout", self.loc(signal))
 
     # Codex SDK ------------------------------------------------------------------------------
 
@@ -306,7 +307,7 @@ class JsDetector:
             site.set_env(env.mode, env.detail, env.location)
             site.secrets((w.text, w.location) for w in env.names)
         site.contain(Boundary.AGENT_SANDBOX, "Codex sandbox")
-        site.fact("agent-sandbox", "Codex's own sandbox is on by default", self.loc(call))
+        site.fact(FactKind.AGENT_SANDBOX, "Codex's own sandbox is on by default", self.loc(call))
         if opts is None:
             site.contain(Boundary.UNKNOWN, "Codex thread options")
             site.unknown(f"the thread options `{self.short(opts_node)}` (sandboxMode, approvalPolicy)", self.loc(opts_node))
@@ -317,15 +318,15 @@ class JsDetector:
             value = self.const(mode)
             if load_catalog().sandbox_mode_on("codex", value) is False:
                 site.contain(Boundary.NONE, "")
-                site.facts = [f for f in site.facts if f.kind != "agent-sandbox"]
-                site.fact("bypass-flag", f"sandboxMode: {value}", self.loc(mode))
+                site.facts = [f for f in site.facts if f.kind != FactKind.AGENT_SANDBOX]
+                site.fact(FactKind.BYPASS_FLAG, f"sandboxMode: {value}", self.loc(mode))
             elif value is _UNSET:
                 site.contain(Boundary.UNKNOWN, "Codex sandbox")
                 site.unknown(f"the sandbox mode `{self.short(mode)}`", self.loc(mode))
         policy = opts.get("approvalPolicy")
         meaning = load_catalog().approval_mode("codex", self.const(policy)) if policy is not None else None
         if meaning is not None and meaning.approvals_off():
-            site.fact("bypass-flag", f"approvalPolicy: {meaning.value}", self.loc(policy))
+            site.fact(FactKind.BYPASS_FLAG, f"approvalPolicy: {meaning.value}", self.loc(policy))
         net = opts.get("networkAccessEnabled")
         if net is not None and self.const(net) is True:
             site.fact("network-open", "networkAccessEnabled: true", self.loc(net))
@@ -606,7 +607,7 @@ class JsToolScan:
             site.set_env(EnvMode.INHERITED, "the tool runs in the agent's process and keeps its environment")
             replaces.append("agent-inherits-environment")
         if "timeout" in opts:
-            site.fact("timeout", "timeout", d.loc(opts["timeout"]))
+            site.fact(FactKind.TIMEOUT, "timeout", d.loc(opts["timeout"]))
         site.report("framework-host-code-execution", site.location,
                     f"The {label} runs {what} on the host, as the operator, with the operator's files, network and "
                     "environment: the model (and any prompt injection it reads) chooses what runs; "
@@ -652,25 +653,7 @@ def _js_idents(node: Node) -> list[Node]:
 
 
 def _js_uses(d: JsDetector, node: Node, names: set[str]) -> bool:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.type in ("identifier", "shorthand_property_identifier"):
-            if d.text(n) in names:
-                return True
-            continue
-        if n.type == "member_expression":
-            obj = n.child_by_field_name("object")
-            if obj is not None:
-                stack.append(obj)
-            continue
-        if n.type == "pair":
-            value = n.child_by_field_name("value")
-            if value is not None:
-                stack.append(value)
-            continue
-        stack.extend(n.named_children)
-    return False
+    return reads_any(node, names, d.text, JS_READS)
 
 
 def _wrapped(words: list[Word]) -> bool:

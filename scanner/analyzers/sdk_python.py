@@ -29,7 +29,8 @@ from scanner.analyzers.sdk_sites import SiteBuilder
 from scanner.catalog import load_catalog
 from scanner.commandline import Word
 from scanner.containment import EnvInfo
-from scanner.model import Boundary, Confidence, Egress, EnvMode, Location
+from scanner.model import Boundary, Confidence, Egress, EnvMode, FactKind, Location
+from scanner.parsing import PY_READS, reads_any
 
 
 def _alternative(key: str) -> str:
@@ -103,7 +104,7 @@ class PythonDetector:
         site = self.site(call, agent, name, launcher)
         site.set_env(EnvMode.INHERITED, f"{launcher} runs in the operator's process and keeps its environment")
         if timeout is not None:
-            site.fact("timeout", "timeout", timeout)
+            site.fact(FactKind.TIMEOUT, "timeout", timeout)
         handed = self.handed_to_agent(call)
         site.report(HOST_EXEC, site.location,
                     f"{what} on the host, as the operator, with the operator's files, network and environment; {fix}.",
@@ -121,14 +122,14 @@ class PythonDetector:
         site = self.site(call, agent, name, launcher)
         site.contain(boundary, tool, egress)
         site.set_env(EnvMode.MINIMAL, f"{tool} does not pass the operator's environment")
-        site.fact("timeout", f"{tool} bounds each execution")
+        site.fact(FactKind.TIMEOUT, f"{tool} bounds each execution")
         self.emit(site)
 
     def undecided(self, call: Call, *, agent: str, name: str, launcher: str, needs: str, at: Node | None = None) -> None:
         site = self.site(call, agent, name, launcher)
         site.contain(Boundary.UNKNOWN, launcher)
         site.set_env(EnvMode.MINIMAL, "decided with the executor")
-        site.fact("timeout", "decided with the executor")
+        site.fact(FactKind.TIMEOUT, "decided with the executor")
         site.unknown(needs, self.px.loc(at) if at is not None else None)
         self.emit(site)
 
@@ -168,7 +169,7 @@ def _claude(d: PythonDetector, call: Call) -> bool:
                  px.loc(options_node) if options_node is not None else None)
     timeout = px.enclosing_timeout(call.node)
     if timeout is not None:
-        site.fact("timeout", "timeout", timeout)
+        site.fact(FactKind.TIMEOUT, "timeout", timeout)
     opts: dict[str, Node] | None = {}
     if options_node is not None:
         opts = px.mapping(options_node)
@@ -208,10 +209,10 @@ def _claude_passive(site: SiteBuilder, px: PythonModule, opts: dict[str, Node]) 
 def read_only(site: SiteBuilder, what: str, at: Location) -> None:
     """A session that can talk and read but not act: no inline launch of an acting agent, no
     unbounded-session finding; the environment it inherits stays listed, as hardening."""
-    site.fact("read-only-session", what, at)
+    site.fact(FactKind.READ_ONLY_SESSION, what, at)
     for rule in (INLINE, "agent-inherits-environment", "agent-unbounded-session"):
         site.supersede(rule)
-    env = next((f for f in site.facts if f.kind == "env-inherited"), None)
+    env = next((f for f in site.facts if f.kind == FactKind.ENV_INHERITED), None)
     if env is not None:
         site.report("agent-inherits-environment", env.location,
                     f"{site.agent_name} receives the operator's whole environment ({env.value}); the session only "
@@ -275,7 +276,7 @@ def _claude_options(site: SiteBuilder, px: PythonModule, opts: dict[str, Node]) 
         bypassing = [v for v in values if off(v)]
         if len(values) == 1 and off(value):
             bypass_mode = unasked(value)
-            site.fact("bypass-flag", f"permission_mode={value}", px.loc(mode))
+            site.fact(FactKind.BYPASS_FLAG, f"permission_mode={value}", px.loc(mode))
         elif bypassing:
             # Several possible modes, one of them a bypass: judged on that form, less certain.
             bypass_mode = any(unasked(v) for v in bypassing)
@@ -291,15 +292,15 @@ def _claude_options(site: SiteBuilder, px: PythonModule, opts: dict[str, Node]) 
         names = px.strings(tools)
         target = px.deref(tools)
         if names and any(cat.allows_any_shell("claude-code", n) for n in names if n):
-            site.fact("bypass-flag", "allowed_tools=[\"Bash\"]", px.loc(tools))
+            site.fact(FactKind.BYPASS_FLAG, "allowed_tools=[\"Bash\"]", px.loc(tools))
         elif bypass_mode and target is not None and target.type == "none" and not (
                 {"disallowed_tools", "tools"} & set(opts)):
-            site.fact("bypass-flag", "allowed_tools=None under a bypass permission mode: every tool, Bash included, "
+            site.fact(FactKind.BYPASS_FLAG, "allowed_tools=None under a bypass permission mode: every tool, Bash included, "
                       "runs without a prompt", px.loc(target))
     if sandbox is not None:
         if enabled is True:
             site.contain(Boundary.AGENT_SANDBOX, "Claude Code sandbox")
-            site.fact("agent-sandbox", "sandbox enabled", px.loc(sandbox))
+            site.fact(FactKind.AGENT_SANDBOX, "sandbox enabled", px.loc(sandbox))
         elif sb is None or (enabled is UNSET and "enabled" in sb):
             site.contain(Boundary.UNKNOWN, "Claude Code sandbox")
             site.unknown(f"whether the sandbox `{px.text(sandbox)}` is enabled", px.loc(sandbox))
@@ -307,11 +308,11 @@ def _claude_options(site: SiteBuilder, px: PythonModule, opts: dict[str, Node]) 
     if user is not None:
         value = px.const(user)
         if value in ("root", "0", 0):
-            site.fact("user-root", "user=root", px.loc(user))
+            site.fact(FactKind.USER_ROOT, "user=root", px.loc(user))
         elif value is not None:
             if site.boundary in (Boundary.NONE, Boundary.AGENT_SANDBOX):
                 site.contain(Boundary.OTHER_USER, f"user={value if isinstance(value, str) else px.text(user)}")
-            site.fact("other-user", str(value) if value is not UNSET else px.text(user), px.loc(user))
+            site.fact(FactKind.OTHER_USER, str(value) if value is not UNSET else px.text(user), px.loc(user))
     env = opts.get("env")
     if env is not None:
         envmap = px.mapping(env)
@@ -368,7 +369,7 @@ def _needs_approval(site: SiteBuilder, px: PythonModule, call: Call) -> None:
     node = px.option(call, option)
     value = px.const(node) if node is not None else False
     if value is False:
-        site.fact("bypass-default" if node is None else "bypass-flag",
+        site.fact(FactKind.BYPASS_DEFAULT if node is None else "bypass-flag",
                   f"{option} is off (the default)" if node is None else f"{option}=False",
                   px.loc(node) if node is not None else None)
 
@@ -499,7 +500,7 @@ def _human_input(site: SiteBuilder, px: PythonModule, call: Call) -> None:
     node = call.keywords.get(spec.get("option", ""))
     value = px.const(node) if node is not None else None
     if node is not None and value in (spec.get("values") or ()):
-        site.fact("bypass-flag", f'{spec["option"]}="{value}"', px.loc(node))
+        site.fact(FactKind.BYPASS_FLAG, f'{spec["option"]}="{value}"', px.loc(node))
 
 
 def _autogen_env_off(px: PythonModule) -> Node | None:
@@ -596,7 +597,7 @@ def _star_imports(site: SiteBuilder, px: PythonModule, call: Call) -> None:
     node = px.option(call, option)
     names = px.strings(node) if node is not None else None
     if names and "*" in names:
-        site.fact("bypass-flag", f"{option}=[\"*\"]", px.loc(node))
+        site.fact(FactKind.BYPASS_FLAG, f"{option}=[\"*\"]", px.loc(node))
 
 
 # -- Others -------------------------------------------------------------------------------
@@ -749,7 +750,7 @@ def _oi(d: PythonDetector, call: Call) -> bool:
     if value_node is not None:
         value = px.const(value_node)
         if value is True:
-            site.fact("bypass-flag", f"{switch} = True", px.loc(value_node))
+            site.fact(FactKind.BYPASS_FLAG, f"{switch} = True", px.loc(value_node))
         elif value is UNSET:
             site.unknown(f"whether auto_run `{px.text(value_node)}` is on", px.loc(value_node))
     d.emit(site)
@@ -1182,7 +1183,7 @@ class ToolScan:
             replaces.append("agent-inherits-environment")
         timeout = call.keywords.get(spec.get("timeout_kw", "")) if "timeout_kw" in spec else None
         if timeout is not None and timeout.type != "none":
-            site.fact("timeout", "timeout", px.loc(timeout))
+            site.fact(FactKind.TIMEOUT, "timeout", px.loc(timeout))
         fix = _alternative("agent-tool-host-command")
         site.report(HOST_EXEC, site.location,
                     f"The {entry.label} runs {what} on the host, as the operator, with the operator's files, network "
@@ -1243,27 +1244,7 @@ def _idents(node: Node) -> list[Node]:
 
 def _uses(px: PythonModule, node: Node, names: set[str] | frozenset[str]) -> bool:
     """Whether an expression reads one of `names` (attribute names and keywords do not count)."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.type == "identifier":
-            if px.src.node_text(n) in names:
-                return True
-            continue
-        if n.type == "attribute":
-            obj = n.child_by_field_name("object")
-            if obj is not None:
-                stack.append(obj)
-            continue
-        if n.type == "keyword_argument":
-            value = n.child_by_field_name("value")
-            if value is not None:
-                stack.append(value)
-            continue
-        if n.type in ("lambda", "function_definition"):
-            continue
-        stack.extend(n.named_children)
-    return False
+    return reads_any(node, names, px.src.node_text, PY_READS)
 
 
 def _tool_sites(d: PythonDetector) -> None:

@@ -24,7 +24,8 @@ from scanner.catalog import AgentSpec
 from scanner.analyzers.shell import embedded_shell, shell_launches
 from scanner.commandline import Invocation, Unresolved, Word
 from scanner.findings import new_finding
-from scanner.model import Boundary, Confidence, Egress, EnvMode, Fact, Finding, LaunchSite, Location
+from scanner.containment import network_egress
+from scanner.model import Boundary, Confidence, Egress, EnvMode, Fact, FactKind, Finding, LaunchSite, Location
 from scanner.parsing import SourceFile
 
 SURFACE = "github-workflow"
@@ -208,11 +209,11 @@ class WorkflowReader:
         text = value.text()
         loc = self.loc(value)
         if "github.token" in text or "secrets.GITHUB_TOKEN" in text:
-            return Fact("job-token", name, loc)
+            return Fact(FactKind.JOB_TOKEN, name, loc)
         refs = [a or b for a, b in _SECRET_REF.findall(text)]
         if refs:
             fact = secret_fact(name.upper().replace("-", "_"), loc, secret_ref=refs[0])
-            if fact is not None and fact.kind == "secret-model-key" and self.cat.credential_kind(refs[0]) == "model-key":
+            if fact is not None and fact.kind == FactKind.SECRET_MODEL_KEY and self.cat.credential_kind(refs[0]) == "model-key":
                 fact = Fact(fact.kind, refs[0], loc)  # the model key by its own name, not the input's
             return fact
         if "${{" not in text and self.cat.credential_kind(name) and text.strip():
@@ -256,12 +257,12 @@ class WorkflowReader:
         reach = list(job.token_reach)
         out: list[Fact] = []
         for fact in facts:
-            if fact.kind != "job-token":
+            if fact.kind != FactKind.JOB_TOKEN:
                 out.append(fact)
                 continue
             reach.append(fact.location.with_label(f"the job token handed on as `{fact.value}`"))
             if job.push_scopes:
-                out.append(Fact("secret-operator", fact.value, fact.location))
+                out.append(Fact(FactKind.SECRET_OPERATOR, fact.value, fact.location))
         return out, reach
 
     def _prepare(self, job: Job) -> None:
@@ -276,7 +277,7 @@ class WorkflowReader:
         cond = node.get("if")
         job.gated = cond is not None and any(w in cond.text() for w in _github("gate_words"))
         if "schedule" in self.triggers:
-            job.facts.append(Fact("unattended", "starts on a schedule: no person starts or watches the run",
+            job.facts.append(Fact(FactKind.UNATTENDED, "starts on a schedule: no person starts or watches the run",
                                   self.triggers["schedule"]))
         self._permissions(job)
         self._container(job)
@@ -311,7 +312,7 @@ class WorkflowReader:
             if value.text().strip() != "write":
                 continue
             if scope in _github("oidc_scopes"):
-                job.facts.append(Fact("oidc", f"{scope}: write mints a short-lived OIDC credential", self.loc(value)))
+                job.facts.append(Fact(FactKind.OIDC, f"{scope}: write mints a short-lived OIDC credential", self.loc(value)))
                 continue
             job.write_scopes.append((scope, self.loc(value)))
 
@@ -326,8 +327,8 @@ class WorkflowReader:
             return
         job.boundary, job.tool = Boundary.CONTAINER, "job container"
         facts = image_facts(image.text(), self.loc(image))
-        facts.append(Fact("network-default", "the job container's default network", self.loc(image)))
-        facts.append(Fact("ephemeral", "job containers are removed after the job", self.loc(image)))
+        facts.append(Fact(FactKind.NETWORK_DEFAULT, "the job container's default network", self.loc(image)))
+        facts.append(Fact(FactKind.EPHEMERAL, "job containers are removed after the job", self.loc(image)))
         if cont.is_map:
             opts = cont.get("options")
             if opts is not None:
@@ -338,10 +339,9 @@ class WorkflowReader:
                     facts.append(fact)
             job.facts.extend(self._env_facts(cont.get("env")))
         job.facts.extend(facts)
-        if any(f.kind == "network-host" for f in facts):
-            job.egress = Egress.HOST
-        elif any(f.kind == "network-none" for f in facts):
-            job.egress = Egress.NONE
+        egress = network_egress(facts)
+        if egress in (Egress.HOST, Egress.NONE):
+            job.egress = egress
 
     def _checkout(self, job: Job, step: Node, uses: Node) -> None:
         with_ = step.get("with")
@@ -351,13 +351,13 @@ class WorkflowReader:
         if persisted:
             job.token_reach.append(self.loc(uses).with_label("actions/checkout persists the job token in .git/config"))
             fact = self._secret("token", token) if token is not None else None
-            if fact is not None and fact.kind != "job-token":
+            if fact is not None and fact.kind != FactKind.JOB_TOKEN:
                 # A personal access token or app token, left in .git/config for every later step.
                 refs = [a or b for a, b in _SECRET_REF.findall(token.text())]
-                job.facts.append(Fact("secret-operator", refs[0] if refs else token.text().strip(), self.loc(token)))
+                job.facts.append(Fact(FactKind.SECRET_OPERATOR, refs[0] if refs else token.text().strip(), self.loc(token)))
         ref = with_.get("ref") if with_ is not None else None
         if ref is not None and re.search(r"pull_request\.head|github\.head_ref|refs/pull/", ref.text()):
-            job.facts.append(Fact("checkout-head", ref.text(), self.loc(ref)))
+            job.facts.append(Fact(FactKind.CHECKOUT_HEAD, ref.text(), self.loc(ref)))
 
     def _harden(self, job: Job, step: Node) -> None:
         with_ = step.get("with")
@@ -365,7 +365,7 @@ class WorkflowReader:
         allowed = with_.get("allowed-endpoints") if with_ is not None else None
         if policy is not None and policy.text().strip() == "block" and job.egress is not Egress.HOST:
             job.egress = Egress.ALLOW_LIST if allowed is not None and allowed.text().strip() else Egress.NONE
-            job.facts.append(Fact("egress-allow-list", "harden-runner egress-policy: block", self.loc(policy)))
+            job.facts.append(Fact(FactKind.EGRESS_ALLOW_LIST, "harden-runner egress-policy: block", self.loc(policy)))
 
     # -- agent actions ----------------------------------------------------------------------
 
@@ -435,19 +435,19 @@ class WorkflowReader:
             full_access = _turns_off_sandbox(spec, args)
             env, env_detail = EnvMode.MINIMAL, "codex-action keeps the API key in its proxy, outside the agent's environment"
             if strategy_mode in (strategy_in.get("keeps_sudo") or ()):
-                facts.append(Fact("privileged", "safety-strategy: unsafe (the agent keeps passwordless sudo)",
+                facts.append(Fact(FactKind.PRIVILEGED, "safety-strategy: unsafe (the agent keeps passwordless sudo)",
                                   self.loc(strategy) if strategy is not None else uses_loc))
             if not full_access and boundary is None:
                 boundary, tool = Boundary.OS_SANDBOX, f"codex-action sandbox ({sandbox_mode}, {strategy_mode})"
                 net = re.search(r"network_access\s*=\s*\"?true", arg_text)
                 egress = Egress.OPEN if net else Egress.NONE
                 if net:
-                    facts.append(Fact("network-default", "network_access=true", args[0].location if args else uses_loc))
+                    facts.append(Fact(FactKind.NETWORK_DEFAULT, "network_access=true", args[0].location if args else uses_loc))
             elif full_access and boundary is None:
                 env = EnvMode.INHERITED
                 env_detail = "with the sandbox off the agent runs in the job's environment on the runner"
         elif agent_id == "gemini-cli":
-            yolo = Fact("bypass-default", str(meaning.get("forced_bypass") or ""), uses_loc)
+            yolo = Fact(FactKind.BYPASS_DEFAULT, str(meaning.get("forced_bypass") or ""), uses_loc)
             listed = False
             for key in meaning.get("settings_inputs") or ():
                 settings = inputs.get(key)
@@ -461,7 +461,7 @@ class WorkflowReader:
                     allow_list = allow_list or self.loc(settings)
                 if sandbox is not None and boundary is None:
                     boundary, tool, egress = Boundary.CONTAINER, f"Gemini CLI sandbox ({sandbox[0]})", Egress.OPEN
-                    facts.append(Fact("network-default", "the Gemini sandbox's default network", sandbox[1]))
+                    facts.append(Fact(FactKind.NETWORK_DEFAULT, "the Gemini sandbox's default network", sandbox[1]))
             if not listed and yolo.value:
                 facts.append(yolo)  # --yolo with every built-in tool, the shell included
         # Extra command-line arguments any agent action passes on (`aider_args`, `cli_args`, ...).
@@ -473,13 +473,13 @@ class WorkflowReader:
             if key in skip_inputs or key in job_token_inputs:
                 if key in job_token_inputs:
                     fact = self._secret(key, value)
-                    if fact is not None and fact.kind == "job-token":
+                    if fact is not None and fact.kind == FactKind.JOB_TOKEN:
                         token_reach.append(self.loc(value).with_label(f"the job token as the `{key}` input"))
                     elif fact is not None:
                         facts.append(fact)
                 continue
             fact = self._secret(key, value)
-            if fact is not None and fact.kind != "job-token":
+            if fact is not None and fact.kind != FactKind.JOB_TOKEN:
                 facts.append(fact)
             elif fact is not None:
                 token_reach.append(self.loc(value).with_label(f"the job token as the `{key}` input"))
@@ -487,7 +487,7 @@ class WorkflowReader:
         site = make_site(agent=spec, location=uses_loc, surface=SURFACE, launcher=f"action `{uses.text()}`",
                          command=f"uses: {uses.text()}", boundary=boundary, tool=tool, env=env,
                          env_detail=env_detail, env_location=self.loc(step.get("env")) if step.get("env") is not None else uses_loc,
-                         egress=egress, facts=[f for f in facts if f.kind != "job-token"],
+                         egress=egress, facts=[f for f in facts if f.kind != FactKind.JOB_TOKEN],
                          args=args, timeout=timeout)
         action = uses.text().split("@", 1)[0].strip().lower()
         site = self.gate(site, job, allow_list, action)
@@ -526,10 +526,10 @@ class WorkflowReader:
         mode = doc.path("permissions", "defaultMode")
         meaning = self.cat.approval_mode("claude-code", mode.text()) if mode is not None else None
         if meaning is not None and meaning.approvals_off(confined=sandboxed):
-            facts.append(Fact("bypass-flag", f"defaultMode: {mode.text()}", self.loc(self._line_in(settings, "defaultMode"))))
+            facts.append(Fact(FactKind.BYPASS_FLAG, f"defaultMode: {mode.text()}", self.loc(self._line_in(settings, "defaultMode"))))
         for rule in (doc.path("permissions", "allow").seq() if doc.path("permissions", "allow") is not None else []):
             if self.cat.allows_any_shell("claude-code", rule.text()):
-                facts.append(Fact("bypass-flag", f"allow {rule.text()}", self.loc(self._line_in(settings, f'"{rule.text()}"'))))
+                facts.append(Fact(FactKind.BYPASS_FLAG, f"allow {rule.text()}", self.loc(self._line_in(settings, f'"{rule.text()}"'))))
         return facts, sandboxed
 
     def _gemini_settings(self, settings: Node) -> tuple[list[Fact], bool, tuple[str, Location] | None]:
@@ -547,7 +547,7 @@ class WorkflowReader:
             name = entry.text().strip()
             if self.cat.allows_any_shell("gemini-cli", name):
                 line = self._line_in(settings, f'"{name}"')
-                facts.append(Fact("bypass-flag", f"core tool {name}: any shell command, approved by --yolo", self.loc(line)))
+                facts.append(Fact(FactKind.BYPASS_FLAG, f"core tool {name}: any shell command, approved by --yolo", self.loc(line)))
         sandbox = doc.path("tools", "sandbox")
         if sandbox is None:
             sandbox = doc.get("sandbox")
@@ -647,9 +647,9 @@ class WorkflowReader:
             return site
         known = self.cat.agent_action(action) if action else None  # its default tools may be the gate
         if allow_list is not None:
-            tool, fact = f"{site.agent_name}'s tool allow-list", Fact("tool-allow-list", "an explicit tool allow-list", allow_list)
+            tool, fact = f"{site.agent_name}'s tool allow-list", Fact(FactKind.TOOL_ALLOW_LIST, "an explicit tool allow-list", allow_list)
         elif known is not None and known.repo == action and known.gated_by_default:
-            tool, fact = known.gated_by_default, Fact("tool-gate", known.gated_by_default, site.location)
+            tool, fact = known.gated_by_default, Fact(FactKind.TOOL_GATE, known.gated_by_default, site.location)
         else:
             return site
         return replace(site, containment=replace(c, boundary=Boundary.AGENT_SANDBOX, boundary_tool=tool,
@@ -658,7 +658,7 @@ class WorkflowReader:
     def with_unknowns(self, site: LaunchSite, job: Job, token_reach: list[Location]) -> LaunchSite:
         if not (job.default_token and token_reach):
             return site
-        fact = Fact("unknown", "the repository's default GITHUB_TOKEN permissions (the workflow sets no `permissions:`)",
+        fact = Fact(FactKind.UNKNOWN, "the repository's default GITHUB_TOKEN permissions (the workflow sets no `permissions:`)",
                     self.loc(job.key_line))
         return replace(site, containment=replace(site.containment, unknowns=(*site.containment.unknowns, fact)))
 
@@ -677,7 +677,7 @@ class WorkflowReader:
         out: list[Finding] = []
         cat = self.cat
         agent = site.agent_name
-        unattended = " It starts on a schedule, with no person watching." if site.containment.has("unattended") else ""
+        unattended = " It starts on a schedule, with no person watching." if site.containment.has(FactKind.UNATTENDED) else ""
         if job.write_scopes and token_reach:
             scopes = ", ".join(s for s, _ in job.write_scopes)
             push = job.push_scopes
@@ -702,7 +702,7 @@ class WorkflowReader:
                     cat, "workflow-agent-untrusted-trigger", self.loc(node), site_id=site.site_id, contained=contained,
                     message=f"`{key}: {node.text()}` lets anyone on GitHub drive {agent} in this job.{limit}",
                     related=[site.location.with_label("launch site")]))
-        head = [f for f in job.facts if f.kind == "checkout-head"]
+        head = [f for f in job.facts if f.kind == FactKind.CHECKOUT_HEAD]
         if "pull_request_target" in self.triggers and head:
             out.append(new_finding(
                 cat, "workflow-agent-untrusted-trigger", head[0].location, site_id=site.site_id, contained=contained,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from scanner.analyzers.base import Analysis
 from scanner.analyzers.shell import REPO_ROOT
 from scanner.catalog import load_catalog
-from scanner.model import Boundary, Fact, Finding, LaunchSite, Location
+from scanner.model import Boundary, Fact, FactKind, Finding, LaunchSite, Location
 
 _WORKFLOW = re.compile(r"(^|/)\.github/workflows/[^/]+\.ya?ml$")
 _ACTION_FILES = ("action.yml", "action.yaml")
@@ -725,7 +725,7 @@ def entry_links(root, paths, by_path, read):
                     extra = _input_facts(reader, job.node.get("with"))
                     secrets = job.node.get("secrets")
                     if secrets is not None and secrets.is_scalar and secrets.text().strip() == "inherit":
-                        extra.append(Fact("secrets-inherit", "the called workflow may read every secret (secrets: inherit)",
+                        extra.append(Fact(FactKind.SECRETS_INHERIT, "the called workflow may read every secret (secrets: inherit)",
                                           reader.loc(secrets)))
                     callee = resolver.source(target)
                     if callee is not None and _token_reachable(callee.text):
@@ -789,9 +789,9 @@ def _step_sites(reader, job, step, reach: StepReach, extra: list[Fact], existing
         own = (Boundary.AGENT_SANDBOX, sites[0].containment.boundary_tool) if sandboxed else None
         via = reach.target or sites[0].location.path
         facts = list(extra)
-        bounds = [next(iter(s.containment.of_kind("timeout")), None) for s in sites]
+        bounds = [next(iter(s.containment.of_kind(FactKind.TIMEOUT)), None) for s in sites]
         if all(bounds):  # every launch it reaches is bounded where it is started
-            facts.append(Fact("timeout", "bounded where the agent is launched", bounds[0].location))
+            facts.append(Fact(FactKind.TIMEOUT, "bounded where the agent is launched", bounds[0].location))
         site, findings = reader.ci_site(
             job, step, agent=spec, location=reach.location, launcher=f"workflow step running {via}",
             command=reach.command, env_location=reach.location, extra_facts=facts, reached=own,
@@ -803,13 +803,13 @@ def _carry(site: LaunchSite, reader, job, step, reach: StepReach) -> LaunchSite:
     """The reached launch, bounded by the job's timeout and marked with the step that starts it."""
     c = site.containment
     facts = list(c.facts)
-    facts.append(Fact("entry-point", f"started by the workflow step at {reach.location.path}:{reach.location.line}",
+    facts.append(Fact(FactKind.ENTRY_POINT, f"started by the workflow step at {reach.location.path}:{reach.location.line}",
                       reach.location))
     timeout = reader._timeout(job, step) if step is not None else job.timeout
-    if timeout is not None and not c.has("timeout"):
-        facts.append(Fact("timeout", "timeout-minutes", timeout))
+    if timeout is not None and not c.has(FactKind.TIMEOUT):
+        facts.append(Fact(FactKind.TIMEOUT, "timeout-minutes", timeout))
     if "schedule" in reader.triggers:
-        facts.append(Fact("unattended", "started by a scheduled workflow: no person starts or watches the run",
+        facts.append(Fact(FactKind.UNATTENDED, "started by a scheduled workflow: no person starts or watches the run",
                           reader.triggers["schedule"]))
     unknowns = c.unknowns
     if step is None and not job.default_token:
