@@ -146,19 +146,13 @@ def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
         spec = agent_named(cname.text())
         if spec is not None:
             inv = Invocation(spec, Word(cname.text(), loc(cname)), tuple(_words(src, args)), ())
-    if inv is None:  # ... or one that mounts the agent's config folder or sets its config variable
-        for vm in (container.get("volumeMounts").seq() if container.get("volumeMounts") is not None else []):
-            path = vm.get("mountPath") if vm.is_map else None
-            spec = agent_of_config_path(path.text()) if path is not None else None
+    # ... or one that mounts the agent's config folder or sets its config variable.
+    for items, key, agent_of in (("volumeMounts", "mountPath", agent_of_config_path), ("env", "name", agent_of_config_var)):
+        for item in (container.get(items).seq() if inv is None and container.get(items) is not None else []):
+            node = item.get(key) if item.is_map else None
+            spec = agent_of(node.text()) if node is not None else None
             if spec is not None:
-                inv = Invocation(spec, Word(path.text(), loc(path)), tuple(_words(src, args)), ())
-                break
-    if inv is None:
-        for env in (container.get("env").seq() if container.get("env") is not None else []):
-            name_node = env.get("name") if env.is_map else None
-            spec = agent_of_config_var(name_node.text()) if name_node is not None else None
-            if spec is not None:
-                inv = Invocation(spec, Word(name_node.text(), loc(name_node)), tuple(_words(src, args)), ())
+                inv = Invocation(spec, Word(node.text(), loc(node)), tuple(_words(src, args)), ())
                 break
     if inv is None:
         return None
