@@ -93,7 +93,7 @@ def test_framework_snippets_use_the_frameworks_own_safe_option() -> None:
     root = REPOS / "sdk-mixed-frameworks"
     fixes = finding_fixes(root, scan(root, ScanOptions()))
     autogen = [f for (site, rule), f in fixes.items() if site.startswith("agents/autofix.py")]
-    assert autogen and "DockerCommandLineCodeExecutor" in autogen[0].after and not autogen[0].rewrite
+    assert autogen and "DockerCommandLineCodeExecutor" in autogen[0].after and autogen[0].rewrite
 
 
 def test_compose_snippet_is_compose_yaml() -> None:
@@ -288,11 +288,13 @@ def test_javascript_keeps_harmless_env_and_uses_its_module_system(tmp_path: Path
 @pytest.mark.parametrize(("files", "path", "prefix"), [
     ({"Makefile": "fix:\n\taider --yes-always --message hi\n"}, "Makefile", "\t./sandbox/agent-bwrap.sh aider"),
     ({"sub/Makefile": "fix:\n\taider --yes-always --message hi\n"}, "sub/Makefile",
-     '\tenv -C "$$(git rev-parse --show-toplevel)" BLASTWALL_TARGET="$$PWD" ./sandbox/agent-bwrap.sh aider'),
+     '\t"$$(git rev-parse --show-toplevel)/sandbox/agent-bwrap.sh" aider'),
     ({"web/package.json": '{"scripts": {"ai": "claude -p hi --dangerously-skip-permissions"}}\n'}, "web/package.json",
-     '"ai": "env -C .. BLASTWALL_TARGET=\\"$PWD\\" ./sandbox/agent-bwrap.sh claude'),
+     '"ai": "\\"$(git rev-parse --show-toplevel)/sandbox/agent-bwrap.sh\\" claude'),
     ({"bin/ask.sh": "#!/bin/sh\ngemini --yolo -p hi\n"}, "bin/ask.sh",
-     'env -C "$(git rev-parse --show-toplevel)" BLASTWALL_TARGET="$PWD" ./sandbox/agent-bwrap.sh gemini'),
+     '"$(git rev-parse --show-toplevel)/sandbox/agent-bwrap.sh" gemini'),
+    ({"ask.sh": "#!/bin/sh\ngemini --yolo -p hi\n"}, "ask.sh",  # a script may be started from any folder
+     '"$(git rev-parse --show-toplevel)/sandbox/agent-bwrap.sh" gemini'),
 ])
 def test_shell_launches_reach_the_runner_from_where_they_run(tmp_path: Path, files: dict, path: str, prefix: str) -> None:
     repo = write(tmp_path / "repo", files)
@@ -306,8 +308,17 @@ def test_workflow_step_with_a_working_directory_reaches_the_runner(tmp_path: Pat
         "    steps:\n      - run: claude -p hi --dangerously-skip-permissions\n        working-directory: docs\n"
         "        env:\n          ANTHROPIC_API_KEY: ${{ secrets.ANTHROPIC_API_KEY }}\n")})
     _result, plan = plan_for(repo)
-    assert 'env -C "$GITHUB_WORKSPACE" BLASTWALL_TARGET="$PWD" ./sandbox/agent-bwrap.sh claude' in \
-        plan.edits[".github/workflows/a.yml"][1]
+    after = plan.edits[".github/workflows/a.yml"][1]
+    assert "- run: $GITHUB_WORKSPACE/sandbox/agent-bwrap.sh claude" in after  # a plain scalar starts unquoted
+    assert yaml.safe_load(after)["jobs"]["a"]["steps"][0]["working-directory"] == "docs"
+    block = write(tmp_path / "block", {".github/workflows/a.yml": (
+        "on: workflow_dispatch\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    timeout-minutes: 5\n"
+        "    defaults:\n      run:\n        working-directory: docs\n"
+        "    steps:\n      - run: |\n          claude -p hi --dangerously-skip-permissions\n")})
+    _result, plan = plan_for(block)
+    after = plan.edits[".github/workflows/a.yml"][1]
+    assert '\n          "$GITHUB_WORKSPACE/sandbox/agent-bwrap.sh" claude -p hi' in after
+    assert yaml.safe_load(after)["jobs"]["a"]["steps"][0]["run"].startswith('"$GITHUB_WORKSPACE/sandbox/')
 
 
 # --- the summary ---------------------------------------------------------------------------------

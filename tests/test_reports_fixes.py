@@ -201,7 +201,9 @@ def test_a_codex_yolo_gets_a_codex_after(codex_ts: Scenario, codex_shell: Scenar
         assert "agent-bwrap.sh" in fix["after"]
     shell = codex_shell.fix("agent-permission-bypass")
     assert shell["before"] == 'codex exec --yolo "fix the failing tests"'
-    assert shell["after"].endswith('./sandbox/agent-bwrap.sh codex exec --yolo "fix the failing tests"')
+    # bin/fix.sh may be started from any folder: the runner is spelled from the repository root
+    assert shell["after"].endswith('"$(git rev-parse --show-toplevel)/sandbox/agent-bwrap.sh" codex exec --yolo '
+                                   '"fix the failing tests"')
     assert "```typescript\n" in codex_ts.markdown and "```sh\n" in codex_shell.markdown
 
 

@@ -10,8 +10,10 @@ must print (once, grouped, with its files) so the gap stays visible rather than 
   repository (the launcher that runs a command string), so the verdict is `unclear`.
 
 Before this list was shrunk it held 16 scenarios; blastwall now rewrites configs found by
-content, SDK and framework options, helper-built and shell-string commands, compose services,
-agent actions and workflow jobs, so 7 + 1 remain.
+content, SDK and framework options (AutoGen's local executor included: it becomes the Docker one,
+started where AutoGen needs it started), helper-built and shell-string commands, `docker run`
+commands continued over several lines, calls through `promisify(exec)`, compose services, agent
+actions and workflow jobs, so 5 + 1 remain.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ REPOS = ROOT / "fixtures" / "repos"
 PRESENT = sorted(p.name for p in REPOS.iterdir()
                  if (p / "expected.yaml").is_file() and yaml.safe_load((p / "expected.yaml").read_text())["verdict"] == "present")
 MANUAL = {
-    # The GitHub MCP server needs a GitHub token: wrapped in the runner, it still holds an
-    # operator credential; only a broker-minted, scoped token closes that.
+    # The GitHub MCP server needs a GitHub token: wrapped in the runner (and read through it), it
+    # still holds an operator credential; only a broker-minted, scoped token closes that.
     "mcp-forwards-token": "MCP servers handed an operator credential",
     # A Claude Desktop config and a template are installed outside the repository, where a
     # relative runner path means nothing; one server drives the Docker daemon, two hold tokens.
@@ -44,12 +46,6 @@ MANUAL = {
     # A calculator tool that eval()s the model's text, and an environment factory whose Docker
     # branch needs its own configuration: no mechanical rewrite keeps them working.
     "py-agent-tools": "no option blastwall can switch to a safe value",
-    # AutoGen's Docker executor must be started (`async with` / `await start()`): the safe form
-    # changes the surrounding code, so it is shown, not applied.
-    "sdk-mixed-frameworks": "switch to the framework's isolated executor by hand",
-    # The promisified exec is rewritten through the runner, but the scanner does not follow a
-    # runner behind promisify(exec): the summary says it is still flagged.
-    "ts-agent-tools": "still flagged after the rewrite",
     # A third-party aider action: its inputs are cleaned, but nothing shows which tools it gives.
     "workflow-agent-tools-bypass": "agent actions whose tools blastwall cannot see",
 }
@@ -88,6 +84,24 @@ def test_fix_apply_flips_the_verdict(tmp_path: Path, name: str) -> None:
         assert any(STAYS_UNCLEAR[name] in json.dumps(f) for f in report["findings"])
     else:
         assert verdict == "not present", fix.stdout
+
+
+def test_a_wrapped_mcp_server_without_credentials_is_read_through_the_runner(tmp_path: Path) -> None:
+    """A stdio server that is no agent of the catalog, moved into the runner by --apply, is judged
+    by the sandbox the runner script puts around it; before, it is an inline launch."""
+    repo = tmp_path / "tools-repo"
+    repo.mkdir()
+    (repo / "notes_server.py").write_text("import sys\nfor line in sys.stdin:\n    print(line)\n", encoding="utf-8")
+    config = {"mcpServers": {"notes": {"command": "python3", "args": ["notes_server.py", "--root", "docs"]}}}
+    (repo / ".mcp.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    before = json.loads(blastwall("scan", str(repo), "-f", "json", "--fail-on", "never").stdout)
+    assert before["verdict"] == "present"
+    assert {f["rule_id"] for f in before["findings"]} >= {"agent-inline-launch"}
+    assert blastwall("fix", str(repo), "--apply", "--yes").returncode == 0
+    after = json.loads(blastwall("scan", str(repo), "-f", "json", "--fail-on", "never").stdout)
+    assert after["verdict"] == "not present", after["findings"]
+    (site,) = [s for s in after["launch_sites"] if s["path"] == ".mcp.json"]
+    assert site["containment"]["boundary"] == "os-sandbox"
 
 
 def test_manual_table_is_current() -> None:

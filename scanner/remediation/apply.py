@@ -8,17 +8,21 @@ TypeScript, a positioned JSON(C) tree, TOML and YAML by line or round-trip):
 - Code launches (`plan_apply` with `anchored`, the default): Python `subprocess.*` with an argv
   list, a list variable or a same-file helper that returns one, `shell=True` strings and
   `os.system` statements (as `sh -c` through the runner); JavaScript/TypeScript `child_process`
-  `spawn/spawnSync/execFile/execFileSync`, and `exec/execSync` command strings. The runner is
+  `spawn/spawnSync/execFile/execFileSync`, and `exec/execSync` command strings (also through a
+  name bound to `promisify(exec)`, which becomes `promisify(execFile)` at the call). The runner is
   started by its path from the repository root with the root as working folder (computed from
   the file's own location: `__file__`, `__dirname`, `import.meta.url`), the original working
   folder is handed over in BLASTWALL_TARGET, the environment becomes explicit (PATH, the agent's
   key by name, and every harmless entry the launch set, named in BLASTWALL_PASS_ENV), and a
   timeout is added when there is none. See `LaunchCtx`.
 - Shell command lines (scripts, Makefile recipes, workflow `run:` steps, `package.json` scripts)
-  that start with the agent get the runner in front, addressed from the repository root
-  (`env -C "$(git rev-parse --show-toplevel)" BLASTWALL_TARGET="$PWD" ./sandbox/agent-bwrap.sh`
-  where the shell may run anywhere; `./sandbox/agent-bwrap.sh` where it runs at the root).
-  One-line `docker|podman run` commands lose their escapes and gain the sandbox flags.
+  that start with the agent get the runner in front, by its path spelled from the repository
+  root (`"$(git rev-parse --show-toplevel)/sandbox/agent-bwrap.sh"`, `"$GITHUB_WORKSPACE/..."`)
+  where the shell may run in another folder, `./sandbox/agent-bwrap.sh` where the tool starts it
+  at the root or the script has moved there itself; the folder it runs in stays the one the
+  runner mounts.
+  `docker|podman run` commands, on one line or continued over several, lose their escapes and
+  gain the sandbox flags (see `configs.plan_container_run`), keeping their layout.
 - Configuration (`configs`): Claude/Gemini/Qwen/OpenCode/Codex/Aider settings wherever found,
   MCP stdio servers (wrapped in the runner, their env named for it), workflow jobs (read-only
   token, operator secrets out, checkout without a persisted token, a timeout, agent action
@@ -262,23 +266,72 @@ def write_plan(root: Path, plan: ApplyPlan) -> list[str]:
 
 
 def _shell_prefix(path: str, text: str, site: LaunchSite, runner: str, ctx: LaunchCtx | None) -> str:
-    """How a shell-like launch reaches the runner, from wherever it runs."""
+    """How a shell-like launch reaches the runner from wherever it runs: by its path from the
+    repository root, spelled from the root (`$(git rev-parse --show-toplevel)`, `$GITHUB_WORKSPACE`),
+    so the folder the command runs in stays its own and is the one the runner mounts; `./` only
+    where the tool itself starts the command at the root (a root Makefile or package.json, a
+    workflow step without a working-directory)."""
     if ctx is None:
         return runner
     rel = runner[2:] if runner.startswith("./") else runner
     if site.surface == "package-json":
         if ctx.depth == 0:
             return "./" + rel  # npm, yarn and pnpm run scripts in the package's own folder
-        return f'env -C {"/".join([".."] * ctx.depth)} BLASTWALL_TARGET="$PWD" ./{rel}'
+        return f'"$(git rev-parse --show-toplevel)/{rel}"'
     if site.surface == "github-workflow":
         if not _workflow_workdir(text, site.location.line):
             return "./" + rel  # a run step starts in $GITHUB_WORKSPACE, the repository root
-        return f'env -C "$GITHUB_WORKSPACE" BLASTWALL_TARGET="$PWD" ./{rel}'
+        line = text.split("\n")[site.location.line - 1] if 0 < site.location.line <= text.count("\n") + 1 else ""
+        if re.match(r"^\s*(?:-\s+)?run\s*:\s*[^|>\s]", line):
+            return f"$GITHUB_WORKSPACE/{rel}"  # a one-line YAML scalar: no quote may start it
+        return f'"$GITHUB_WORKSPACE/{rel}"'
     if site.surface == "makefile":
         if ctx.depth == 0:
             return "./" + rel  # recipes run in the folder of the root Makefile
-        return f'env -C "$$(git rev-parse --show-toplevel)" BLASTWALL_TARGET="$$PWD" ./{rel}'
-    return f'env -C "$(git rev-parse --show-toplevel)" BLASTWALL_TARGET="$PWD" ./{rel}'
+        return f'"$$(git rev-parse --show-toplevel)/{rel}"'
+    if _script_at_root(text, site.location.line, ctx.depth):
+        return "./" + rel  # the script has moved to the repository root itself
+    return f'"$(git rev-parse --show-toplevel)/{rel}"'  # a script may be started from any folder
+
+
+_ROOT_DIRS = ('"$(git rev-parse --show-toplevel)"', "$(git rev-parse --show-toplevel)", '"$GITHUB_WORKSPACE"',
+              '"${GITHUB_WORKSPACE}"', "$GITHUB_WORKSPACE", "${GITHUB_WORKSPACE}")
+_SCRIPT_DIR = re.compile(r'^"?\$\(dirname (?:-- )?"?(?:\$0|\$\{BASH_SOURCE\[0\]\}|\$BASH_SOURCE)"?\)(?P<up>(?:/\.\.)*)/?"?$')
+
+
+def _script_at_root(text: str, line: int, depth: int) -> bool:
+    """True when a shell script has changed to the repository root before `line`, at its top
+    level and for good: `cd "$(git rev-parse --show-toplevel)"`, `cd "$GITHUB_WORKSPACE"`, `cd
+    "$(dirname "$0")/.."` from as deep as the script is, or `cd "$DIR"` for a variable set to one
+    of those; with no other change of folder between it and the launch."""
+    lines = text.split("\n")[: max(line - 1, 0)]
+    roots: set[str] = set()
+    at_root = False
+    for raw in lines:
+        stripped = raw.strip()
+        if re.match(r"^(cd|pushd|popd)\b", stripped) and raw[:1].isspace():
+            return False  # a change of folder inside a block: where the launch runs is not plain
+        assign = re.match(r"^(?:readonly\s+|export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.+)$", raw.rstrip())
+        if assign and _is_root_dir(assign.group(2), depth, roots):
+            roots.add(assign.group(1))
+            continue
+        if assign and assign.group(1) in roots:
+            roots.discard(assign.group(1))
+        cd = re.match(r"^(cd|pushd|popd)\b\s*(.*?)\s*(?:\|\|\s*exit\b.*|&&.*)?$", raw.rstrip())
+        if cd:
+            at_root = cd.group(1) != "popd" and _is_root_dir(cd.group(2), depth, roots)
+    return at_root
+
+
+def _is_root_dir(word: str, depth: int, roots: set[str]) -> bool:
+    word = word.strip()
+    if word in _ROOT_DIRS:
+        return True
+    var = re.fullmatch(r'"?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?"?', word)
+    if var and var.group(1) in roots:
+        return True
+    m = _SCRIPT_DIR.match(word)
+    return bool(m) and m.group("up").count("..") == depth
 
 
 def _workflow_workdir(text: str, line: int) -> bool:
@@ -354,7 +407,7 @@ def _rewrite_file(path: str, text: str, tasks: list[_Task], runner: str, key_nam
             except configs.Manual as exc:
                 rewritten, reason = None, str(exc)
         elif item.kind == "container-run":
-            rewritten, reason = _rewrite_container_line(new, site, keys, notes)
+            rewritten, reason = _rewrite_container_line(new, site, keys, notes, _container_network(site.agent, keys))
         elif item.kind == "shell" and site.surface in _SHELL_SURFACES:
             rewritten, reason = _rewrite_shell(new, site, _shell_prefix(path, new, site, runner, ctx))
         elif item.kind == "shell":
@@ -537,35 +590,161 @@ def _swap_own_sandbox(text: str, site: LaunchSite, lines: Iterable[int]) -> tupl
 
 
 def _rewrite_container_line(text: str, site: LaunchSite, keys: tuple[str, ...],
-                            notes: list[str]) -> tuple[str | None, str]:
-    """A one-line `docker|podman run ...` command (scripts, Makefiles, workflow steps) re-spelled
-    with its escapes removed and the sandbox flags added."""
+                            notes: list[str], network: str = "") -> tuple[str | None, str]:
+    """A `docker|podman run ...` command (scripts, Makefiles, workflow steps), on one line or
+    continued over several with a trailing backslash, re-spelled with its escapes removed and the
+    sandbox flags added (see `configs.plan_container_run`). The command keeps its layout: a word
+    dropped leaves its line (a line left empty goes), a word changed stays where it was, the
+    added flags go on one line after `run` (on the `run` line itself for a one-line command), and
+    a timeout goes in front unless one is there."""
     from scanner.remediation import configs
 
     lines = text.split("\n")
     i = site.location.line - 1
     if not 0 <= i < len(lines):
         return None, "could not find the command again"
-    line = lines[i]
-    if line.rstrip().endswith("\\"):
-        return None, "the docker run command spans several lines; apply the run-agent.sh flags by hand"
-    m = re.search(r"\b(docker|podman)\s+run\b", line)
-    if m is None:
-        return None, "the container run is not on the flagged line; apply the run-agent.sh flags by hand"
-    head, command = line[: m.start()], line[m.start():]
-    if any(c in command for c in ";|&<>`") or "$(" in command:
-        return None, "the docker run line holds other commands; apply the run-agent.sh flags by hand"
+
+    def continued(k: int) -> bool:
+        return lines[k].rstrip("\r").endswith("\\") and not lines[k].rstrip("\r").endswith("\\\\")
+
+    first = i
+    while first > 0 and continued(first - 1):
+        first -= 1
+    last = i
+    while last < len(lines) - 1 and continued(last):
+        last += 1
+    run_lines = [k for k in range(first, last + 1) if re.search(r"\b(docker|podman)\s+run\b", lines[k])]
+    if len(run_lines) != 1:
+        return None, ("the container run is not on the flagged line; apply the run-agent.sh flags by hand" if not run_lines
+                      else "several container runs share these lines; apply the run-agent.sh flags by hand")
+    start = run_lines[0]
+    m = re.search(r"\b(docker|podman)\s+run\b", lines[start])
+    head_text = "\n".join(lines[first:start] + [lines[start][: m.start()]])
+    # Each line's words (without its continuation backslash and line break), kept per line.
+    per_line: list[tuple[int, str, str, list[str], str]] = []  # line, indent/prefix, words text, words, suffix
+    for k in range(start, last + 1):
+        raw = lines[k]
+        cr = "\r" if raw.endswith("\r") else ""
+        body = raw[: len(raw) - len(cr)]
+        cont = ""
+        if k < last:
+            body = body.rstrip()
+            body, cont = body[:-1].rstrip(), " \\"
+        prefix = body[: m.start()] if k == start else body[: len(body) - len(body.lstrip())]
+        body = body[len(prefix):]
+        comment = ""
+        if k == last:
+            cut = _unquoted_comment(body)
+            if cut >= 0:
+                body, comment = body[:cut].rstrip(), body[len(body[:cut].rstrip()):]
+        try:
+            words = configs.shell_words(body)
+        except configs.Manual:
+            return None, "a quoted value spans lines in the docker run command; apply the run-agent.sh flags by hand"
+        for word in words:
+            outside = _unquoted(word)
+            if any(c in outside for c in ";|&<>`") or outside.count("$(") != outside.count(")"):
+                return None, "the docker run line holds other commands; apply the run-agent.sh flags by hand"
+        per_line.append((k, prefix, body, words, comment + cont + cr))
+    words = [w for _k, _p, _b, ws, _s in per_line for w in ws]
     try:
-        words = configs.shell_words(command.rstrip())
-        new_words, more = configs.rewrite_container_run(words, keys)
+        plan = configs.plan_container_run(words, keys, network)
     except configs.Manual as exc:
         return None, str(exc)
-    notes.extend(more)
-    rebuilt = configs.shell_join(new_words)
-    if not any(w in ("timeout", "gtimeout") for w in head.split()):
-        rebuilt = "timeout --kill-after=10 1800 " + rebuilt
-    lines[i] = head + rebuilt
+    notes.extend(plan.notes)
+    timeout = "" if re.search(r"(^|[\s;(])g?timeout\s", head_text) else "timeout --kill-after=10 1800 "
+    added = [w for group in plan.add for w in group]
+    index = 0
+    out: list[str] = []
+    for n, (k, prefix, _body, line_words, suffix) in enumerate(per_line):
+        new_words = []
+        for word in line_words:
+            new = plan.replace.get(index, word)
+            index += 1
+            if new is not None:
+                new_words.append(new)
+        if n == 0:
+            new_words = [*new_words[:2], *(added if len(per_line) == 1 else []), *new_words[2:]]
+            out.append(prefix + timeout + configs.shell_join(new_words) + suffix)
+            if len(per_line) > 1 and added:
+                nxt = per_line[1][1]
+                indent = nxt if not nxt.strip() else (prefix[: len(prefix) - len(prefix.lstrip())] + "  ")
+                cr = "\r" if suffix.endswith("\r") else ""
+                out.extend(indent + configs.shell_join(group) + " \\" + cr for group in _flag_lines(plan.add))
+            continue
+        if not new_words and n < len(per_line) - 1:
+            continue  # every word of this line was dropped
+        if not new_words:  # the last line emptied: the line before ends the command
+            if out and out[-1].rstrip("\r").endswith(" \\"):
+                cr = "\r" if out[-1].endswith("\r") else ""
+                out[-1] = out[-1].rstrip("\r")[:-2] + suffix.replace(" \\", "") + cr
+            continue
+        out.append(prefix + configs.shell_join(new_words) + suffix)
+    lines[start:last + 1] = out
     return "\n".join(lines), ""
+
+
+def _flag_lines(groups: list[list[str]], width: int = 84) -> list[list[str]]:
+    """Flag groups laid out on continued lines: whole groups, joined while a line stays short."""
+    out: list[list[str]] = []
+    for group in groups:
+        if out and len(" ".join([*out[-1], *group])) <= width:
+            out[-1] = [*out[-1], *group]
+        else:
+            out.append(list(group))
+    return out
+
+
+def _container_network(agent: str, keys: tuple[str, ...]) -> str:
+    """The network a rewritten `docker run` of `agent` gets: the allow-list proxy when the agent
+    talks to a model endpoint, none when the catalog knows it needs no network, unchanged for a
+    program the catalog does not know."""
+    from scanner.remediation.facts import load_facts
+
+    facts = load_facts().agent(agent)
+    if facts is None:
+        return ""
+    return "proxy" if keys or facts.endpoints or facts.api_keys or facts.provider_agnostic else "none"
+
+
+def _unquoted(word: str) -> str:
+    """The characters of a shell word that are outside quotes (escaped characters left out)."""
+    out, quote, i = [], "", 0
+    while i < len(word):
+        c = word[i]
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c == "\\":
+            i += 1
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _unquoted_comment(body: str) -> int:
+    """Where a `# comment` starts on a shell line (outside quotes, after a blank), or -1."""
+    quote, i = "", 0
+    while i < len(body):
+        c = body[i]
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c == "\\":
+            i += 1
+        elif c == "#" and (i == 0 or body[i - 1].isspace()):
+            return i
+        i += 1
+    return -1
 
 
 def still_parses(path: str, surfaces: set[str], before: str, after: str) -> bool:
@@ -679,9 +858,6 @@ class LaunchCtx:
     esm: bool = False  # JavaScript: an ES module (import.meta.url) rather than CommonJS (__dirname)
 
 
-_SECRETISH = re.compile(r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|PASS|PAT|APIKEY|KEY|CREDENTIALS?|COOKIE|"
-                        r"SESSION|AUTH)(?:$|_)|^(?:AWS|AZURE|GCP|GOOGLE_APPLICATION|KUBECONFIG|SSH_AUTH_SOCK|"
-                        r"GIT_ASKPASS|VAULT|NPM_CONFIG__AUTH)", re.I)
 _RUNNER_SET = {"PATH", "HOME", "LANG"}
 
 
@@ -693,7 +869,9 @@ def env_entry_kept(name: str, keys: tuple[str, ...]) -> tuple[bool, str]:
         return False, f"{name} is set by the runner"
     if name.startswith("LD_") or name in ("NODE_OPTIONS", "PYTHONSTARTUP", "BASH_ENV", "ENV"):
         return False, f"{name} would run code in the sandbox's programs"
-    if _SECRETISH.search(name):
+    from scanner.remediation.configs import is_operator_credential
+
+    if is_operator_credential(name):
         return False, f"{name} looks like an operator credential"
     return True, ""
 
@@ -1924,7 +2102,24 @@ def _rewrite_js_shell(text: str, site: LaunchSite, runner: str, keys: tuple[str,
         return None, f"cannot tell which argument holds the options; route the launch through {runner} by hand"
     edits: list[tuple[int, int, str]] = []
     cmd = _js_unwrap(command)
-    if cmd.type in ("string", "template_string") and cmd is command:
+    callee = call.child_by_field_name("function")
+    promisified = _js_promisified_exec(data, tree.root_node, callee) if callee is not None else None
+    if promisified is not None:
+        # `run = promisify(exec)`: the same call through promisify(execFile), which resolves to
+        # the same { stdout, stderr }, with the runner as the program and the command for sh -c.
+        promisify_text, exec_node = promisified
+        if exec_node.type == "identifier":
+            binding = _js_bind_named(data, tree.root_node, src(exec_node), "execFile")
+            if binding is None:
+                return None, f"cannot add execFile to the child_process import; route the launch through {runner} by hand"
+            edits.extend(binding)
+            exec_file = "execFile"
+        else:
+            obj = exec_node.child_by_field_name("object")
+            exec_file = f"{src(obj)}.execFile"
+        edits.append((callee.start_byte, callee.end_byte, f"{promisify_text}({exec_file})"))
+        edits.append((command.start_byte, command.end_byte, f'{json.dumps(runner)}, ["sh", "-c", {src(command)}]'))
+    elif cmd.type in ("string", "template_string") and cmd is command:
         body = src(cmd)[1:]
         if body.lstrip().startswith((runner, runner.lstrip("./"))):
             return None, "already goes through the runner"
@@ -1932,7 +2127,6 @@ def _rewrite_js_shell(text: str, site: LaunchSite, runner: str, keys: tuple[str,
         at = cmd.start_byte + 1 + len(body[:lead].encode("utf-8"))
         edits.append((at, at, runner + " "))
     else:
-        callee = call.child_by_field_name("function")
         name = _JS_SHELL_LAUNCHERS.get(site.launcher)
         if callee is None or name is None:
             return None, f"{site.launcher} is not a shape blastwall rewrites; route it through {runner} by hand"
@@ -1973,6 +2167,43 @@ def _rewrite_js_shell(text: str, site: LaunchSite, runner: str, keys: tuple[str,
     if not _js_parses(dialect, new):
         return None, f"the rewrite would not parse back; route the launch through {runner} by hand"
     return new, ""
+
+
+def _js_promisified_exec(data: bytes, root: Any, callee: Any) -> tuple[str, Any] | None:
+    """For a call through a name bound once to `promisify(exec)` (or `util.promisify(cp.exec)`):
+    the promisify function's spelling and the `exec` node; None for anything else."""
+    if callee.type != "identifier":
+        return None
+    name = data[callee.start_byte:callee.end_byte]
+    found = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if node.type == "variable_declarator":
+            ident = node.child_by_field_name("name")
+            if ident is not None and data[ident.start_byte:ident.end_byte] == name:
+                found.append(node.child_by_field_name("value"))
+        elif node.type in ("assignment_expression", "augmented_assignment_expression"):
+            left = node.child_by_field_name("left")
+            if left is not None and data[left.start_byte:left.end_byte] == name:
+                return None  # reassigned somewhere: which function it holds is not plain
+    if len(found) != 1 or found[0] is None or found[0].type != "call_expression":
+        return None
+    value = found[0]
+    function = value.child_by_field_name("function")
+    arguments = value.child_by_field_name("arguments")
+    args = [c for c in (arguments.named_children if arguments else []) if c.type != "comment"]
+    text = lambda n: data[n.start_byte:n.end_byte].decode("utf-8")  # noqa: E731
+    if function is None or not re.fullmatch(r"(?:[A-Za-z_$][\w$]*\.)?promisify", text(function)) or len(args) != 1:
+        return None
+    target = args[0]
+    if target.type == "identifier" and text(target) == "exec":
+        return text(function), target
+    if target.type == "member_expression" and text(target.child_by_field_name("property")) == "exec" \
+            and target.child_by_field_name("object").type == "identifier":
+        return text(function), target
+    return None
 
 
 def _js_bind_named(data: bytes, root: Any, have: str, want: str) -> list[tuple[int, int, str]] | None:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from scanner.remediation import jsonedit as je
 
 __all__ = ["Manual", "rewrite_agent_settings", "rewrite_mcp_json", "rewrite_mcp_toml", "rewrite_workflow",
-           "rewrite_compose_service", "rewrite_container_run", "mcp_runner_command", "MCP_TIMEOUT"]
+           "rewrite_compose_service", "rewrite_container_run", "plan_container_run", "ContainerRunPlan",
+           "mcp_runner_command", "MCP_TIMEOUT", "INTERNAL_NETWORK"]
 
 #: an MCP server lives as long as the client session: a working day, not the agent's 30 minutes.
 MCP_TIMEOUT = "28800"
@@ -638,6 +639,20 @@ _ESCAPE_CAPS = {"ALL", "SYS_ADMIN", "SYS_PTRACE", "SYS_MODULE", "DAC_READ_SEARCH
 _UNCONFINED = re.compile(r"(seccomp|apparmor|label)[:=]\s*(unconfined|disable)")
 
 
+def engine_socket(spec: str) -> bool:
+    """True when a mount spec holds a container engine's socket (docker, podman, containerd), as
+    the catalog spells them or by the socket's own name."""
+    if re.search(r"(docker|podman|containerd)\.sock\b", spec):
+        return True
+    from scanner.catalog import load_catalog
+
+    try:
+        sockets = load_catalog().containment.list("docker_socket")
+    except Exception:  # noqa: BLE001 - a catalog that cannot load: the socket name decides
+        return False
+    return any(sock in spec for sock in sockets)
+
+
 def _volume_source(spec: str) -> str:
     """The host side of `SOURCE:TARGET[:MODE]`, where SOURCE may hold `${VAR:-default}`."""
     depth, i = 0, 0
@@ -703,7 +718,7 @@ def rewrite_compose_service(text: str, service_line: int, findings: dict[int, se
             spec = vol if isinstance(vol, str) else (f"{vol.get('source', '')}:{vol.get('target', '')}"
                                                      if hasattr(vol, "get") else "")
             source = _volume_source(str(spec))
-            if "docker.sock" in str(spec) or _CRED_PATH.search(source + ":") or _HOME_MOUNT.match(source + ":") \
+            if engine_socket(str(spec)) or _CRED_PATH.search(source + ":") or _HOME_MOUNT.match(source + ":") \
                     or source in ("/", "/run", "/var/run") or source.startswith(("/run/user", "/var/run/")) \
                     or (is_flagged(volumes, index) and not _is_target(source)):
                 notes.append(f"dropped the mount {spec}")
@@ -813,9 +828,29 @@ def _is_target(source: str) -> bool:
         source.startswith(("./", "../", "$PWD/", "${PWD}/", "$(pwd)/", "${GITHUB_WORKSPACE}/", "$GITHUB_WORKSPACE/"))
 
 
+#: a variable name that holds a credential: a whole TOKEN/SECRET/KEY/... part of the name (so
+#: `CLAUDE_CODE_MAX_OUTPUT_TOKENS` is a setting, `GITHUB_TOKEN` a credential), or a cloud family
+SECRETISH = re.compile(r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|PASS|PAT|APIKEY|KEY|CREDENTIALS?|COOKIE|"
+                       r"SESSION|AUTH)(?:$|_)|^(?:AWS|AZURE|GCP|GOOGLE_APPLICATION|KUBECONFIG|SSH_AUTH_SOCK|"
+                       r"GIT_ASKPASS|VAULT|NPM_CONFIG__AUTH)", re.I)
+
+
+def is_operator_credential(name: str) -> bool:
+    """True for an environment variable that carries one of the operator's credentials (by its
+    name, and by the catalog's credential patterns)."""
+    if SECRETISH.search(name):
+        return True
+    from scanner.catalog import load_catalog
+
+    try:
+        return load_catalog().credential_kind(name) == "operator"
+    except Exception:  # noqa: BLE001 - a catalog that cannot load: the name pattern decides
+        return False
+
+
 def _is_credential_entry(entry: str) -> bool:
-    name = entry.split("=", 1)[0].split(":", 1)[0].strip()
-    return bool(re.search(r"TOKEN|SECRET|PASSW|API_?KEY|ACCESS_?KEY|PRIVATE|CREDENTIAL|^AWS_|^GH_|^GITHUB_|^NPM_", name))
+    name = entry.split("=", 1)[0].split(":", 1)[0].strip().lstrip("-").strip().strip("'\"")
+    return is_operator_credential(name)
 
 
 # --- docker / podman run lines ------------------------------------------------------------------
@@ -875,24 +910,61 @@ def _append(word: str, suffix: str) -> str:
     return word + suffix
 
 
-def rewrite_container_run(words: list[str], model_keys: Iterable[str] = ()) -> tuple[list[str], list[str]]:
-    """`docker|podman run FLAGS IMAGE ARGV` (words as written) with its escapes removed (privileged,
+#: the container runner's internal network and its allow-list proxy (sandbox/run-agent.sh and
+#: compose.sandbox.yaml create them; their header says how)
+INTERNAL_NETWORK = "agent-internal"
+_ROOT_USERS = {"root", "0", "0:0", "root:root", "0:root", "root:0"}
+_SAME_NAME = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)=(?:"?\$\{?\1\}?"?|\$\{?\1\}?)$')
+
+
+@dataclass
+class ContainerRunPlan:
+    """What `plan_container_run` changes in a `docker|podman run` command, word by word, so a
+    caller can keep the command's own layout (one line, or one flag per continued line)."""
+
+    words: list[str]  # the command as written, from `docker`/`podman`
+    add: list[list[str]]  # groups of words to add right after `run`
+    replace: dict[int, str | None]  # word index -> its new spelling; None drops it
+    notes: list[str]
+
+    def result(self) -> list[str]:
+        kept = [self.replace.get(i, w) for i, w in enumerate(self.words)]
+        kept = [w for w in kept if w is not None]
+        return [kept[0], kept[1], *(w for group in self.add for w in group), *kept[2:]]
+
+
+def rewrite_container_run(words: list[str], model_keys: Iterable[str] = (), network: str = "") -> tuple[list[str], list[str]]:
+    """`docker|podman run FLAGS IMAGE ARGV` (words as written) with its escapes removed and the
+    sandbox flags added; see `plan_container_run`."""
+    plan = plan_container_run(words, model_keys, network)
+    return plan.result(), plan.notes
+
+
+def plan_container_run(words: list[str], model_keys: Iterable[str] = (), network: str = "") -> ContainerRunPlan:
+    """`docker|podman run FLAGS IMAGE ARGV` (words as written): its escapes removed (privileged,
     host namespaces, added capabilities, unconfined profiles, env files, operator credentials,
-    the docker socket, credential and home folders) and the sandbox flags added (read-only root,
-    tmpfs /tmp, all capabilities dropped, no-new-privileges, a non-root user, limits); the target
-    mount becomes read-only."""
+    the docker socket, credential and home folders, a root user) and the sandbox flags added
+    (read-only root, tmpfs /tmp and HOME, all capabilities dropped, no-new-privileges, a non-root
+    user, limits); the target mount becomes read-only, a variable handed over as `-e NAME=$NAME`
+    goes by name. Every other flag and environment entry is kept as written.
+
+    `network`: "proxy" puts a container with no network of its own on the internal network whose
+    only way out is the allow-list proxy, "none" gives it no network, "" leaves it alone."""
     if len(words) < 3 or _unq(words[0]).split("/")[-1] not in ("docker", "podman") or _unq(words[1]) != "run":
         raise Manual("not a docker or podman run line")
     keys = set(model_keys)
-    flags: list[str] = []
+    replace: dict[int, str | None] = {}
     notes: list[str] = []
+    kept_flags: list[str] = []
     i = 2
     while i < len(words) and _unq(words[i]).startswith("-"):
         raw = words[i]
         name, eq, inline = _unq(raw).partition("=")
         takes_value = name in _RUN_VALUE and not eq
         value = inline if eq else (_unq(words[i + 1]) if takes_value and i + 1 < len(words) else None)
-        chunk = words[i:i + (2 if takes_value else 1)]
+        size = 2 if takes_value and i + 1 < len(words) else 1
+        chunk = words[i:i + size]
+        new_last: str | None = chunk[-1]
         keep = True
         if name == "--privileged":
             keep = False
@@ -906,48 +978,79 @@ def rewrite_container_run(words: list[str], model_keys: Iterable[str] = ()) -> t
             keep = False
         elif name in ("-e", "--env") and value is not None:
             env_name = value.split("=", 1)[0]
-            if env_name not in keys and _is_credential_entry(env_name):
+            if env_name not in keys and is_operator_credential(env_name):
                 keep = False
+            elif _SAME_NAME.match(value):
+                new_last = env_name if size == 2 else f"{name}={env_name}"
+                notes.append(f"{env_name} handed over by name (its value stays off the command line)")
+        elif name in ("-u", "--user") and value is not None and value in _ROOT_USERS:
+            new_last = "10001:10001" if size == 2 else f"{name}=10001:10001"
+            notes.append("the container runs as user 10001, not root")
         elif name in ("-v", "--volume") and value is not None:
             source = _volume_source(value)
-            if "docker.sock" in value or _CRED_PATH.search(source + ":") or _HOME_MOUNT.match(source + ":") \
+            if engine_socket(value) or _CRED_PATH.search(source + ":") or _HOME_MOUNT.match(source + ":") \
                     or source == "/":
                 keep = False
             elif ":" in value[len(source):] and ":" not in value[len(source) + 1:]:
-                chunk = [*chunk[:-1], _append(chunk[-1], ":ro")]
+                new_last = _append(chunk[-1], ":ro")
                 notes.append(f"{source} mounted read-only")
         elif name == "--mount" and value is not None:
-            if "docker.sock" in value or _CRED_PATH.search(value) or \
+            if engine_socket(value) or _CRED_PATH.search(value) or \
                     re.search(r"source=(~|\$HOME|\$\{HOME\}|/home/|/Users/|/root)", value):
                 keep = False
             elif "type=bind" in value and "readonly" not in value and "ro=true" not in value:
-                chunk = [*chunk[:-1], _append(chunk[-1], ",readonly")]
+                new_last = _append(chunk[-1], ",readonly")
         if keep:
-            flags.extend(chunk)
+            if new_last != chunk[-1]:
+                replace[i + size - 1] = new_last
+            kept_flags.extend([*chunk[:-1], new_last or ""])
         else:
+            for j in range(i, i + size):
+                replace[j] = None
             notes.append(f"dropped {' '.join(chunk)}")
-        i += len(chunk)
-    rest = words[i:]
-    if not rest:
+        i += size
+    if i >= len(words):
         raise Manual("no image after the run flags")
-    have = {_unq(f).split("=", 1)[0] for f in flags}
-    values = {_unq(f) for f in flags}
-    add: list[str] = []
+    have = {_unq(f).split("=", 1)[0] for f in kept_flags}
+    values = {_unq(f) for f in kept_flags}
+    envs = {v.split("=", 1)[0] for v in values}
+    add: list[list[str]] = []
     if "--rm" not in have:
-        add.append("--rm")
+        add.append(["--rm"])
     if "--read-only" not in have:
-        add += ["--read-only", "--tmpfs", "/tmp"]
+        add.append(["--read-only", "--tmpfs", "/tmp"])
     if "--cap-drop" not in have:
-        add += ["--cap-drop", "ALL"]
+        add.append(["--cap-drop", "ALL"])
     if not any(v.startswith("no-new-privileges") or v.endswith("no-new-privileges") for v in values):
-        add += ["--security-opt", "no-new-privileges"]
+        add.append(["--security-opt", "no-new-privileges"])
     if not have & {"-u", "--user"}:
-        add += ["--user", "10001:10001"]
+        add.append(["--user", "10001:10001"])
+        if "HOME" not in envs:  # that user has no home in the image: a writable one of its own
+            add.append(["--tmpfs", "/home/agent", "--env", "HOME=/home/agent"])
+    limits = []
     if not have & {"-m", "--memory"}:
-        add += ["--memory", "2g"]
+        limits += ["--memory", "2g"]
+    if "--cpus" not in have:
+        limits += ["--cpus", "2"]
     if "--pids-limit" not in have:
-        add += ["--pids-limit", "256"]
-    return [words[0], words[1], *add, *flags, *rest], notes
+        limits += ["--pids-limit", "256"]
+    if limits:
+        add.append(limits)
+    if network and not have & {"--network", "--net"}:
+        if network == "none":
+            add.append(["--network", "none"])
+            notes.append("the container gets no network (--network none)")
+        else:
+            from scanner.remediation.generate import PROXY_IP, PROXY_PORT
+
+            proxy = f"http://{PROXY_IP}:{PROXY_PORT}"
+            add.append(["--network", INTERNAL_NETWORK])
+            for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+                if name not in envs:
+                    add.append(["--env", f"{name}={proxy}"])
+            notes.append(f"the container's only way out is the allow-list proxy on the internal network "
+                         f"{INTERNAL_NETWORK} (create both once, as sandbox/run-agent.sh's header shows)")
+    return ContainerRunPlan(list(words), [g for g in add if g], replace, notes)
 
 
 def shell_join(words: list[str]) -> str:

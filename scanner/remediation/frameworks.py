@@ -1,10 +1,13 @@
 """Rewrites of in-process agent SDK and framework launches, to the framework's own safe option:
 
 - Claude Agent SDK (Python `ClaudeAgentOptions`/`ClaudeCodeOptions`, TypeScript `query({ options })`):
-  a bypass `permission_mode`/`permissionMode` back to "default", `Bash` out of the allowed tools,
+  a bypass `permission_mode`/`permissionMode` back to "default" (a choice between a bypass and
+  "default" on a plain condition becomes "default"), `Bash` out of the allowed tools,
   the SDK's own sandbox on (`sandbox={"enabled": True, ...}`), and (TypeScript) `env` by name;
 - smolagents `CodeAgent`/`ToolCallingAgent`: `executor_type="docker"` instead of the local one;
 - AutoGen 0.2 `code_execution_config`: `"use_docker": True`;
+- AutoGen `LocalCommandLineCodeExecutor(...)`: `DockerCommandLineCodeExecutor(...)` with the same
+  arguments, started where AutoGen 0.4+ needs it started (see `_autogen_executors`);
 - CrewAI `code_execution_mode="safe"`, `CodeInterpreterTool(unsafe_mode=False)`;
 - Open Interpreter `auto_run = False`;
 - MCP stdio clients: the operator's environment no longer spread into the server's `env`.
@@ -34,7 +37,7 @@ _AUTOGEN_AGENTS = {"UserProxyAgent", "AssistantAgent", "ConversableAgent", "Grou
 Edit = tuple[int, int, str]
 
 
-def _py_positions(text: str) -> tuple[Any, Any, list[int]]:
+def _py_positions(text: str) -> tuple[Any, Any, list[int], Any]:
     import libcst as cst
     from libcst.metadata import MetadataWrapper, PositionProvider
 
@@ -50,7 +53,7 @@ def _py_positions(text: str) -> tuple[Any, Any, list[int]]:
     starts = [0]
     for line in text.split("\n")[:-1]:
         starts.append(starts[-1] + len(line) + 1)
-    return wrapper.module, positions, starts
+    return wrapper.module, positions, starts, wrapper
 
 
 def _span(positions: Any, starts: list[int], node: Any) -> tuple[int, int]:
@@ -106,17 +109,20 @@ def rewrite_python_framework(text: str, site_launcher: str, finding_lines: Itera
     """The framework's own safe option, set where the scan found the hazard (see the module doc)."""
     import libcst as cst
 
-    module, positions, starts = _py_positions(text)
+    module, positions, starts, wrapper = _py_positions(text)
     lines = set(finding_lines)
     edits: list[Edit] = []
     notes: list[str] = []
     claude = site_launcher.startswith(("claude_agent_sdk", "claude_code_sdk")) or site_launcher in _OPTION_CLASSES
     sandbox_added = False
+    ag_calls: list[Any] = []
     for node in positions:
         pos = positions[node]
         on_finding = any(pos.start.line <= line <= pos.end.line for line in lines)
         if isinstance(node, cst.SimpleString) and claude and string_value(node) in _BYPASS_MODES and pos.start.line in lines:
-            edits.append((*_span(positions, starts, node), _quote_like(node, "default")))
+            ternary = _py_settled_ternary(wrapper, node)
+            target = ternary if ternary is not None else node
+            edits.append((*_span(positions, starts, target), _quote_like(node, "default")))
             notes.append(f'permission mode "{string_value(node)}" set back to "default"')
         elif isinstance(node, cst.Arg) and node.keyword is not None and claude and on_finding \
                 and node.keyword.value == "allowed_tools" and isinstance(node.value, cst.List):
@@ -134,6 +140,8 @@ def rewrite_python_framework(text: str, site_launcher: str, finding_lines: Itera
                 sandbox_added = True
             elif name in _SMOL_AGENTS and (site_launcher in _SMOL_AGENTS or on_finding):
                 edits.extend(_smol(node, keywords, positions, starts, text, notes))
+            elif name == _AG_LOCAL and on_finding:
+                ag_calls.append(node)
             elif name in _AUTOGEN_AGENTS and on_finding and "code_execution_config" in keywords:
                 edits.extend(_autogen(keywords["code_execution_config"].value, positions, starts, notes))
             elif name == "Agent" and on_finding and "code_execution_mode" in keywords:
@@ -160,6 +168,11 @@ def rewrite_python_framework(text: str, site_launcher: str, finding_lines: Itera
             notes.append("Open Interpreter asks before running code (auto_run = False)")
     if sandbox_added:
         notes.append("the Agent SDK's own sandbox is on (sandbox enabled, no unsandboxed commands)")
+    if ag_calls:
+        more, reason = _autogen_executors(text, ag_calls, wrapper, positions, starts, notes)
+        edits.extend(more)
+        if not edits:
+            raise Manual(reason)
     if claude and not sandbox_added and not any(isinstance(n, cst.Call) and _name(n.func) in _OPTION_CLASSES
                                                 for n in positions):
         raise Manual("the session's options are built in another module: set permission_mode='default' and "
@@ -169,6 +182,28 @@ def rewrite_python_framework(text: str, site_launcher: str, finding_lines: Itera
     from scanner.remediation.jsonedit import apply
 
     return apply(text, _dedupe(edits)), notes
+
+
+def _py_settled_ternary(wrapper: Any, node: Any) -> Any:
+    """`"bypassPermissions" if cond else "default"`: once the bypass branch is "default" too, the
+    conditional expression (with a condition that has no effect of its own: a name, an
+    attribute, a `not` of one) is replaced whole. None when it is not such an expression."""
+    import libcst as cst
+    from libcst.metadata import ParentNodeProvider
+
+    parent = wrapper.resolve(ParentNodeProvider).get(node)
+    if not isinstance(parent, cst.IfExp) or node not in (parent.body, parent.orelse):
+        return None
+    test = parent.test
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test = test.expression
+    if not isinstance(test, (cst.Name, cst.Attribute)):
+        return None
+    for branch in (parent.body, parent.orelse):
+        value = string_value(branch)
+        if value != "default" and value not in _BYPASS_MODES:
+            return None
+    return parent
 
 
 def _dedupe(edits: list[Edit]) -> list[Edit]:
@@ -253,6 +288,182 @@ def _autogen(config: Any, positions: Any, starts: list[int], notes: list[str]) -
     return []
 
 
+# AutoGen's local command-line executor -> its Docker executor. Where the local one was imported
+# from says which AutoGen it is: 0.4+ (`autogen_ext`) must start() the Docker executor, 0.2/AG2
+# (`autogen.coding`) starts its container in the constructor.
+_AG_LOCAL = "LocalCommandLineCodeExecutor"
+_AG_DOCKER = "DockerCommandLineCodeExecutor"
+_AG_MODULES = {
+    "autogen_ext.code_executors.local": ("autogen_ext.code_executors.docker", True),
+    "autogen.coding": ("autogen.coding", False),
+    "autogen.coding.local_commandline_code_executor": ("autogen.coding", False),
+}
+#: keywords both executors take with the same meaning (the local-only ones, a virtual env or
+#: kept temp files, have no Docker equivalent)
+_AG_SHARED_KEYWORDS = {"timeout", "work_dir", "functions", "functions_module"}
+AG_STARTED_ON_USE = "DockerCodeExecutorStartedOnUse"
+_AG_STARTED_ON_USE_CLASS = (
+    f"class {AG_STARTED_ON_USE}({_AG_DOCKER}):\n"
+    f'    """Starts its container when it first runs code, as the {_AG_LOCAL} it\n'
+    '    replaces needed no start() (written by blastwall fix --apply)."""\n'
+    "\n"
+    "    _started_on_use = False\n"
+    "\n"
+    "    async def start(self) -> None:\n"
+    "        await super().start()\n"
+    "        self._started_on_use = True\n"
+    "\n"
+    "    async def stop(self) -> None:\n"
+    "        self._started_on_use = False\n"
+    "        await super().stop()\n"
+    "\n"
+    "    async def execute_code_blocks(self, code_blocks, cancellation_token):  # type: ignore[no-untyped-def]\n"
+    "        if not self._started_on_use:\n"
+    "            await self.start()\n"
+    "        return await super().execute_code_blocks(code_blocks, cancellation_token)\n"
+)
+
+
+def _dotted_name(node: Any) -> str:
+    import libcst as cst
+
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        inner = _dotted_name(node.value)
+        return f"{inner}.{node.attr.value}" if inner else ""
+    return ""
+
+
+def _ag_imports(positions: Any, name: str) -> list[tuple[Any, str]]:
+    """(ImportFrom node, module) for every `from M import name` (no alias) in the file."""
+    import libcst as cst
+
+    out = []
+    for node in positions:
+        if isinstance(node, cst.ImportFrom) and not node.relative and node.module is not None \
+                and not isinstance(node.names, cst.ImportStar):
+            if any(alias.asname is None and _dotted_name(alias.name) == name for alias in node.names):
+                out.append((node, _dotted_name(node.module)))
+    return sorted(out, key=lambda item: (positions[item[0]].start.line, positions[item[0]].start.column))
+
+
+def _line_end(text: str, offset: int) -> int:
+    """Where the line holding `offset` ends, before its line break."""
+    end = text.find("\n", offset)
+    if end < 0:
+        return len(text)
+    return end - 1 if end > 0 and text[end - 1] == "\r" else end
+
+
+def _line_start(text: str, offset: int) -> int:
+    return text.rfind("\n", 0, offset) + 1
+
+
+def _autogen_executors(text: str, calls: list[Any], wrapper: Any, positions: Any, starts: list[int],
+                       notes: list[str]) -> tuple[list[Edit], str]:
+    """`LocalCommandLineCodeExecutor(...)` calls flagged by the scan, switched to AutoGen's
+    `DockerCommandLineCodeExecutor` with the same arguments. For AutoGen 0.4+ the container must
+    be started: `async with` starts it; an assignment in an `async def` is followed by
+    `await executor.start()`; anywhere else (module level, a plain function) the executor is a
+    small same-file subclass that starts on its first code block. The import follows. Returns the
+    edits and, when none could be made, the reason."""
+    import libcst as cst
+    from libcst.metadata import ParentNodeProvider
+
+    imports = _ag_imports(positions, _AG_LOCAL)
+    sources = {module for _node, module in imports}
+    if len(sources) != 1 or next(iter(sources)) not in _AG_MODULES:
+        return [], (f"{_AG_LOCAL} is not imported by name from one AutoGen module here; switch it to "
+                    f"{_AG_DOCKER} by hand")
+    docker_module, needs_start = _AG_MODULES[next(iter(sources))]
+    parents = wrapper.resolve(ParentNodeProvider)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    edits: list[Edit] = []
+    reason = ""
+    done: list[Any] = []
+    lazy_at: list[int] = []
+    started = False
+    for call in calls:
+        if not isinstance(call.func, cst.Name) or call.func.value != _AG_LOCAL:
+            reason = f"{_AG_LOCAL} is called through a module attribute; switch it to {_AG_DOCKER} by hand"
+            continue
+        if any(a.star for a in call.args):
+            reason = f"{_AG_LOCAL} gets its arguments by unpacking here; switch it to {_AG_DOCKER} by hand"
+            continue
+        if any(a.keyword is None for a in call.args):
+            reason = f"{_AG_LOCAL} takes positional arguments here; pass them by name and switch to {_AG_DOCKER}"
+            continue
+        other = sorted(a.keyword.value for a in call.args if a.keyword.value not in _AG_SHARED_KEYWORDS)
+        if other:
+            reason = f"{_AG_LOCAL} is given {', '.join(other)}, which {_AG_DOCKER} does not take: switch it by hand"
+            continue
+        name_span = _span(positions, starts, call.func)
+        parent = parents.get(call)
+        if not needs_start or (isinstance(parent, cst.WithItem) and parent.item is call
+                               and parents.get(parent) is not None and parents[parent].asynchronous is not None):
+            edits.append((*name_span, _AG_DOCKER))  # started by its constructor, or by `async with`
+            done.append(call)
+            continue
+        scope = parent
+        while scope is not None and not isinstance(scope, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)):
+            scope = parents.get(scope)
+        line = parents.get(parent) if isinstance(parent, cst.Assign) else None
+        if isinstance(scope, cst.FunctionDef) and scope.asynchronous is not None \
+                and isinstance(parent, cst.Assign) and parent.value is call and len(parent.targets) == 1 \
+                and isinstance(parent.targets[0].target, cst.Name) \
+                and isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+            target = parent.targets[0].target.value
+            stmt_start, stmt_end = _span(positions, starts, parent)
+            indent = text[_line_start(text, stmt_start):stmt_start]
+            at = _line_end(text, stmt_end)
+            edits.append((*name_span, _AG_DOCKER))
+            edits.append((at, at, f"{newline}{indent}await {target}.start()"))
+            done.append(call)
+            started = True
+            continue
+        # Anywhere else: the subclass, defined before the top-level statement that holds the call.
+        top = call
+        while parents.get(top) is not None and not isinstance(parents.get(top), cst.Module):
+            top = parents[top]
+        at = _line_start(text, _span(positions, starts, top)[0])
+        while at > 0:  # above the comments that belong to that statement
+            previous = _line_start(text, at - 1)
+            if not text[previous:at].lstrip().startswith("#"):
+                break
+            at = previous
+        lazy_at.append(at)
+        edits.append((*name_span, AG_STARTED_ON_USE))
+        done.append(call)
+    if not done:
+        return [], reason
+    if lazy_at:
+        body = _AG_STARTED_ON_USE_CLASS.replace("\n", newline)
+        edits.append((min(lazy_at), min(lazy_at), newline + body + newline + newline))
+        notes.append(f"AutoGen runs model-written code in Docker ({_AG_DOCKER}; at module level it starts "
+                     "on its first code block)")
+    if started:
+        notes.append(f"AutoGen runs model-written code in Docker ({_AG_DOCKER}, started right after it is made)")
+    if not lazy_at and not started:
+        notes.append(f"AutoGen runs model-written code in Docker ({_AG_DOCKER})")
+    # The import: the local one becomes the Docker one when nothing else uses the local name.
+    uses = [n for n in positions if isinstance(n, cst.Name) and n.value == _AG_LOCAL
+            and not isinstance(parents.get(n), cst.ImportAlias)]
+    have_docker = bool(_ag_imports(positions, _AG_DOCKER))
+    node = imports[0][0]
+    start, end = _span(positions, starts, node)
+    line_start = _line_start(text, start)
+    if len(imports) == 1 and len(node.names) == 1 and len(uses) == len(done) and not have_docker \
+            and not text[line_start:start].strip():
+        edits.append((start, end, f"from {docker_module} import {_AG_DOCKER}"))
+    elif not have_docker:
+        at = _line_end(text, end)
+        prefix = text[line_start:start]
+        indent = prefix[: len(prefix) - len(prefix.lstrip())]
+        edits.append((at, at, f"{newline}{indent}from {docker_module} import {_AG_DOCKER}"))
+    return edits, ""
+
+
 def _mcp_env(call: Any, keywords: dict[str, Any], positions: Any, starts: list[int], notes: list[str]) -> list[Edit]:
     """`env={..., **os.environ}`: the spread goes; the MCP client adds its small default environment."""
     import libcst as cst
@@ -312,7 +523,9 @@ def rewrite_ts_framework(path: str, text: str, site_launcher: str, site_line: in
             if parent is not None and parent.type == "pair" and \
                     _js_prop_key(data, parent) in ("permissionMode", "permission_mode"):
                 quote = src(node)[0]
-                edits.append((node.start_byte, node.end_byte, f"{quote}default{quote}"))
+                ternary = _ts_settled_ternary(data, node)
+                target = ternary if ternary is not None else node
+                edits.append((target.start_byte, target.end_byte, f"{quote}default{quote}"))
                 notes.append(f'permission mode "{src(node)[1:-1]}" set back to "default"')
         elif node.type == "pair" and _js_prop_key(data, node) == "allowedTools" and \
                 any(node.start_point[0] + 1 <= line <= node.end_point[0] + 1 for line in lines):
@@ -352,6 +565,30 @@ def rewrite_ts_framework(path: str, text: str, site_launcher: str, site_line: in
     if not _js_parses(dialect, new_text):
         raise Manual("the rewrite would not parse back")
     return new_text, notes
+
+
+def _ts_settled_ternary(data: bytes, node: Any) -> Any:
+    """`cond ? "bypassPermissions" : "default"`: once the bypass branch is "default" too, the
+    choice is settled, and the ternary (with a condition that has no effect of its own: a name,
+    a property, a negation of one) is replaced whole. None when it is not such a ternary."""
+    ternary = node.parent
+    if ternary is None or ternary.type != "ternary_expression":
+        return None
+    condition = ternary.child_by_field_name("condition")
+    branches = [ternary.child_by_field_name("consequence"), ternary.child_by_field_name("alternative")]
+    if condition is None or None in branches or node not in branches:
+        return None
+    while condition.type in ("parenthesized_expression", "unary_expression"):
+        if condition.type == "unary_expression" and data[condition.start_byte:condition.start_byte + 1] != b"!":
+            return None
+        condition = condition.named_children[-1]
+    if condition.type not in ("identifier", "member_expression", "true", "false"):
+        return None
+    for branch in branches:
+        value = data[branch.start_byte + 1:branch.end_byte - 1].decode("utf-8") if branch.type == "string" else None
+        if value != "default" and value not in _BYPASS_MODES:
+            return None
+    return ternary
 
 
 def _ts_query(data: bytes, call: Any, keys: list[str], notes: list[str]) -> list[tuple[int, int, str]]:

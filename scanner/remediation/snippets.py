@@ -35,6 +35,9 @@ _MAX = 4000
 #: rules whose fix is the launch itself: the site's rewrite is their snippet
 _CALL_LEVEL = {"agent-inline-launch", "agent-inherits-environment", "agent-unbounded-session", "agent-permission-bypass",
                "agent-operator-credentials-passed", "framework-host-code-execution"}
+_CODE_SURFACES = {"python", "javascript", "shell", "makefile", "package-json", "semgrep"}
+#: rules no rewrite addresses (nothing pins an image): a rewrite next to such a finding is not its fix
+_NOT_REWRITTEN = {"agent-unpinned-image"}
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,10 @@ def fixes_from_plan(root: Path, result: ScanResult, plan: Any) -> dict[tuple[str
         path = finding.location.path
         language = language_of(path, site.surface if site else "")
         key = (finding.site_id, finding.rule_id)
-        if path in hunks:
+        # A code launch's finding takes a rewrite only when that launch was rewritten (a launch left
+        # manual may sit a line away from one that was).
+        own = site is None or site.site_id in rewritten or site.surface not in _CODE_SURFACES
+        if path in hunks and own and finding.rule_id not in _NOT_REWRITTEN:
             before, after, found = hunks[path]
             hunk = _near(found, finding.location.line, slack=0 if finding.rule_id == "agent-model-key-passed" else 1)
             if hunk is not None:
