@@ -139,11 +139,20 @@ class CommandReader:
         self.run_value_flags = set(c.section("container_run_flags").get("value") or ())
         self.bwrap_arity: dict[str, int] = dict(c.section("bwrap_flags").get("arity") or {})
         self.os_sandboxes = c.section("os_sandboxes")
+        self.runs_nothing = set(c.list("runs_nothing"))
+        # Set by `read(..., program=)`: the program the words start, when it is not an agent.
+        self._program: AgentSpec | None = None
 
     # -- entry points -------------------------------------------------------------------
 
-    def read(self, words: Sequence[Word], depth: int = 0) -> Invocation | Unresolved | None:
-        return self._read(list(words), [], [], depth)
+    def read(self, words: Sequence[Word], depth: int = 0, program: AgentSpec | None = None) -> Invocation | Unresolved | None:
+        """The agent the words start, behind which wrappers. With `program`, the words start that
+        program (an MCP server, say) wherever the wrappers end, agent or not."""
+        self._program = program
+        try:
+            return self._read(list(words), [], [], depth)
+        finally:
+            self._program = None
 
     def read_shell(self, word: Word, depth: int = 0) -> list[Invocation | Unresolved]:
         out: list[Invocation | Unresolved] = []
@@ -236,7 +245,11 @@ class CommandReader:
         if three in self.runners:
             return self._runner(head, rest[2:], layers, assigns, depth, three)
         if self.scripts is not None and rest and ("/" in head.text or head.text.endswith(".sh")):
-            return self._script(head, rest, layers, assigns, depth)
+            found = self._script(head, rest, layers, assigns, depth)
+            if found is not None or self._program is None:
+                return found
+        if self._program is not None and name not in self.runs_nothing:
+            return Invocation(self._program, head, tuple(rest), tuple(layers), tuple(assigns))
         return None
 
     def _script(self, head, rest, layers, assigns, depth):
@@ -439,9 +452,11 @@ class CommandReader:
             spec = self.package_agent(package_flag_value.text)
         if spec is None:
             spec = self.agent_for(package, rest[i + 1 :])
+        if spec is None:
+            spec = self._program
+        elif self._housekeeping(rest[i + 1 :]):
+            return None
         if spec is not None:
-            if self._housekeeping(rest[i + 1 :]):
-                return None
             return Invocation(spec, package, tuple(rest[i + 1 :]), (*layers, layer), tuple(assigns))
         return None
 

@@ -18,7 +18,7 @@ import re
 from functools import lru_cache
 
 from scanner.analyzers.base import Analysis
-from scanner.analyzers.cfgjudge import agent_by_name, catalog, config_name, make_site, read, secret_fact, template_suffixes
+from scanner.analyzers.cfgjudge import agent_by_name, catalog, config_name, make_site, read, secret_fact, template_suffixes, tools
 from scanner.analyzers.cfgtree import Node, load_json, load_toml, load_yaml
 from scanner.analyzers.containers import docker_option_facts, image_facts
 from scanner.catalog import AgentSpec
@@ -93,12 +93,31 @@ def mcp_sites(src, servers: Node | None, config_label: str, trust_key: str = "tr
                             facts=[*facts, Fact(FactKind.TIMEOUT, "the MCP client ends the server with the session", site_loc)],
                             invocation=inv), ()
             continue
-        boundary, tool, egress, extra = _wrapper(words)
         spec = _server_spec(name, basename(words[0].text))
+        wrapped = _through_runner(words, spec)
+        if wrapped is not None:  # a repository script that hands "$@" to a sandbox (a runner)
+            yield make_site(agent=spec, location=site_loc, surface="mcp-config", launcher=f"MCP server `{name}` in {config_label}",
+                            command=" ".join(w.text for w in words), boundary=None, env=EnvMode.MINIMAL,
+                            env_detail="an MCP client passes a small default environment plus `env`",
+                            facts=[*facts, Fact(FactKind.TIMEOUT, "the MCP client ends the server with the session", site_loc)],
+                            invocation=wrapped), ()
+            continue
+        boundary, tool, egress, extra = _wrapper(words)
         yield make_site(agent=spec, location=site_loc, surface="mcp-config", launcher=f"MCP server `{name}` in {config_label}",
                         command=" ".join(w.text for w in words), boundary=boundary, tool=tool, env=EnvMode.MINIMAL,
                         env_detail="an MCP client passes a small default environment plus `env`", egress=egress,
                         facts=[*facts, *extra, Fact(FactKind.TIMEOUT, "the MCP client ends the server with the session", site_loc)]), ()
+
+
+def _through_runner(words: list[Word], spec: AgentSpec) -> Invocation | None:
+    """The server read through the repository script it is started by, when that script hands
+    its arguments on ("$@"): the wrappers the script puts around it judge it like any launch."""
+    if not ("/" in words[0].text or words[0].text.endswith(".sh")):
+        return None
+    found = tools()[1].read(words, program=spec)
+    if isinstance(found, Invocation) and any(layer.tool.startswith("script ") for layer in found.layers):
+        return found
+    return None
 
 
 def _looks_secret(key: str) -> bool:
