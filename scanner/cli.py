@@ -7,12 +7,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
-import typer
-
 from scanner import __version__
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Find AI agents launched in the operator's own security context.")
 
 
 def _flags_show_no_type() -> None:
@@ -33,7 +28,6 @@ def _flags_show_no_type() -> None:
     core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
 
-_flags_show_no_type()
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -74,19 +68,6 @@ class FailOn(str, Enum):
 
 class UsageError(Exception):
     """A problem with how blastwall was called; reported in one line with exit code 2."""
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"blastwall {__version__}")
-        raise typer.Exit(EXIT_OK)
-
-
-@app.callback()
-def main_callback(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
-) -> None:
-    """blastwall: a static scanner for the Shared Identity Runtime anti-pattern."""
 
 
 def _inside(path: Path, scanned: Path) -> bool:
@@ -163,74 +144,6 @@ def _check_output_outside(root: Path, outputs: list[Optional[Path]]) -> None:
                              "report; write the report to a new file or outside the scanned path")
 
 
-@app.command()
-def scan(
-    path: Path = typer.Argument(Path("."), help="Repository folder or single file to scan."),
-    format: Format = typer.Option(Format.text, "--format", "-f", metavar="FORMAT",
-                                  help="Main report format: text, markdown, sarif, json or github (GitHub Actions "
-                                       "workflow-command annotations)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the main report here instead of stdout. "
-                                          "Report paths are never symlinks, and never an existing file inside PATH "
-                                          "unless it is an earlier blastwall report."),
-    json_output: Optional[Path] = typer.Option(None, "--json-output", help="Also write the JSON report here."),
-    sarif_output: Optional[Path] = typer.Option(None, "--sarif-output", help="Also write SARIF here."),
-    markdown_output: Optional[Path] = typer.Option(None, "--markdown-output", help="Also write Markdown here."),
-    fail_on: FailOn = typer.Option(FailOn.present, "--fail-on", help="Exit 1 when the verdict is at or above this."),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", metavar="FILE",
-                                            help="Report only findings not in this previous JSON report."),
-    diff_base: Optional[str] = typer.Option(None, "--diff-base", metavar="REF",
-                                            help="Report only findings on lines changed since this git revision."),
-    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE",
-                                          help="Configuration file (default: .blastwall.toml, else the "
-                                               "tool.blastwall table of pyproject.toml, at PATH)."),
-    semgrep_rules: list[Path] = typer.Option([], "--semgrep-rules", metavar="DIR",
-                                             help="Also run your own semgrep rules from DIR (repeatable)."),
-    exclude: list[str] = typer.Option([], "--exclude", metavar="GLOB",
-                                      help="Skip paths matching this gitignore-style pattern (repeatable); "
-                                           "listed in the report with what it hid."),
-    include_tests: bool = typer.Option(False, "--include-tests",
-                                       help="Judge tests, examples, docs and benchmarks like shipped code "
-                                            "(by default their findings are info and never decide the verdict)."),
-    min_severity: MinSeverity = typer.Option(MinSeverity.info, "--min-severity", metavar="LEVEL",
-                                             help="Report only findings at or above this severity: info, low, "
-                                                  "medium, high or critical (the verdict still counts every finding)."),
-    min_confidence: MinConfidence = typer.Option(MinConfidence.low, "--min-confidence", metavar="LEVEL",
-                                                 help="Report only findings at or above this confidence: low, medium "
-                                                      "or high (the verdict still counts every finding)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q",
-                               help="Text format: print only the verdict and the closing summary line."),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, show_default=False,
-                                help="Text format: show every launch site and every fix (the default shows the "
-                                     "few that decide the verdict)."),
-    color: Color = typer.Option(Color.auto, "--color", metavar="WHEN",
-                                help="Colour the text report: auto (only on a terminal, and not with NO_COLOR), "
-                                     "always or never."),
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = one per core; at most the cores)."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="Never show a progress bar."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
-) -> None:
-    """Scan PATH and answer VERDICT / EVIDENCE / WHY IT MATTERS / FIX."""
-    try:
-        if quiet and verbose:
-            raise UsageError("--quiet and --verbose cannot be used together")
-        code = _scan(path, format, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress,
-                     baseline=baseline, diff_base=diff_base, config=config, semgrep_rules=semgrep_rules,
-                     exclude=tuple(exclude), include_tests=include_tests,
-                     display=_Display(min_severity.value, min_confidence.value, quiet, verbose > 0, color.value))
-    except UsageError as exc:
-        typer.echo(f"blastwall: error: {exc}", err=True)
-        raise typer.Exit(EXIT_ERROR)
-    except KeyboardInterrupt:
-        typer.echo("blastwall: interrupted", err=True)
-        raise typer.Exit(EXIT_ERROR)
-    except Exception as exc:  # noqa: BLE001 - the one place internal errors become exit 2
-        if debug:
-            raise
-        typer.echo(f"blastwall: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", err=True)
-        raise typer.Exit(EXIT_ERROR)
-    raise typer.Exit(code)
-
-
 def _project_options(path: Path, baseline: Optional[Path], diff_base: Optional[str], config: Optional[Path]) -> dict:  # type: ignore[type-arg]
     """ScanOptions fields from the project's configuration, --baseline and --diff-base."""
     from scanner.baseline import BaselineError, load_baseline
@@ -297,6 +210,74 @@ def _console(to_terminal: bool, color: str):  # type: ignore[no-untyped-def]
     return console, buffer, width
 
 
+class _StageClock:
+    """--timings: the engine adds its stages to `times`; this adds the report's output and the
+    whole command, and prints one table to stderr."""
+
+    # The stages, in pipeline order.
+    ROWS = ("discovery", "prefilter", "analysis", "semgrep", "links", "verdict", "output")
+
+    def __init__(self) -> None:
+        import time
+
+        self.times: dict[str, float] = {}
+        self.start = (time.perf_counter(), time.process_time(), self._children())
+        self.output_mark = self.start[:2]
+
+    @staticmethod
+    def _children() -> float:
+        """CPU seconds of the children waited for so far (workers, git, ripgrep, semgrep)."""
+        try:
+            import resource
+        except ImportError:  # not on POSIX: the total is this process alone
+            return 0.0
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def start_output(self) -> None:
+        import time
+
+        self.output_mark = (time.perf_counter(), time.process_time())
+
+    def report(self, workers: int) -> None:
+        import time
+
+        now = (time.perf_counter(), time.process_time(), self._children())
+        t = self.times
+        t["output.wall"] = now[0] - self.output_mark[0]
+        t["output.cpu"] = now[1] - self.output_mark[1]
+        filter_cpu = t.get("prefilter.files-cpu", 0.0)
+        native = "prefilter.native" in t
+        # Per-file CPU is measured inside the workers, so it is summed over all of them.
+        t["analysis.cpu"] = t.get("analysis.files-cpu", 0.0) - filter_cpu
+        t["prefilter.cpu"] = t.get("prefilter.cpu", 0.0) + t.get("prefilter.rg-cpu", 0.0) + filter_cpu
+        notes = {
+            "discovery": "walk, git's tracked files, skips",
+            "prefilter": "ripgrep over the candidates" if native else "Python re, inside the analysis",
+            "analysis": f"read, parse and judge; CPU of every worker (up to {workers}), summed",
+            "semgrep": (f"beside the analysis; waited {t.get('semgrep-wait.wall', 0.0):.2f} s after it"
+                        if "semgrep.ran" in t else "not started: no file with a launch call of its languages"
+                        if "semgrep.wall" in t else "not started: no file of its languages names an agent"),
+            "links": "cross-file context",
+            "verdict": "merge, ignores, tiers, verdict",
+            "output": "render and write the reports",
+        }
+        lines = ["blastwall timings (seconds)", f"  {'stage':<10} {'wall':>7} {'cpu':>7}"]
+        for stage in self.ROWS:
+            wall = t.get(f"{stage}.wall") if stage != "prefilter" or native else None  # else inside the analysis
+            cpu = t.get(f"{stage}.cpu")
+            lines.append(f"  {stage:<10} {_seconds(wall)} {_seconds(cpu)}  {notes[stage]}")
+        total_cpu = (now[1] - self.start[1]) + (now[2] - self.start[2])
+        lines.append(f"  {'total':<10} {_seconds(now[0] - self.start[0])} {_seconds(total_cpu)}  "
+                     "this process and its children (workers, git, ripgrep, semgrep)")
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.flush()
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:7.2f}" if value is not None else f"{'-':>7}"
+
+
 def _full_result(path, options, new_result):  # type: ignore[no-untyped-def]
     """The whole scan for SARIF when new-only mode is on: code scanning needs every alert (it
     compares runs itself), so SARIF gets all findings, each marked new or unchanged."""
@@ -304,16 +285,18 @@ def _full_result(path, options, new_result):  # type: ignore[no-untyped-def]
 
     from scanner.engine import scan as run_scan
 
-    full = run_scan(path, replace(options, baseline=None, changes=None, progress=None))
+    full = run_scan(path, replace(options, baseline=None, changes=None, progress=None, timings=None))
     return full, {f.fingerprint for f in new_result.findings}
 
 
 def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress,  # type: ignore[no-untyped-def]
           baseline=None, diff_base=None, config=None, semgrep_rules=(), exclude=(), include_tests=False,
-          display=None) -> int:
+          display=None, timings=False) -> int:
     display = display or _Display()
     import os
     import stat
+
+    clock = _StageClock() if timings or os.environ.get("BLASTWALL_TIMINGS", "") not in ("", "0") else None
 
     for folder in semgrep_rules:
         if not folder.is_dir():
@@ -356,7 +339,8 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
     try:
         cores = os.cpu_count() or 1
         jobs = min(jobs, cores) if jobs else 0  # more workers than cores only costs memory
-        options = ScanOptions(jobs=jobs, progress=progress, semgrep_rules=tuple(semgrep_rules), **project)
+        options = ScanOptions(jobs=jobs, progress=progress, semgrep_rules=tuple(semgrep_rules),
+                              timings=clock.times if clock is not None else None, **project)
         result = run_scan(path, options)
         full = None
         if sarif_wanted and result.new_only:
@@ -364,6 +348,8 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
     finally:
         if bar is not None:
             bar.stop()
+    if clock is not None:
+        clock.start_output()
     catalog = load_catalog()
 
     from scanner.model import Confidence, Severity
@@ -416,68 +402,16 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
     else:
         sys.stdout.write(main_text)
         sys.stdout.flush()
+    if clock is not None:
+        clock.report(jobs or os.cpu_count() or 1)
 
     threshold = {"present": 2, "unclear": 1, "never": 99}[fail_on.value]
     return EXIT_FAIL if result.verdict.rank >= threshold else EXIT_OK
 
 
-@app.command("rules")
-def rules_command() -> None:
-    """List the rule catalog."""
-    from scanner.catalog import load_catalog
-
-    catalog = load_catalog()
-    for rule in sorted(catalog.rules.values(), key=lambda r: r.id):
-        typer.echo(f"{rule.id:38} {rule.severity.value:9} {rule.category:22} {rule.title}")
-
-
-@app.command("explain")
-def explain(rule_id: str = typer.Argument(..., help="A rule id from `blastwall rules`.")) -> None:
-    """Show a rule's why, fix and before/after examples."""
-    from scanner.catalog import load_catalog
-
-    catalog = load_catalog()
-    rule = catalog.rules.get(rule_id)
-    if rule is None:
-        typer.echo(f"blastwall: error: unknown rule {rule_id!r}; see `blastwall rules`", err=True)
-        raise typer.Exit(EXIT_ERROR)
-    from scanner.output.overview import rule_doc_url
-
-    typer.echo(f"{rule.id}: {rule.title}\nseverity: {rule.severity.value}   category: {rule.category}\n"
-               f"docs: {rule_doc_url(rule.id)}\n")
-    typer.echo(f"WHY IT MATTERS\n  {rule.why}\n\nFIX\n  {rule.fix}")
-    for surface, example in sorted(rule.fix_examples.items()):
-        typer.echo(f"\n  {surface}, before:\n    " + example.before.replace("\n", "\n    "))
-        typer.echo("  after:\n    " + example.after.replace("\n", "\n    "))
-
-
-@app.command("fix")
-def fix(
-    path: Path = typer.Argument(Path("."), help="Repository folder to remediate."),
-    out: Path = typer.Option(Path("sandbox"), "--out",
-                             help="Folder for the generated configs (relative paths are inside PATH; no folder "
-                                  "below PATH on the way may be a symlink; a folder outside PATH must be named "
-                                  "explicitly)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite generated files that already exist."),
-    apply: bool = typer.Option(False, "--apply", help="Rewrite launch sites to go through the generated runner."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
-) -> None:
-    """Write sandbox configs tailored to PATH's launch sites; with --apply, route the sites through them."""
-    try:
-        code = _fix(path, out, force, apply, yes)
-    except UsageError as exc:
-        typer.echo(f"blastwall: error: {exc}", err=True)
-        raise typer.Exit(EXIT_ERROR)
-    except Exception as exc:  # noqa: BLE001
-        if debug:
-            raise
-        typer.echo(f"blastwall: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", err=True)
-        raise typer.Exit(EXIT_ERROR)
-    raise typer.Exit(code)
-
-
 def _fix(path: Path, out: Path, force: bool, apply: bool, yes: bool) -> int:
+    import typer
+
     from scanner.engine import ScanOptions, scan as run_scan
     from scanner.remediation import render_configs, write_configs
     from scanner.remediation.apply import plan_apply, write_plan
@@ -547,8 +481,174 @@ def _fix(path: Path, out: Path, force: bool, apply: bool, yes: bool) -> int:
     return EXIT_OK
 
 
+def _build_app():  # type: ignore[no-untyped-def]
+    """The typer application. Built on first use, so `blastwall --version` imports no
+    command-line framework."""
+    import typer
+
+    _flags_show_no_type()
+    app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                      help="Find AI agents launched in the operator's own security context.")
+
+    def _version(value: bool) -> None:
+        if value:
+            typer.echo(f"blastwall {__version__}")
+            raise typer.Exit(EXIT_OK)
+
+
+    @app.callback()
+    def main_callback(
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    ) -> None:
+        """blastwall: a static scanner for the Shared Identity Runtime anti-pattern."""
+
+
+    @app.command()
+    def scan(
+        path: Path = typer.Argument(Path("."), help="Repository folder or single file to scan."),
+        format: Format = typer.Option(Format.text, "--format", "-f", metavar="FORMAT",
+                                      help="Main report format: text, markdown, sarif, json or github (GitHub Actions "
+                                           "workflow-command annotations)."),
+        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the main report here instead of stdout. "
+                                              "Report paths are never symlinks, and never an existing file inside PATH "
+                                              "unless it is an earlier blastwall report."),
+        json_output: Optional[Path] = typer.Option(None, "--json-output", help="Also write the JSON report here."),
+        sarif_output: Optional[Path] = typer.Option(None, "--sarif-output", help="Also write SARIF here."),
+        markdown_output: Optional[Path] = typer.Option(None, "--markdown-output", help="Also write Markdown here."),
+        fail_on: FailOn = typer.Option(FailOn.present, "--fail-on", help="Exit 1 when the verdict is at or above this."),
+        baseline: Optional[Path] = typer.Option(None, "--baseline", metavar="FILE",
+                                                help="Report only findings not in this previous JSON report."),
+        diff_base: Optional[str] = typer.Option(None, "--diff-base", metavar="REF",
+                                                help="Report only findings on lines changed since this git revision."),
+        config: Optional[Path] = typer.Option(None, "--config", metavar="FILE",
+                                              help="Configuration file (default: .blastwall.toml, else the "
+                                                   "tool.blastwall table of pyproject.toml, at PATH)."),
+        semgrep_rules: list[Path] = typer.Option([], "--semgrep-rules", metavar="DIR",
+                                                 help="Also run your own semgrep rules from DIR (repeatable)."),
+        exclude: list[str] = typer.Option([], "--exclude", metavar="GLOB",
+                                          help="Skip paths matching this gitignore-style pattern (repeatable); "
+                                               "listed in the report with what it hid."),
+        include_tests: bool = typer.Option(False, "--include-tests",
+                                           help="Judge tests, examples, docs and benchmarks like shipped code "
+                                                "(by default their findings are info and never decide the verdict)."),
+        min_severity: MinSeverity = typer.Option(MinSeverity.info, "--min-severity", metavar="LEVEL",
+                                                 help="Report only findings at or above this severity: info, low, "
+                                                      "medium, high or critical (the verdict still counts every finding)."),
+        min_confidence: MinConfidence = typer.Option(MinConfidence.low, "--min-confidence", metavar="LEVEL",
+                                                     help="Report only findings at or above this confidence: low, medium "
+                                                          "or high (the verdict still counts every finding)."),
+        quiet: bool = typer.Option(False, "--quiet", "-q",
+                                   help="Text format: print only the verdict and the closing summary line."),
+        verbose: int = typer.Option(0, "--verbose", "-v", count=True, show_default=False,
+                                    help="Text format: show every launch site and every fix (the default shows the "
+                                         "few that decide the verdict)."),
+        color: Color = typer.Option(Color.auto, "--color", metavar="WHEN",
+                                    help="Colour the text report: auto (only on a terminal, and not with NO_COLOR), "
+                                         "always or never."),
+        jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0 = one per core; at most the cores)."),
+        no_progress: bool = typer.Option(False, "--no-progress", help="Never show a progress bar."),
+        timings: bool = typer.Option(False, "--timings",
+                                     help="Print the seconds spent in each stage to stderr (also BLASTWALL_TIMINGS=1)."),
+        debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
+    ) -> None:
+        """Scan PATH and answer VERDICT / EVIDENCE / WHY IT MATTERS / FIX."""
+        try:
+            if quiet and verbose:
+                raise UsageError("--quiet and --verbose cannot be used together")
+            code = _scan(path, format, output, json_output, sarif_output, markdown_output, fail_on, jobs, no_progress,
+                         baseline=baseline, diff_base=diff_base, config=config, semgrep_rules=semgrep_rules,
+                         exclude=tuple(exclude), include_tests=include_tests, timings=timings,
+                         display=_Display(min_severity.value, min_confidence.value, quiet, verbose > 0, color.value))
+        except UsageError as exc:
+            typer.echo(f"blastwall: error: {exc}", err=True)
+            raise typer.Exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            typer.echo("blastwall: interrupted", err=True)
+            raise typer.Exit(EXIT_ERROR)
+        except Exception as exc:  # noqa: BLE001 - the one place internal errors become exit 2
+            if debug:
+                raise
+            typer.echo(f"blastwall: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", err=True)
+            raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(code)
+
+
+    @app.command("rules")
+    def rules_command() -> None:
+        """List the rule catalog."""
+        from scanner.catalog import load_catalog
+
+        catalog = load_catalog()
+        for rule in sorted(catalog.rules.values(), key=lambda r: r.id):
+            typer.echo(f"{rule.id:38} {rule.severity.value:9} {rule.category:22} {rule.title}")
+
+
+    @app.command("explain")
+    def explain(rule_id: str = typer.Argument(..., help="A rule id from `blastwall rules`.")) -> None:
+        """Show a rule's why, fix and before/after examples."""
+        from scanner.catalog import load_catalog
+
+        catalog = load_catalog()
+        rule = catalog.rules.get(rule_id)
+        if rule is None:
+            typer.echo(f"blastwall: error: unknown rule {rule_id!r}; see `blastwall rules`", err=True)
+            raise typer.Exit(EXIT_ERROR)
+        from scanner.output.overview import rule_doc_url
+
+        typer.echo(f"{rule.id}: {rule.title}\nseverity: {rule.severity.value}   category: {rule.category}\n"
+                   f"docs: {rule_doc_url(rule.id)}\n")
+        typer.echo(f"WHY IT MATTERS\n  {rule.why}\n\nFIX\n  {rule.fix}")
+        for surface, example in sorted(rule.fix_examples.items()):
+            typer.echo(f"\n  {surface}, before:\n    " + example.before.replace("\n", "\n    "))
+            typer.echo("  after:\n    " + example.after.replace("\n", "\n    "))
+
+
+    @app.command("fix")
+    def fix(
+        path: Path = typer.Argument(Path("."), help="Repository folder to remediate."),
+        out: Path = typer.Option(Path("sandbox"), "--out",
+                                 help="Folder for the generated configs (relative paths are inside PATH; no folder "
+                                      "below PATH on the way may be a symlink; a folder outside PATH must be named "
+                                      "explicitly)."),
+        force: bool = typer.Option(False, "--force", help="Overwrite generated files that already exist."),
+        apply: bool = typer.Option(False, "--apply", help="Rewrite launch sites to go through the generated runner."),
+        yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking."),
+        debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
+    ) -> None:
+        """Write sandbox configs tailored to PATH's launch sites; with --apply, route the sites through them."""
+        try:
+            code = _fix(path, out, force, apply, yes)
+        except UsageError as exc:
+            typer.echo(f"blastwall: error: {exc}", err=True)
+            raise typer.Exit(EXIT_ERROR)
+        except Exception as exc:  # noqa: BLE001
+            if debug:
+                raise
+            typer.echo(f"blastwall: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)", err=True)
+            raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(code)
+    return app
+
+
+_APP: Any = None
+
+
+def _app() -> Any:
+    global _APP
+    if _APP is None:
+        _APP = _build_app()
+    return _APP
+
+
+def __getattr__(name: str) -> Any:  # `scanner.cli.app`, built on first use
+    if name == "app":
+        return _app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def main() -> None:
-    try:
-        app()
-    except SystemExit:
-        raise
+    if sys.argv[1:] == ["--version"]:  # answered before the command-line framework is imported
+        sys.stdout.write(f"blastwall {__version__}\n")
+        sys.stdout.flush()
+        return
+    _app()()

@@ -85,6 +85,10 @@ class Candidate:
     path: str  # relative POSIX
     kind: str
     size: int
+    # What a native search (ripgrep, `native_search`) already found in the file; None = not
+    # searched, so the engine searches the bytes it reads itself.
+    agent_terms: bool | None = None  # names a catalog term (exact: the same set as the Python prefilter)
+    script_call: bool | None = None  # may hand a script to a shell (`sh run.txt`); True is checked again
 
 
 @dataclass
@@ -131,6 +135,26 @@ class _Ignores:
             return f"not read: {str(exc)[:80]}"
         self.specs[base] = _compile_spec(spec)
         return cut
+
+    def chain(self, rel_dir: str) -> list[tuple[str, list[tuple[bool, Callable[[str], object]]]]]:
+        """The .gitignore files loaded so far that apply to the entries of `rel_dir`, outermost
+        first: what `ignored` looks up for each entry, looked up once per folder."""
+        parts = rel_dir.split("/") if rel_dir else []
+        bases = ["", *("/".join(parts[:depth]) for depth in range(1, len(parts) + 1))]
+        return [(base, self.specs[base]) for base in bases if base in self.specs]
+
+    @staticmethod
+    def ignored_by(chain: list[tuple[str, list[tuple[bool, Callable[[str], object]]]]], rel: str, is_dir: bool) -> bool:
+        """`ignored` for an entry of the folder whose `chain` this is."""
+        path = rel + ("/" if is_dir else "")
+        for base, groups in chain:
+            sub = path[len(base) + 1 :] if base else path
+            for include, match in groups:
+                if match(sub):
+                    if include:
+                        return True
+                    break
+        return False
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
         if not self.specs:
@@ -257,19 +281,28 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
         return out
 
     ignores = _Ignores()
-    stack: list[tuple[Path, str]] = [(root, "")]
+    stack: list[tuple[str, str]] = [(os.fspath(root), "")]
     while stack:
         directory, rel_dir = stack.pop()
-        gitignore = directory / ".gitignore"
-        if gitignore.is_file() and not gitignore.is_symlink():
-            cut = ignores.load(rel_dir, gitignore)
-            if cut:
-                out.truncated.append((f"{rel_dir}/.gitignore" if rel_dir else ".gitignore", cut))
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
-            skip(rel_dir or ".", f"unreadable folder ({exc.strerror or 'error'})")
+            entries = None
+            error = exc
+        # The folder's own .gitignore (a regular file, not a symlink) applies to its entries.
+        if entries is None:
+            gitignore = Path(directory, ".gitignore")
+            has_gitignore = gitignore.is_file() and not gitignore.is_symlink()
+        else:
+            has_gitignore = any(e.name == ".gitignore" and _regular(e) for e in entries)
+        if has_gitignore:
+            cut = ignores.load(rel_dir, Path(directory, ".gitignore"))
+            if cut:
+                out.truncated.append((f"{rel_dir}/.gitignore" if rel_dir else ".gitignore", cut))
+        if entries is None:
+            skip(rel_dir or ".", f"unreadable folder ({error.strerror or 'error'})")
             continue
+        chain = ignores.chain(rel_dir)
         subdirs = []
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
@@ -299,10 +332,10 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
                     out.excluded.append((rel + "/", pattern))
                     skip(rel + "/", "excluded by configuration")
                     continue
-                if rel not in tracked_dirs and ignores.ignored(rel, True):
+                if chain and rel not in tracked_dirs and ignores.ignored_by(chain, rel, True):
                     skip(rel + "/", "ignored (.gitignore)")
                     continue
-                subdirs.append((Path(entry.path), rel))
+                subdirs.append((entry.path, rel))
                 continue
             out.files_seen += 1
             if not stat.S_ISREG(st.st_mode):
@@ -314,7 +347,7 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
                 out.excluded.append((rel, pattern))
                 skip(rel, "excluded by configuration")
                 continue
-            if not is_tracked and ignores.ignored(rel, False):
+            if chain and not is_tracked and ignores.ignored_by(chain, rel, False):
                 skip(rel, "ignored (.gitignore)")
                 continue
             name = entry.name
@@ -345,6 +378,13 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
     out.excluded.sort()
     out.to_search.sort()
     return out
+
+
+def _regular(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 @lru_cache(maxsize=64)

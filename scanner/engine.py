@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,7 @@ from scanner.commandline import CommandReader, Invocation, Unresolved, Word
 from scanner.containment import LaunchContext
 from scanner.config import Config, ExtraAgent, catalog_for
 from scanner.discovery import Candidate, read_bounded, read_candidate, walk
+from scanner.native_search import native_search
 from scanner.findings import fingerprint
 from scanner.gitdiff import Changes
 from scanner.judge import SiteJudge
@@ -62,6 +64,8 @@ class ScanOptions:
     tracked: frozenset[str] | None = None  # git's tracked files; None = ask git (outside a checkout: none)
     include_tests: bool = False  # judge tests, examples, docs and benchmarks like shipped code
     cli_excludes: tuple[str, ...] = ()  # --exclude patterns (also in `excludes`), listed with what they hid
+    # --timings: seconds per stage ("discovery.wall", "analysis.cpu", ...) are added to this dict.
+    timings: dict[str, float] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -75,6 +79,8 @@ class FileResult:
     ignores: tuple[Directive, ...] = ()  # inline `blastwall: ignore[...]` comments
     external: bool = False  # passed the prefilter; analysed by the semgrep stage
     unanalysed: str = ""  # why a file that mentions an agent was not (fully) analysed
+    cpu: float = 0.0  # CPU seconds spent on this file (for --timings)
+    filter_cpu: float = 0.0  # of which in the Python prefilter
 
 
 @lru_cache(maxsize=1)
@@ -122,6 +128,61 @@ def _search_form(catalog: Catalog) -> str:
     return "|".join(f"{re.escape(first)}(?:{'|'.join(rest)})" for first, rest in sorted(groups.items()))
 
 
+def native_pattern(catalog: Catalog) -> str:
+    """`prefilter_pattern` for ripgrep's default engine (Rust regex, no look-around, no PCRE2):
+    it selects exactly the same files. Each look-behind becomes "start of line or a byte outside
+    the class" and each look-ahead "a byte outside the class or end of line" (ripgrep matches
+    line by line, and no branch can cross a newline); classes and `\\b` are ASCII, as in the
+    bytes pattern; every term byte outside [A-Za-z0-9_] is written as `\\xNN`."""
+    simple: set[str] = set()
+    companions: list[str] = []
+    for spec in catalog.agents:
+        for binary in spec.binaries:
+            if binary in spec.requires_any:
+                req = "|".join(_native_literal(r) for r in spec.requires_any[binary])
+                companions.append(rf"(?:^|[^\w.\x2d]){_native_literal(binary)}\b[^\n]{{0,60}}?(?:{req})")
+            else:
+                simple.add(binary)
+        simple.update(spec.packages)
+    simple.update(catalog.sdk_terms)
+    body = "|".join(_native_literal(t) for t in sorted(simple, key=lambda s: (-len(s), s)))
+    return rf"(?-u)(?:^|[^\w\x2d])(?:{body})(?:[^\w]|$)" + "".join(f"|{c}" for c in companions)
+
+
+def _native_literal(text: str) -> str:
+    return "".join(chr(b) if chr(b).isascii() and (chr(b).isalnum() or b == 0x5F) else f"\\x{b:02x}"
+                   for b in text.encode())
+
+
+# Below this many candidates the Python prefilter costs less than starting ripgrep.
+NATIVE_MIN_FILES = 200
+
+
+def _native_prefilter(root: Path, candidates: list[Candidate], catalog: Catalog, clock: _Clock) -> list[Candidate]:
+    """The candidates with what ripgrep found in them (`Candidate.agent_terms`,
+    `Candidate.script_call`); unchanged when there are few or ripgrep is not there."""
+    if len(candidates) < NATIVE_MIN_FILES or not _is_dir(os.fspath(root)):
+        return candidates
+    children = _children_cpu()
+    found = native_search(root, [c.path for c in candidates], (native_pattern(catalog), _UNREAD_SCRIPT_NATIVE))
+    clock.add("prefilter.rg-cpu", _children_cpu() - children)
+    clock.lap("prefilter")
+    if found is None:
+        return candidates
+    clock.add("prefilter.native", 1.0)
+    terms, calls = found
+    return [replace(c, agent_terms=c.path in terms, script_call=c.path in calls) for c in candidates]
+
+
+def _children_cpu() -> float:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 class _Worker:
     """Per-process state: the catalog, the reader and the judge are built once."""
 
@@ -167,6 +228,32 @@ class _Worker:
         return self._script_cache[rel]
 
     def analyze(self, root: Path, cand: Candidate) -> FileResult:
+        start = time.process_time()
+        result = self._analyze(root, cand)
+        result.cpu = time.process_time() - start
+        return result
+
+    def names_agent(self, cand: Candidate, data: bytes, result: FileResult) -> bool:
+        """The prefilter: whether the file names a catalog term. A native search's answer
+        (`Candidate.agent_terms`) is the same set; without one the bytes are searched here."""
+        if cand.agent_terms is not None:
+            return cand.agent_terms
+        start = time.process_time()
+        hit = self.pattern.search(data) is not None
+        result.filter_cpu += time.process_time() - start
+        return hit
+
+    def calls_script(self, cand: Candidate, data: bytes, result: FileResult) -> bool:
+        """Whether the file hands a script with an unread name to a shell (`sh run.txt`). A
+        native search only rules files out; what it keeps is checked here."""
+        if cand.script_call is False:
+            return False
+        start = time.process_time()
+        hit = (b"sh " in data or b"sh\t" in data) and _UNREAD_SCRIPT_CALL.search(data) is not None
+        result.filter_cpu += time.process_time() - start
+        return hit
+
+    def _analyze(self, root: Path, cand: Candidate) -> FileResult:
         result = FileResult(cand.path)
         if root != self.root:
             self.root, self._script_cache = root, {}
@@ -187,13 +274,13 @@ class _Worker:
                 result.skip_reason = "not a file kind blastwall reads"
                 return result
         if kind in EXTERNAL_KINDS:
-            result.external = bool(self.pattern.search(data))
+            result.external = self.names_agent(cand, data, result)
             return result
         analyzer = ANALYZERS.get(kind)
         if analyzer is None:
             return result
-        if kind not in UNFILTERED_KINDS and not self.pattern.search(data) \
-                and not ((b"sh " in data or b"sh\t" in data) and _UNREAD_SCRIPT_CALL.search(data)):
+        if kind not in UNFILTERED_KINDS and not self.names_agent(cand, data, result) \
+                and not self.calls_script(cand, data, result):
             return result
         src = SourceFile(cand.path, data)
         analysis = Analysis(src, kind, root=root)
@@ -223,7 +310,7 @@ class _Worker:
         result.notes.extend(analysis.notes)
         # A file that names an agent and could not be read whole is part of the verdict.
         broken = result.skip_reason or next((n for n in analysis.notes if n.startswith(("invalid ", "unreadable "))), "")
-        if broken and not result.unanalysed and self.pattern.search(data):
+        if broken and not result.unanalysed and self.names_agent(cand, data, result):
             result.unanalysed = broken
         return result
 
@@ -262,6 +349,8 @@ class _Worker:
 # is read through the command (see `_unread_script_commands`), so the caller must be analysed
 # even when it names no agent itself.
 _UNREAD_SCRIPT_CALL = re.compile(rb"(?<![\w.-])(?:ba|z|da|k)?sh[ \t]+(?:-[a-z]+[ \t]+)*[\w./-]+\.(?!(?:sh|bash)\b)[A-Za-z0-9]+\b")
+# Its superset for ripgrep (no look-ahead there): the files it keeps are checked again in Python.
+_UNREAD_SCRIPT_NATIVE = r"(?-u)(?:^|[^\w.\x2d])(?:ba|z|da|k)?sh[ \t]+(?:\x2d[a-z]+[ \t]+)*[\w./\x2d]+\.[A-Za-z0-9]+\b"
 
 
 def _repo_relative(spelled: str) -> str:
@@ -285,16 +374,46 @@ def _analyze_batch(root: str, batch: list[Candidate], agents: tuple[ExtraAgent, 
     return [worker.analyze(Path(root), cand) for cand in batch]
 
 
+class _Clock:
+    """--timings: wall and CPU seconds of this process per stage, added to `ScanOptions.timings`."""
+
+    def __init__(self, out: dict[str, float] | None) -> None:
+        self.out = out
+        self.mark = (time.perf_counter(), time.process_time())
+
+    def add(self, key: str, seconds: float) -> None:
+        if self.out is not None:
+            self.out[key] = self.out.get(key, 0.0) + seconds
+
+    def lap(self, stage: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        self.add(f"{stage}.wall", now[0] - self.mark[0])
+        self.add(f"{stage}.cpu", now[1] - self.mark[1])
+        self.mark = now
+
+
+def _timed(clock: _Clock, stage: str, func: Callable[..., Any], *args: Any) -> Any:
+    start = time.perf_counter()
+    try:
+        return func(*args)
+    finally:
+        clock.add(f"{stage}.wall", time.perf_counter() - start)
+
+
 def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     options = options or ScanOptions()
+    clock = _Clock(options.timings)
     catalog = catalog_for(options.extra_agents)
     tracked = options.tracked if options.tracked is not None else _tracked(root)
     walked = walk(root, options.excludes, tracked)
+    clock.lap("discovery")
+    candidates = _native_prefilter(root, walked.candidates, catalog, clock)
     # Files only semgrep reads are prefiltered here, so semgrep can run in a thread (it is a
     # subprocess: the GIL is free) while the tree-sitter analysis runs beside it.
     main_worker = _worker(options.extra_agents)
-    ext_results = [main_worker.analyze(root, c) for c in walked.candidates if c.kind in EXTERNAL_KINDS]
+    ext_results = [main_worker.analyze(root, c) for c in candidates if c.kind in EXTERNAL_KINDS]
     external = [r.path for r in ext_results if r.external]
+    clock.lap("analysis")
     semgrep_job: Future[Any] | None = None
     threads = ThreadPoolExecutor(max_workers=1)
 
@@ -305,14 +424,21 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
 
             # The user's own rules may target any language: they see every scanned file.
             targets = sorted({*external, *(c.path for c in walked.candidates)}) if options.semgrep_rules else external
-            semgrep_job = threads.submit(run_stage, root, targets, catalog, options.semgrep_rules, _prefilter(catalog))
+            semgrep_job = threads.submit(_timed, clock, "semgrep", run_stage, root, targets, catalog,
+                                         options.semgrep_rules, _prefilter(catalog))
 
     try:
-        others = [c for c in walked.candidates if c.kind not in EXTERNAL_KINDS]
+        others = [c for c in candidates if c.kind not in EXTERNAL_KINDS]
         results = ext_results + _run(root, others, options, started=start_semgrep)
+        clock.lap("analysis")
         stage = semgrep_job.result() if semgrep_job is not None else None
     finally:
         threads.shutdown(wait=True)
+    clock.lap("semgrep-wait")
+    if stage is not None and stage.ran:
+        clock.add("semgrep.ran", 1.0)
+    clock.add("analysis.files-cpu", sum(r.cpu for r in results))  # every worker's CPU, summed
+    clock.add("prefilter.files-cpu", sum(r.filter_cpu for r in results))
 
     skipped = dict(walked.skipped)
     skipped_files = [Skip(p, r) for p, r in walked.skipped_files]
@@ -345,8 +471,10 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
 
     from scanner.links import link  # cross-file context: workflow -> script, compose -> Dockerfile, firewall scripts
 
+    clock.lap("verdict")
     sites, findings = link(root, [c.path for c in walked.candidates], sites, findings,
                            _worker(options.extra_agents).judge)
+    clock.lap("links")
     before_disable = findings
     findings = _finalise([f for f in findings if f.rule_id not in options.disabled_rules])
     post = postprocess(findings, [d for r in results for d in r.ignores], catalog, _finalise, root=root,
@@ -365,6 +493,7 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
                            before_disable, findings, options.cli_excludes)
     findings, capped = _cap(findings)
     scanned = len(walked.candidates) - sum(1 for r in results if r.skip_reason)
+    clock.lap("verdict")
     coverage = Coverage(
         files_seen=walked.files_seen,
         files_scanned=scanned,

@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("scanner.findings", "scanner.audits", "scanner.config", "scanner.commandline", "scanner.containment", "scanner.suppress",
      "scanner.gitdiff"),
     ("scanner.analyzers", "scanner.judge", "scanner.filekinds", "scanner.links", "scanner.baseline",
-     "scanner.semgrep_runner", "scanner.semgrep_stage", "scanner.discovery"),
+     "scanner.semgrep_runner", "scanner.semgrep_stage", "scanner.discovery", "scanner.native_search"),
     ("scanner.engine",),
     ("scanner.output", "scanner.remediation"),
     ("scanner.cli", "scanner.__main__"),
