@@ -73,7 +73,7 @@ resolve_python() {
 }
 
 # safe_git DIR GIT-ARGS...: run git on the work tree that holds DIR, never as the repository
-# would have it. It runs scanner/gitsafe.py, the scanner's own hardened runner, so both apply
+# would have it. It runs scanner/discover/gitsafe.py, the scanner's own hardened runner, so both apply
 # the same rules: the top level found by walking up to a real .git folder and passed explicitly
 # (a committed folder that looks like a bare repository is never used), the repository's config
 # vetted and refused when it names a program (filters, textconv, diff/merge drivers, ssh command,
@@ -84,7 +84,7 @@ resolve_python() {
 # safe_git_check DIR: only the vetting; prints the one-line reason and fails when refused.
 _gitsafe() {
   local gitsafe name
-  gitsafe="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)/scanner/gitsafe.py"
+  gitsafe="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)/scanner/discover/gitsafe.py"
   local -a keep=("PATH=${PATH}")
   for name in TMPDIR https_proxy HTTPS_PROXY http_proxy no_proxy NO_PROXY all_proxy ALL_PROXY; do
     [[ -z "${!name:-}" ]] || keep+=("${name}=${!name}")

@@ -58,7 +58,7 @@ def _plain_read(tree: str, jobs: int) -> None:
     from concurrent.futures import ProcessPoolExecutor
 
     sys.path.insert(0, str(REPO))
-    from scanner.discovery import walk
+    from scanner.discover.walk import walk
 
     paths = [os.path.join(tree, c.path) for c in walk(Path(tree)).candidates]
     size = max(1, len(paths) // (jobs * 8))
@@ -148,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path.insert(0, str(REPO))
     from scanner.catalog import load_catalog
-    from scanner.discovery import walk
-    from scanner.native_search import find_rg
+    from scanner.discover.walk import walk
+    from scanner.discover.native_search import find_rg
     from scanner.engine import native_pattern
 
     walked = walk(tree)

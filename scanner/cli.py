@@ -146,9 +146,9 @@ def _check_output_outside(root: Path, outputs: list[Optional[Path]]) -> None:
 
 def _project_options(path: Path, baseline: Optional[Path], diff_base: Optional[str], config: Optional[Path]) -> dict:  # type: ignore[type-arg]
     """ScanOptions fields from the project's configuration, --baseline and --diff-base."""
-    from scanner.baseline import BaselineError, load_baseline
+    from scanner.post.baseline import BaselineError, load_baseline
     from scanner.config import ConfigError, config_paths, load_config
-    from scanner.gitdiff import GitError, changes_since
+    from scanner.post.gitdiff import GitError, changes_since
 
     try:
         cfg = load_config(path, config)

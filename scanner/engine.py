@@ -13,23 +13,23 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from scanner.analyzers.base import Analysis, LaunchFound
-from scanner.baseline import postprocess
+from scanner.launch.base import Analysis, LaunchFound
+from scanner.post.baseline import postprocess
 from scanner.catalog import Catalog
-from scanner.commandline import CommandReader, Invocation, Unresolved, Word
-from scanner.containment import LaunchContext
+from scanner.launch.commandline import CommandReader, Invocation, Unresolved, Word
+from scanner.containment.reader import LaunchContext
 from scanner.config import Config, ExtraAgent, catalog_for
-from scanner.discovery import Candidate, read_bounded, read_candidate, walk
-from scanner.native_search import native_search
+from scanner.discover.walk import Candidate, read_bounded, read_candidate, walk
+from scanner.discover.native_search import native_search
 from scanner.findings import fingerprint
-from scanner.gitdiff import Changes
-from scanner.judge import SiteJudge
+from scanner.post.gitdiff import Changes
+from scanner.containment.judge import SiteJudge
 from scanner.model import Capped, Coverage, Finding, LaunchSite, ScanResult, Severity, Silencer, Skip, Verdict
-from scanner.parsing import OverBudget, SourceFile, check_budget, file_budget
-from scanner.discovery import _is_dir
-from scanner.filekinds import ANALYZERS, EXTERNAL_KINDS, UNFILTERED_KINDS, classify_path, kind_from_shebang
-from scanner.suppress import Directive, find_directives
-from scanner.tiers import SHIPPED, apply_tiers, is_generated_bundle, tier_of
+from scanner.parse.trees import OverBudget, SourceFile, check_budget, file_budget
+from scanner.discover.walk import _is_dir
+from scanner.launch.filekinds import ANALYZERS, EXTERNAL_KINDS, UNFILTERED_KINDS, classify_path, kind_from_shebang
+from scanner.post.suppress import Directive, find_directives
+from scanner.discover.tiers import SHIPPED, apply_tiers, is_generated_bundle, tier_of
 
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
@@ -53,7 +53,7 @@ class ScanOptions:
     excludes: tuple[str, ...] = ()
     disabled_rules: tuple[str, ...] = ()
     progress: Callable[[int, int], None] | None = None
-    # Project configuration and new-only mode (scanner.config, scanner.baseline, scanner.gitdiff).
+    # Project configuration and new-only mode (scanner.config, scanner.post.baseline, scanner.post.gitdiff).
     extra_agents: tuple[ExtraAgent, ...] = ()
     severity_overrides: tuple[tuple[str, Severity], ...] = ()
     baseline: frozenset[str] | None = None  # fingerprints of a previous report
@@ -196,7 +196,7 @@ class _Worker:
         self._script_cache: dict[str, list[list[Word]]] = {}
         self.reader.scripts = self._script_commands
         self.reader.unread_scripts = self._unread_script_commands
-        from scanner.analyzers import cfgjudge
+        from scanner.launch import cfgjudge
 
         cfgjudge.bind(self.reader)  # config analyzers read commands with this scan's catalog and hooks
 
@@ -221,7 +221,7 @@ class _Worker:
             self._script_cache[rel] = []
             data, _reason = read_candidate(self.root, Candidate(rel, "shell", 0)) if self.root.is_dir() else (None, "")
             if data:
-                from scanner.analyzers.shell import ShellText
+                from scanner.launch.shell import ShellText
 
                 text = ShellText(SourceFile(rel, data), data)
                 self._script_cache[rel] = [words for _node, words in text.commands()]
@@ -420,7 +420,7 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     def start_semgrep() -> None:
         nonlocal semgrep_job
         if external or options.semgrep_rules:
-            from scanner.semgrep_stage import run_stage
+            from scanner.launch.semgrep_stage import run_stage
 
             # The user's own rules may target any language: they see every scanned file.
             targets = sorted({*external, *(c.path for c in walked.candidates)}) if options.semgrep_rules else external
@@ -469,7 +469,7 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
         findings.extend(stage.findings)
         parsed += len(external) - len(stage.not_analysed)
 
-    from scanner.links import link  # cross-file context: workflow -> script, compose -> Dockerfile, firewall scripts
+    from scanner.project.links import link  # cross-file context: workflow -> script, compose -> Dockerfile, firewall scripts
 
     clock.lap("verdict")
     sites, findings = link(root, [c.path for c in walked.candidates], sites, findings,
@@ -521,7 +521,7 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
 
 def _tracked(root: Path) -> frozenset[str] | None:
     try:
-        from scanner.gitsafe import tracked_files
+        from scanner.discover.gitsafe import tracked_files
     except ImportError:  # pragma: no cover - until the git helper lands
         return None
     return tracked_files(root) if root.is_dir() else None
@@ -531,7 +531,7 @@ def _hidden_by_exclusion(root: Path, excluded: list[tuple[str, str]], worker: _W
                          budget: int = 2000) -> list[tuple[str, str]]:
     """(path, pattern) for each excluded file of a kind blastwall reads that names an agent:
     what the configuration actually hid, for the reviewer. Folders are walked (bounded)."""
-    from scanner.discovery import classify
+    from scanner.discover.walk import classify
 
     out: list[tuple[str, str]] = []
     for rel, pattern in excluded:

@@ -309,7 +309,7 @@ class Finding:
     needs_context: str = ""
     fingerprint: str = ""
     suppressed: str = ""  # the reason, when an inline ignore or the config suppressed it
-    tier: str = "shipped"  # where the code lives: shipped, test, example, docs, benchmark (scanner.tiers)
+    tier: str = "shipped"  # where the code lives: shipped, test, example, docs, benchmark (scanner.discover.tiers)
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

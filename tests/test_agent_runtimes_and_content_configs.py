@@ -11,15 +11,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner.analyzers.agent_configs import is_codex_config, is_mcp_file
-from scanner.analyzers.cfgjudge import config_name
-from scanner.analyzers.cfgtree import load_json, load_toml
-from scanner.analyzers.containers import agent_installs, agent_named, host_kind
-from scanner.discovery import Candidate
+from scanner.launch.agent_configs import is_codex_config, is_mcp_file
+from scanner.launch.cfgjudge import config_name
+from scanner.parse.cfgtree import load_json, load_toml
+from scanner.launch.containers import agent_installs, agent_named, host_kind
+from scanner.discover.walk import Candidate
 from scanner.engine import ScanOptions, _worker, scan
 from scanner.model import Severity
-from scanner.filekinds import classify_path
-from scanner.tiers import SHIPPED, tier_of
+from scanner.launch.filekinds import classify_path
+from scanner.discover.tiers import SHIPPED, tier_of
 
 REPOS = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
 SCENARIOS = [

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from scanner.baseline import BaselineError, load_baseline
+from scanner.post.baseline import BaselineError, load_baseline
 from scanner.catalog import load_catalog
 from scanner.engine import ScanOptions, scan
-from scanner.gitdiff import GitError, changes_since, parse_diff
+from scanner.post.gitdiff import GitError, changes_since, parse_diff
 from scanner.model import Verdict
 from scanner.output.json_report import render_json, to_dict
 from scanner.output.markdown import render_markdown
@@ -175,7 +175,7 @@ def test_diff_base_usage_errors(tmp_path: Path) -> None:
 
 @needs_git
 def test_git_runs_with_a_minimal_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from scanner import gitdiff
+    from scanner.post import gitdiff
 
     seen: dict[str, object] = {}
     real = subprocess.run

@@ -5,7 +5,7 @@ every other repo in test_fixtures.py (exact findings, verdict and quoted lines).
 
 from __future__ import annotations
 
-from scanner.analyzers.cfgtree import load_json, load_toml
+from scanner.parse.cfgtree import load_json, load_toml
 
 
 def test_jsonc_keeps_lines() -> None:

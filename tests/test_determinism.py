@@ -64,7 +64,7 @@ def trees(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_enough_candidates_for_the_pool(trees: tuple[Path, Path]) -> None:
-    from scanner.discovery import walk
+    from scanner.discover.walk import walk
 
     assert len(walk(trees[0]).candidates) >= PARALLEL_THRESHOLD
 

@@ -11,14 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scanner.catalog import load_catalog
-from scanner.commandline import Word
-from scanner.discovery import Candidate
+from scanner.launch.commandline import Word
+from scanner.discover.walk import Candidate
 from scanner.engine import _prefilter, _worker, prefilter_pattern
 from scanner.model import Location
-from scanner.parsing import SourceFile
+from scanner.parse.trees import SourceFile
 from scanner.output.sanitize import md_code, md_fence, md_message, md_text, plain
-from scanner.filekinds import ANALYZERS, classify_path
-from scanner.yamlsrc import compose_all_safely, compose_safely
+from scanner.launch.filekinds import ANALYZERS, classify_path
+from scanner.parse.yamlsrc import compose_all_safely, compose_safely
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = load_catalog()

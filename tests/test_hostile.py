@@ -15,8 +15,8 @@ import pytest
 
 import scanner.engine as engine
 from scanner.engine import ScanOptions, scan
-from scanner.parsing import OverBudget, file_budget, parse
-from scanner.filekinds import ANALYZERS
+from scanner.parse.trees import OverBudget, file_budget, parse
+from scanner.launch.filekinds import ANALYZERS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -274,7 +274,7 @@ def test_tree_sitter_parse_is_cancelled_at_the_deadline() -> None:
     source = b"x = [" + b"1, " * 2_000_000 + b"]\n"
     with pytest.raises(OverBudget):
         with file_budget(5):
-            import scanner.parsing as parsing
+            import scanner.parse.trees as parsing
 
             parsing._deadline = time.monotonic() - 1  # already past: the next parse step cancels
             parse("python", source)

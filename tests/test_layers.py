@@ -13,12 +13,11 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "scanner"
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("scanner.model", "scanner.resources", "scanner.gitsafe", "scanner.filenames"),
-    ("scanner.catalog", "scanner.parsing", "scanner.yamlsrc", "scanner.tiers", "scanner.output.sanitize"),
-    ("scanner.findings", "scanner.audits", "scanner.config", "scanner.commandline", "scanner.containment", "scanner.suppress",
-     "scanner.gitdiff"),
-    ("scanner.analyzers", "scanner.judge", "scanner.filekinds", "scanner.links", "scanner.baseline",
-     "scanner.semgrep_runner", "scanner.semgrep_stage", "scanner.discovery", "scanner.native_search"),
+    ("scanner.model", "scanner.resources", "scanner.discover.gitsafe", "scanner.discover.filenames"),
+    ("scanner.catalog", "scanner.parse", "scanner.discover.tiers", "scanner.output.sanitize"),
+    ("scanner.findings", "scanner.audits", "scanner.config", "scanner.launch.commandline", "scanner.containment",
+     "scanner.post.suppress", "scanner.post.gitdiff"),
+    ("scanner.discover", "scanner.launch", "scanner.containment.judge", "scanner.project", "scanner.post"),
     ("scanner.engine",),
     ("scanner.output", "scanner.remediation"),
     ("scanner.cli", "scanner.__main__"),
@@ -44,9 +43,9 @@ def _imports() -> dict[str, set[str]]:
                 deps.update(a.name for a in node.names if a.name.startswith("scanner."))
         graph[_name(path)] = deps - {_name(path)}
     # The file-kind table names its analyzers as strings, imported on first use: still edges.
-    from scanner.filekinds import FILE_KINDS
+    from scanner.launch.filekinds import FILE_KINDS
 
-    graph["scanner.filekinds"] |= {step.target.partition(":")[0] for kind in FILE_KINDS for step in kind.steps}
+    graph["scanner.launch.filekinds"] |= {step.target.partition(":")[0] for kind in FILE_KINDS for step in kind.steps}
     return graph
 
 
@@ -88,7 +87,7 @@ def test_no_import_cycles() -> None:
 def test_every_file_kind_step_names_a_function() -> None:
     import importlib
 
-    from scanner.filekinds import FILE_KINDS
+    from scanner.launch.filekinds import FILE_KINDS
 
     missing = []
     for kind in FILE_KINDS:

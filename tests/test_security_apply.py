@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from scanner.model import LaunchSite, Location, Severity
-from scanner.parsing import parse
+from scanner.parse.trees import parse
 from scanner.remediation.apply import MINIMAL_PATH, _rewrite, _rewrite_python_cst, plan_apply
 
 RUNNER = "./sandbox/agent-bwrap.sh"

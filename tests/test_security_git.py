@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner import gitsafe
+from scanner.discover import gitsafe
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scanner import semgrep_runner
-from scanner.semgrep_runner import SEMGREP_LANG_EXTS, run_semgrep
+from scanner.launch import semgrep_runner
+from scanner.launch.semgrep_runner import SEMGREP_LANG_EXTS, run_semgrep
 
 REPO = Path(__file__).resolve().parent.parent
 PACK = REPO / "rules" / "semgrep"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import scanner.semgrep_runner as runner
+import scanner.launch.semgrep_runner as runner
 from scanner.engine import ScanOptions, scan
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from scanner.catalog import load_catalog
-from scanner.discovery import Candidate, read_candidate, walk
-from scanner.native_search import find_rg, native_search
+from scanner.discover.walk import Candidate, read_candidate, walk
+from scanner.discover.native_search import find_rg, native_search
 from scanner.engine import (
     _UNREAD_SCRIPT_CALL,
     _UNREAD_SCRIPT_NATIVE,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import scanner.semgrep_runner as runner
-from scanner.discovery import Candidate
+import scanner.launch.semgrep_runner as runner
+from scanner.discover.walk import Candidate
 from scanner.engine import ScanOptions, _worker, scan
-from scanner.semgrep_runner import SEMGREP_LANG_EXTS
-from scanner.semgrep_stage import _pattern_words, _regex_words, _word_search, gate, launch_words
+from scanner.launch.semgrep_runner import SEMGREP_LANG_EXTS
+from scanner.launch.semgrep_stage import _pattern_words, _regex_words, _word_search, gate, launch_words
 
 ROOT = Path(__file__).resolve().parents[1]
 PACK = ROOT / "rules" / "semgrep"

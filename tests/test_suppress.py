@@ -8,7 +8,7 @@ from pathlib import Path
 from scanner.engine import ScanOptions, scan
 from scanner.model import Verdict
 from scanner.output.json_report import to_dict
-from scanner.suppress import find_directives, markers_for
+from scanner.post.suppress import find_directives, markers_for
 
 IGNORE = "blastwall" + ": ignore"  # split so this file holds no directive of its own
 

@@ -8,7 +8,7 @@ import pytest
 
 from scanner.engine import ScanOptions, scan
 from scanner.model import Severity, Verdict
-from scanner.tiers import tier_of
+from scanner.discover.tiers import tier_of
 
 LAUNCH = 'import subprocess\n\nsubprocess.run(["claude", "-p", "go", "--dangerously-skip-permissions"])\n'
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from fixture_harness import read_annotations
-from scanner.analyzers import schedulers
-from scanner.analyzers.shell import ShellText, script_path_expr
-from scanner.analyzers.workflow_links import EntryResolver
+from scanner.launch import schedulers
+from scanner.launch.shell import ShellText, script_path_expr
+from scanner.launch.workflow_links import EntryResolver
 from scanner.engine import ScanOptions, scan
 from scanner.model import Boundary, Confidence, Severity, Verdict
-from scanner.parsing import SourceFile
+from scanner.parse.trees import SourceFile
 
 REPOS = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
 SCENARIOS = ["scheduled-launchd-agent", "scheduled-launchd-backup", "scheduled-systemd-timer-agent",
@@ -231,7 +231,7 @@ def test_only_scheduler_looking_files_are_parsed(monkeypatch: pytest.MonkeyPatch
         raise AssertionError("parsed a file that does not look like a scheduler")
 
     monkeypatch.setattr(schedulers, "launchd_entries", boom)
-    from scanner.analyzers.base import Analysis
+    from scanner.launch.base import Analysis
 
     info = SourceFile("Info.plist", b"<plist><dict><key>CFBundleName</key><string>claude</string></dict></plist>")
     assert list(schedulers.analyze_scheduler(Analysis(info, "scheduler"))) == []

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from fixture_harness import read_annotations
-from scanner.analyzers.workflow import mask_expressions, unmask
-from scanner.analyzers.workflow_links import EntryResolver, _make_rules
+from scanner.launch.workflow import mask_expressions, unmask
+from scanner.launch.workflow_links import EntryResolver, _make_rules
 from scanner.engine import ScanOptions, scan
 from scanner.model import Boundary, Severity, Verdict
 
@@ -172,7 +172,7 @@ def test_command_targets(resolver: EntryResolver, command: str | list[str], base
 def test_python_imports_follow_src_layout(tmp_path: Path) -> None:
     paths = {"scripts/entry.py", "src/bot/__init__.py", "src/bot/agent.py", "scripts/helpers.py"}
     texts = {"scripts/entry.py": "import os\nfrom bot.agent import go\nimport helpers\nfrom . import nothing\n"}
-    from scanner.parsing import SourceFile
+    from scanner.parse.trees import SourceFile
 
     res = EntryResolver(tmp_path, paths, {}, lambda root, rel: SourceFile(rel, texts.get(rel, "").encode()))
     got = res._python_imports("scripts/entry.py", texts["scripts/entry.py"], "")

@@ -54,13 +54,13 @@ CONTAINMENT_AUDITS: tuple[ModuleType, ...] = (
 
 # Rule id -> the modules that emit it, for rules only one surface can see.
 SURFACE_RULES: dict[str, tuple[str, ...]] = {
-    "framework-host-code-execution": ("scanner.analyzers.sdk_python", "scanner.analyzers.sdk_js"),
-    "browser-agent-operator-profile": ("scanner.analyzers.sdk_python",),
-    "mcp-stdio-forwards-environment": ("scanner.analyzers.sdk_python", "scanner.analyzers.sdk_js"),
-    "workflow-agent-untrusted-trigger": ("scanner.analyzers.workflow",),
-    "workflow-agent-write-token": ("scanner.analyzers.workflow",),
-    "suppression-missing-reason": ("scanner.suppress",),
-    "suppression-unused": ("scanner.suppress",),
+    "framework-host-code-execution": ("scanner.launch.sdk_python", "scanner.launch.sdk_js"),
+    "browser-agent-operator-profile": ("scanner.launch.sdk_python",),
+    "mcp-stdio-forwards-environment": ("scanner.launch.sdk_python", "scanner.launch.sdk_js"),
+    "workflow-agent-untrusted-trigger": ("scanner.launch.workflow",),
+    "workflow-agent-write-token": ("scanner.launch.workflow",),
+    "suppression-missing-reason": ("scanner.post.suppress",),
+    "suppression-unused": ("scanner.post.suppress",),
 }
 
 Audit = Callable[[SiteView], Iterator[Finding]]

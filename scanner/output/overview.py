@@ -317,7 +317,7 @@ def build(result: ScanResult, hidden: int = 0) -> Overview:
     by_site: dict[str, list[Finding]] = {}
     for f in result.findings:
         by_site.setdefault(f.site_id, []).append(f)
-    from scanner.tiers import tier_of
+    from scanner.discover.tiers import tier_of
 
     def site_tier(site: LaunchSite, findings: list[Finding]) -> str:
         # The tier the findings carry (the engine labelled them), else the site's own path's.

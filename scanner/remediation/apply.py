@@ -754,7 +754,7 @@ def still_parses(path: str, surfaces: set[str], before: str, after: str) -> bool
     if "javascript" in surfaces:
         return _js_parses(_js_dialect(path), after)
     if "shell" in surfaces or path.endswith((".sh", ".bash")):
-        from scanner.parsing import parse
+        from scanner.parse.trees import parse
 
         clean = lambda t: not parse("bash", t.encode("utf-8")).root_node.has_error  # noqa: E731
         return clean(after) or not clean(before)
@@ -1945,7 +1945,7 @@ def _find_ts_call(tree: Any, text: str, site: LaunchSite) -> Any:
 
 def _js_launch(text: str, site: LaunchSite, runner: str) -> tuple[bytes, str, Any, Any] | str:
     """The file parsed and the site's call found again: (data, dialect, tree, call), or why not."""
-    from scanner.parsing import parse
+    from scanner.parse.trees import parse
 
     data = text.encode("utf-8")
     dialect = _js_dialect(site.location.path)

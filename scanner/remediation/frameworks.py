@@ -494,7 +494,7 @@ def _mcp_env(call: Any, keywords: dict[str, Any], positions: Any, starts: list[i
 def rewrite_ts_framework(path: str, text: str, site_launcher: str, site_line: int, finding_lines: Iterable[int],
                          model_keys: Iterable[str] = (), site_column: int = 0) -> tuple[str, list[str]]:
     """Claude Agent SDK `query({ options })` and MCP `StdioClientTransport({ env })`, in place."""
-    from scanner.parsing import parse
+    from scanner.parse.trees import parse
     from scanner.remediation.syntax import js_dialect as _js_dialect
     from scanner.remediation.syntax import js_parses as _js_parses
     from scanner.remediation.syntax import js_prop as _js_prop

@@ -89,7 +89,7 @@ def parses(language: str, text: str) -> bool:
 
             ast.parse(text)
         elif language in ("javascript", "typescript"):
-            from scanner.parsing import parse
+            from scanner.parse.trees import parse
 
             dialect = "typescript" if language == "typescript" else "javascript"
             wrapped = text
@@ -117,7 +117,7 @@ def parses(language: str, text: str) -> bool:
                 import tomli as tomllib  # type: ignore[no-redef]
             tomllib.loads(text)
         elif language in ("shell", "makefile"):
-            from scanner.parsing import parse
+            from scanner.parse.trees import parse
 
             return not parse("bash", text.replace("$$", "$").encode("utf-8")).root_node.has_error
     except Exception:  # noqa: BLE001 - any parse error means "not whole"

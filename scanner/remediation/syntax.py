@@ -40,7 +40,7 @@ def js_dialect(path: str) -> str:
 
 
 def js_parses(dialect: str, text: str) -> bool:
-    from scanner.parsing import parse
+    from scanner.parse.trees import parse
 
     return not parse(dialect, text.encode("utf-8")).root_node.has_error
 

@@ -1,1 +1,0 @@
-"""Language front ends. Each turns one file into `LaunchFound` records; nothing more."""

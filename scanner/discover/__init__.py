@@ -1,0 +1,1 @@
+"""Discovery: which files are read, and what git says about them."""

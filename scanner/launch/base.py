@@ -1,0 +1,60 @@
+"""What a front end hands back, and the tables every front end shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scanner.launch.commandline import Word
+from scanner.containment.reader import EnvInfo
+from scanner.model import Fact, FactKind, Location
+from scanner.parse.trees import SourceFile
+from scanner.resources import rules_dir
+
+
+@dataclass(frozen=True)
+class LaunchFound:
+    """A program start seen in source: its words (or a shell string) and its surroundings."""
+
+    surface: str
+    launcher: str
+    location: Location
+    env: EnvInfo
+    words: tuple[Word, ...] = ()
+    shell: Word | None = None
+    timeout: Location | None = None
+    facts: tuple[Fact, ...] = ()
+    unknowns: tuple[Fact, ...] = ()
+
+
+def possible_forms(uncertain: bool, location: Location) -> tuple[Fact, ...]:
+    """The fact that a launch was read from one of several forms its values can take."""
+    return (Fact(FactKind.POSSIBLE_FORM, "the command is one of several forms its values can take", location),) \
+        if uncertain else ()
+
+
+@dataclass
+class Analysis:
+    source: SourceFile
+    kind: str
+    notes: list[str] = field(default_factory=list)
+    root: Path | None = None  # the scanned folder, for reading the repository modules a file imports
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def shared(self, key: str, make: Callable[[], Any]) -> Any:
+        """One parse (or index) per file, however many analyzers read it."""
+        if key not in self._shared:
+            self._shared[key] = make()
+        return self._shared[key]
+
+
+@lru_cache(maxsize=1)
+def launch_tables() -> dict[str, dict[str, dict[str, Any]]]:
+    with (rules_dir() / "launchers.yaml").open(encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle)
+    return {k: v for k, v in raw.items() if isinstance(v, dict)}

@@ -1,0 +1,778 @@
+"""JavaScript / TypeScript front end: child_process, execa, zx, Bun.spawn launches."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from pathlib import Path
+
+from tree_sitter import Node
+
+from scanner.launch.base import Analysis, LaunchFound, launch_tables, possible_forms
+from scanner.launch.commandline import Word
+from scanner.containment.reader import EnvInfo
+from scanner.model import EnvMode, Fact, FactKind
+from scanner.parse.trees import SourceFile, descendants, parse, returned_values
+
+_MODULES = {"child_process": "child_process", "execa": "execa", "zx": "zx", "zx/globals": "zx", "cross-spawn": "cross-spawn"}
+
+
+def _module_name(text: str) -> str | None:
+    name = text.strip("'\"`")
+    name = name.removeprefix("node:")
+    return _MODULES.get(name)
+
+
+def import_bindings(root: Node, text: Callable[[Node], str]) -> Iterator[tuple[str, str, str, Node]]:
+    """Every ES import and `require()` binding: (local name, module text, imported name, node).
+
+    The imported name is "*" for a namespace import and for `const x = require(m)`, "default" for a
+    default import, else the exported name. Module text is the raw source string, quotes included.
+    """
+    for n in descendants(root, "import_statement", "variable_declarator"):
+        if n.type == "import_statement":
+            source = n.child_by_field_name("source")
+            if source is None:
+                continue
+            module = text(source)
+            for clause in (c for c in n.children if c.type == "import_clause"):
+                for item in clause.named_children:
+                    if item.type == "identifier":
+                        yield text(item), module, "default", n
+                    elif item.type == "namespace_import":
+                        ident = next((c for c in item.named_children if c.type == "identifier"), None)
+                        if ident is not None:
+                            yield text(ident), module, "*", n
+                    elif item.type == "named_imports":
+                        for spec in item.named_children:
+                            if spec.type != "import_specifier":
+                                continue
+                            name = spec.child_by_field_name("name")
+                            alias = spec.child_by_field_name("alias")
+                            if name is not None:
+                                yield text(alias or name), module, text(name), n
+        elif n.type == "variable_declarator":
+            name, value = n.child_by_field_name("name"), n.child_by_field_name("value")
+            if name is None or value is None:
+                continue
+            if value.type == "await_expression" and value.named_children:
+                value = value.named_children[0]
+            if value.type != "call_expression":
+                continue
+            fn, args = value.child_by_field_name("function"), value.child_by_field_name("arguments")
+            if fn is None or text(fn) not in ("require", "import") or args is None or not args.named_children:
+                continue
+            module = text(args.named_children[0])
+            if name.type == "identifier":
+                yield text(name), module, "*", n
+            elif name.type == "object_pattern":
+                for prop in name.named_children:
+                    if prop.type == "shorthand_property_identifier_pattern":
+                        yield text(prop), module, text(prop), n
+                    elif prop.type == "pair_pattern":
+                        key, val = prop.child_by_field_name("key"), prop.child_by_field_name("value")
+                        if key is not None and val is not None:
+                            yield text(val), module, text(key), n
+
+
+_FUNCTIONS = ("function_declaration", "generator_function_declaration", "function_expression", "arrow_function",
+              "function", "generator_function", "method_definition")
+# Member calls that keep a string's value for our purpose (`explicit.trim()`).
+_SAME_STRING = ("trim", "trimStart", "trimEnd", "toString", "valueOf")
+_MAX_FORMS = 8
+# Helper calls followed while reading one launch (bounds branching helpers on hostile input).
+_FOLLOW_BUDGET = 200
+_budget = [_FOLLOW_BUDGET]
+
+
+def fresh_budget() -> None:
+    """Start reading a new launch: helper calls may be followed again, up to the budget."""
+    _budget[0] = _FOLLOW_BUDGET
+
+
+class JsModule:
+    def __init__(self, src: SourceFile, root: Node):
+        self.src = src
+        self.root = root
+        self.aliases: dict[str, str] = {"Bun": "Bun"}
+        self.consts: dict[str, list[tuple[int, Node]]] = {}
+        self.zx_globals = src.text.startswith("#!") and "zx" in src.lines[0]
+        # Same-file functions by name, `x.push(...)` calls by array name, parameter defaults by
+        # name, bindings imported from the repository's own modules (local -> (spec, export)).
+        self.functions: dict[str, list[Node]] = {}
+        self.pushes: dict[str, list[Node]] = {}
+        self.shifts: dict[str, list[Node]] = {}  # `x.shift()` calls: the program split off an argv
+        self.param_defaults: dict[str, list[tuple[Node, Node]]] = {}
+        self.imports_rel: dict[str, tuple[str, str]] = {}
+        # Set by the analyzer: opens a repository module imported by a relative path.
+        self.loader: Callable[[JsModule, str], JsModule | None] | None = None
+        # Tells an agent's program name from any other word (set by the analyzer).
+        self.is_agent: Callable[[str], bool] = lambda text: False
+        # Set when a value was read from one of several forms it can take (reset per launch).
+        self.uncertain = False
+        self._active: set[int] = set()
+        self._index()
+
+    def text(self, node: Node) -> str:
+        return self.src.node_text(node)
+
+    def _index(self) -> None:
+        for local, module_text, imported, _node in import_bindings(self.root, self.text):
+            mod = _module_name(module_text)
+            spec = module_text.strip("'\"`")
+            if mod is None and spec.startswith(("./", "../")):
+                self.imports_rel[local] = (spec, imported)
+            if mod is None:
+                continue
+            if mod == "zx":
+                self.zx_globals = True
+            if imported == "*" or imported == "default":
+                self.aliases[local] = f"{mod}.default" if mod == "cross-spawn" else mod
+            else:
+                self.aliases[local] = f"{mod}.{imported}"
+        for n in descendants(self.root):
+            if n.type in ("function_declaration", "generator_function_declaration"):
+                name = n.child_by_field_name("name")
+                if name is not None:
+                    self.functions.setdefault(self.text(name), []).append(n)
+            if n.type == "formal_parameters":
+                self._index_params(n)
+                continue
+            if n.type == "assignment_expression":
+                # CommonJS: `exports.build = function (...) {...}` / `module.exports.build = (...) => ...`
+                left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+                if left is not None and right is not None and left.type == "member_expression" and \
+                        right.type in ("arrow_function", "function_expression", "function"):
+                    obj, prop = left.child_by_field_name("object"), left.child_by_field_name("property")
+                    if obj is not None and prop is not None and self.text(obj) in ("exports", "module.exports"):
+                        self.functions.setdefault(self.text(prop), []).append(right)
+            if n.type == "call_expression":
+                fn = n.child_by_field_name("function")
+                if fn is not None and fn.type == "member_expression":
+                    obj, prop = fn.child_by_field_name("object"), fn.child_by_field_name("property")
+                    if obj is not None and prop is not None and obj.type == "identifier" and self.text(prop) == "push":
+                        self.pushes.setdefault(self.text(obj), []).append(n)
+                    if obj is not None and prop is not None and obj.type == "identifier" and self.text(prop) == "shift":
+                        self.shifts.setdefault(self.text(obj), []).append(n)
+                continue
+            if n.type != "variable_declarator":
+                continue
+            name = n.child_by_field_name("name")
+            value = n.child_by_field_name("value")
+            if name is None or value is None or name.type != "identifier":
+                continue
+            if value.type == "await_expression" and value.named_children:
+                value = value.named_children[0]
+            if value.type in ("arrow_function", "function_expression", "function"):
+                self.functions.setdefault(self.text(name), []).append(value)
+            if self._require(value) is None:
+                self.consts.setdefault(self.text(name), []).append((n.start_byte, value))
+
+    def _index_params(self, params: Node) -> None:
+        fn = params.parent
+        if fn is None:
+            return
+
+        def pattern(node: Node) -> None:
+            if node.type == "assignment_pattern":
+                left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+                if left is not None and right is not None and left.type == "identifier":
+                    self.param_defaults.setdefault(self.text(left), []).append((fn, right))
+                elif left is not None and left.type == "object_pattern":
+                    pattern(left)
+            elif node.type == "object_pattern":
+                for item in node.named_children:
+                    if item.type == "object_assignment_pattern":
+                        left, right = item.child_by_field_name("left"), item.child_by_field_name("right")
+                        if left is not None and right is not None:
+                            self.param_defaults.setdefault(self.text(left), []).append((fn, right))
+                    elif item.type == "pair_pattern":
+                        value = item.child_by_field_name("value")
+                        if value is not None:
+                            pattern(value)
+
+        for child in params.named_children:
+            pattern(child)
+
+    def _require(self, node: Node) -> str | None:
+        if node.type == "call_expression":
+            fn = node.child_by_field_name("function")
+            args = node.child_by_field_name("arguments")
+            if fn is not None and self.text(fn) in ("require", "import") and args is not None and args.named_children:
+                return _module_name(self.text(args.named_children[0]))
+        return None
+
+    def qualified(self, node: Node, depth: int = 0) -> str:
+        text = self.text(node)
+        head, _, tail = text.partition(".")
+        if head in self.aliases:
+            base = self.aliases[head]
+            return f"{base}.{tail}" if tail else base
+        if text == "$" and self.zx_globals:
+            return "zx.$"
+        if node.type == "identifier" and depth < 3:
+            # `const run = spawn`, or a parameter whose default is the launcher (`{ spawnFn = spawn }`),
+            # or `const run = promisify(exec)`.
+            target = self.resolve(node)
+            if target is not None and target.type == "call_expression":
+                fn, args = target.child_by_field_name("function"), target.child_by_field_name("arguments")
+                if fn is not None and self.text(fn) in ("promisify", "util.promisify") and args is not None \
+                        and args.named_children:
+                    target = args.named_children[0]
+            if target is not None and target.type in ("identifier", "member_expression"):
+                return self.qualified(target, depth + 1)
+        return text
+
+    def resolve(self, node: Node) -> Node | None:
+        if node.type != "identifier":
+            return None
+        items = self.consts.get(self.text(node))
+        if not items:
+            return self.param_default(node)
+        before = [v for start, v in items if start < node.start_byte]
+        return (before or [items[0][1]])[-1] if len(items) == 1 or before else None
+
+    def param_default(self, node: Node) -> Node | None:
+        """The default of the innermost enclosing function's parameter of this name: one form of
+        the value (callers may pass others), so reading it makes the launch uncertain."""
+        best: tuple[Node, Node] | None = None
+        for fn, default in self.param_defaults.get(self.text(node), ()):
+            if fn.start_byte <= node.start_byte < fn.end_byte and (best is None or fn.start_byte > best[0].start_byte):
+                best = (fn, default)
+        if best is None:
+            return None
+        self.uncertain = True
+        return best[1]
+
+    # -- following calls -------------------------------------------------------------------
+
+    def function_for(self, call: Node, depth: int = 0) -> tuple[JsModule, Node] | None:
+        """The function a call runs: a same-file function, a parameter's default function, or an
+        export of a repository module imported by a relative path."""
+        fn = call.child_by_field_name("function") if call.type == "call_expression" else call
+        if fn is None or fn.type != "identifier" or depth > 3:
+            return None
+        name = self.text(fn)
+        defs = self.functions.get(name, [])
+        if len(defs) == 1:
+            return self, defs[0]
+        if name in self.imports_rel and self.loader is not None:
+            spec, export = self.imports_rel[name]
+            other = self.loader(self, spec)
+            if other is None:
+                return None
+            found = other.functions.get(export if export not in ("default", "*") else name, [])
+            return (other, found[0]) if len(found) == 1 else None
+        target = self.resolve(fn)
+        if target is not None and target.type == "identifier":
+            return self.function_for(target, depth + 1)
+        if target is not None and target.type in ("arrow_function", "function_expression", "function"):
+            return self, target
+        return None
+
+    def returns(self, fn: Node) -> list[Node]:
+        body = fn.child_by_field_name("body")
+        if body is None:
+            return []
+        if body.type != "statement_block":
+            return [body]
+        return returned_values(body, (*_FUNCTIONS, "class_declaration"))[:_MAX_FORMS]
+
+    def call_forms(self, call: Node) -> list[tuple[JsModule, Node]] | None:
+        if _budget[0] <= 0:
+            return None
+        _budget[0] -= 1
+        found = self.function_for(call)
+        if found is None:
+            return None
+        module, fn = found
+        if fn.id in module._active or len(self._active) > 6:
+            return None
+        return [(module, r) for r in module.returns(fn)]
+
+    def _enter(self, module: JsModule, node: Node) -> bool:
+        if node.id in module._active:
+            return False
+        module._active.add(node.id)
+        return True
+
+    def _leave(self, module: JsModule, node: Node) -> None:
+        module._active.discard(node.id)
+        if module is not self and module.uncertain:
+            self.uncertain = True
+            module.uncertain = False
+
+    def choose(self, forms: list[Word]) -> Word | None:
+        """The worst of several forms a word can take: an agent's name, else a literal."""
+        if not forms:
+            return None
+        texts = {w.text for w in forms}
+        if len(texts) > 1:
+            self.uncertain = True
+        for w in forms:
+            if not w.dynamic and self.is_agent(w.text):
+                return w
+        return next((w for w in forms if not w.dynamic), forms[0])
+
+    def alternatives(self, node: Node) -> list[Node] | None:
+        """Both sides of `c ? a : b`, `a || b`, `a ?? b`; None for anything else."""
+        while node.type == "parenthesized_expression" and node.named_children:
+            node = node.named_children[0]
+        if node.type == "ternary_expression":
+            a, b = node.child_by_field_name("consequence"), node.child_by_field_name("alternative")
+            return [x for x in (a, b) if x is not None]
+        if node.type == "binary_expression":
+            op = node.child_by_field_name("operator")
+            if op is not None and self.text(op) in ("||", "??"):
+                a, b = node.child_by_field_name("left"), node.child_by_field_name("right")
+                return [x for x in (a, b) if x is not None]
+        return None
+
+    def _pushed(self, name: Node, decl: Node) -> list[Word]:
+        """Words pushed onto the array `name` holds, in the function that declares it."""
+        scope = _enclosing_function(decl)
+        out: list[Word] = []
+        for push in sorted(self.pushes.get(self.text(name), ()), key=lambda n: n.start_byte):  # source order
+            if push.start_byte < decl.start_byte or _enclosing_function(push) != scope:
+                continue
+            args = push.child_by_field_name("arguments")
+            for arg in args.named_children if args is not None else ():
+                if arg.type == "spread_element" and arg.named_children:
+                    got = self.words(arg.named_children[0])
+                    out.extend(got if got is not None else [self._dynamic(arg)])
+                elif arg.type != "comment":
+                    out.append(self.word(arg))
+        if out:
+            self.uncertain = True  # pushes are usually conditional
+        return out
+
+    def _shifted(self, use: Node, decl: Node) -> int:
+        """How many `x.shift()` calls took words off the array before this use of it."""
+        scope = _enclosing_function(decl)
+        return sum(1 for call in self.shifts.get(self.text(use), ())
+                   if decl.start_byte < call.start_byte < use.start_byte and _enclosing_function(call) == scope)
+
+    def words(self, node: Node, depth: int = 0) -> list[Word] | None:
+        if depth > 8:
+            return None
+        while node.type in ("parenthesized_expression", "as_expression", "satisfies_expression",
+                            "non_null_expression") and node.named_children:
+            node = node.named_children[0]
+        if node.type == "array":
+            out: list[Word] = []
+            for child in node.named_children:
+                if child.type == "spread_element" and child.named_children:
+                    got = self.words(child.named_children[0], depth + 1)
+                    out.extend(got if got is not None else [self._dynamic(child)])
+                elif child.type == "comment":
+                    continue
+                else:
+                    out.append(self.word(child, depth + 1))
+            return out
+        if node.type == "identifier":
+            target = self.resolve(node)
+            if target is None:
+                return None
+            got = self.words(target, depth + 1)
+            if got is not None and target.type == "array" and target.parent is not None:
+                got = got + self._pushed(node, target.parent)
+                got = got[self._shifted(node, target.parent):]
+            return got
+        alternatives = self.alternatives(node)
+        if alternatives is not None:
+            # Every branch's words: an over-approximation that can only add flags, never hide one.
+            self.uncertain = True
+            out = []
+            for alt in alternatives:
+                got = self.words(alt, depth + 1)
+                out.extend(got if got is not None else [self._dynamic(alt)])
+            return out
+        if node.type == "call_expression":
+            forms = self.call_forms(node)
+            if not forms:
+                return None
+            out, seen = [], False
+            for module, ret in forms:
+                if not self._enter(module, ret):
+                    continue
+                try:
+                    got = module.words(ret, depth + 1)
+                finally:
+                    self._leave(module, ret)
+                if got is not None:
+                    out.extend(got)
+                    seen = True
+            if len(forms) > 1:
+                self.uncertain = True
+            return out if seen else None
+        return None
+
+    def word(self, node: Node, depth: int = 0) -> Word:
+        loc = self.src.node_loc(node)
+        if node.type == "string":
+            return Word("".join(self.text(c) for c in node.named_children if c.type in ("string_fragment", "escape_sequence")), loc)
+        if node.type == "template_string":
+            parts, dynamic = self._template(node)
+            return Word(parts, loc, dynamic)
+        if node.type == "identifier" and depth < 6:
+            target = self.resolve(node)
+            if target is not None:
+                inner = self.word(target, depth + 1)
+                return Word(inner.text, loc, inner.dynamic)
+        if node.type in ("as_expression", "satisfies_expression", "non_null_expression",
+                         "parenthesized_expression") and node.named_children:
+            return self.word(node.named_children[0], depth + 1)
+        if node.type == "call_expression" and self.text(node) in ("process.cwd()",):
+            return Word("<cwd>", loc)
+        if depth < 8:
+            chosen = self._word_forms(node, depth)
+            if chosen is not None:
+                return chosen
+        return self._dynamic(node)
+
+    def _word_forms(self, node: Node, depth: int) -> Word | None:
+        """A word with several possible forms (a branch, a helper's returns): the worst one."""
+        alternatives = self.alternatives(node)
+        if alternatives is not None:
+            return self.choose([self.word(a, depth + 1) for a in alternatives])
+        if node.type != "call_expression":
+            return None
+        fn = node.child_by_field_name("function")
+        args = node.child_by_field_name("arguments")
+        if fn is not None and fn.type == "member_expression":
+            prop, obj = fn.child_by_field_name("property"), fn.child_by_field_name("object")
+            if prop is not None and obj is not None and self.text(prop) in _SAME_STRING:
+                inner = self.word(obj, depth + 1)
+                return inner if not inner.dynamic else None
+            if prop is not None and obj is not None and obj.type == "identifier" and self.text(prop) == "shift" \
+                    and args is not None and not args.named_children:
+                got = self.words(obj, depth + 1)  # the words left when this call runs: it takes the first
+                return Word(got[0].text, self.src.node_loc(node), got[0].dynamic) if got else None
+            return None
+        if fn is not None and self.text(fn) == "String" and args is not None and args.named_children:
+            inner = self.word(args.named_children[0], depth + 1)
+            return inner if not inner.dynamic else None
+        forms = self.call_forms(node)
+        if not forms:
+            return None
+        words = []
+        for module, ret in forms:
+            if not self._enter(module, ret):
+                continue
+            try:
+                words.append(module.word(ret, depth + 1))
+            finally:
+                self._leave(module, ret)
+        return self.choose(words)
+
+    def _template(self, node: Node) -> tuple[str, bool]:
+        out, dynamic = [], False
+        for child in node.named_children:
+            if child.type == "string_fragment":
+                out.append(self.text(child))
+            elif child.type == "template_substitution":
+                dynamic = True
+                out.append("$" + self.text(child)[1:])
+        if not node.named_children:
+            out.append(self.text(node)[1:-1])
+        return "".join(out), dynamic
+
+    def _dynamic(self, node: Node) -> Word:
+        return Word("$" + " ".join(self.text(node).split())[:80], self.src.node_loc(node), dynamic=True)
+
+    # -- options -------------------------------------------------------------------------
+
+    def options(self, node: Node | None, depth: int = 0) -> dict[str, Node]:
+        if node is None or depth > 4:
+            return {}
+        if node.type == "identifier":
+            target = self.resolve(node)
+            return self.options(target, depth + 1) if target is not None else {}
+        if node.type == "call_expression":
+            # Options built by a same-file helper: what it returns (its nodes are this file's).
+            out: dict[str, Node] = {}
+            for module, ret in self.call_forms(node) or ():
+                if module is self and self._enter(self, ret):
+                    try:
+                        out.update(self.options(ret, depth + 1))
+                    finally:
+                        self._leave(self, ret)
+            return out
+        if node.type != "object":
+            return {}
+        out = {}
+        for child in node.named_children:
+            if child.type == "pair":
+                key = child.child_by_field_name("key")
+                value = child.child_by_field_name("value")
+                if key is not None and value is not None:
+                    out[self.text(key).strip("'\"")] = value
+            elif child.type == "shorthand_property_identifier":
+                out[self.text(child)] = child
+            elif child.type == "spread_element" and child.named_children:
+                out.update(self.options(child.named_children[0], depth + 1))
+        return out
+
+    def is_process_env(self, node: Node) -> bool:
+        text = " ".join(self.text(node).split())
+        return text in ("process.env", "{...process.env}", "{ ...process.env }") or text.startswith("Object.assign({}, process.env")
+
+    def env_info(self, opts: dict[str, Node], call: Node, launcher: str, merges: bool, depth: int = 0) -> EnvInfo:
+        call_loc = self.src.node_loc(call)
+        node = opts.get("env")
+        if node is None:
+            return EnvInfo(EnvMode.INHERITED, call_loc, f"{launcher} without env inherits process.env")
+        loc = self.src.node_loc(node)
+        if node.type == "shorthand_property_identifier":
+            target = self.resolve(node)
+            if target is None:
+                return EnvInfo(EnvMode.UNKNOWN, loc, "env")
+            node = target
+        elif node.type == "identifier":
+            target = self.resolve(node)
+            if target is not None:
+                node = target
+        if node.type == "call_expression" and depth < 3:
+            # An environment built by a same-file helper: judged on its worst form.
+            forms = [self.env_info({**opts, "env": ret}, call, launcher, merges, depth + 1)
+                     for module, ret in (self.call_forms(node) or ()) if module is self]
+            known = [f for f in forms if f.mode is not EnvMode.UNKNOWN]
+            if known:
+                return next((f for f in known if f.mode is EnvMode.INHERITED), known[0])
+        text = " ".join(self.text(node).split())[:80]
+        extend = opts.get("extendEnv")
+        merged = merges and not (extend is not None and self.text(extend) == "false")
+        if self.is_process_env(node) or (node.type == "member_expression" and self.text(node) == "process.env"):
+            return EnvInfo(EnvMode.INHERITED, loc, f"env: {text}")
+        if node.type == "object":
+            names: list[Word] = []
+            inherited = False
+            for child in node.named_children:
+                if child.type == "spread_element" and child.named_children:
+                    if self.is_process_env(child.named_children[0]) or self.text(child.named_children[0]) == "process.env":
+                        inherited = True
+                elif child.type == "pair":
+                    key = child.child_by_field_name("key")
+                    if key is not None:
+                        names.append(Word(self.text(key).strip("'\""), self.src.node_loc(key)))
+                elif child.type == "shorthand_property_identifier":
+                    names.append(Word(self.text(child), self.src.node_loc(child)))
+            if inherited:
+                return EnvInfo(EnvMode.INHERITED, loc, f"env: {text}", tuple(names))
+            if merged:
+                return EnvInfo(EnvMode.INHERITED, loc, f"{launcher} merges env with process.env unless extendEnv: false", tuple(names))
+            return EnvInfo(EnvMode.MINIMAL, loc, "an explicit env object", tuple(names))
+        return EnvInfo(EnvMode.UNKNOWN, loc, f"env: {text}")
+
+
+# Property names whose string is text for people, not a command something runs.
+_PROSE_KEYS = {"description", "desc", "help", "usage", "example", "examples", "title", "label", "placeholder",
+               "hint", "tooltip", "text", "summary", "note", "notes", "docs", "comment", "caption"}
+
+
+def command_strings(module: JsModule, runners: set[str]) -> Iterator[tuple[Node, Word]]:
+    """Object properties whose string is a whole command line that starts a package through a
+    package runner (`message: "npx -y @scope/agent ..."` in a launcher descriptor)."""
+    for node in descendants(module.root, "pair"):
+        key, value = node.child_by_field_name("key"), node.child_by_field_name("value")
+        if key is None or value is None or module.text(key).strip("'\"`").lower() in _PROSE_KEYS:
+            continue
+        values = [c for c in value.named_children if c.type in ("string", "template_string")] \
+            if value.type == "array" else [value]
+        for item in values:
+            if item.type not in ("string", "template_string"):
+                continue
+            word = module.word(item)
+            head = word.text.split()
+            if len(head) >= 2 and (head[0] in runners or " ".join(head[:2]) in runners):
+                yield item, Word(word.text.strip(), word.location, word.dynamic)
+
+
+def _enclosing_function(node: Node) -> int | None:
+    cur = node.parent
+    while cur is not None:
+        if cur.type in _FUNCTIONS:
+            return cur.id
+        cur = cur.parent
+    return None
+
+
+def js_module(analysis: Analysis, dialect: str) -> JsModule:
+    """The file's parsed and indexed module, shared by every JS/TS analyzer."""
+    src = analysis.source
+
+    def make() -> JsModule:
+        module = JsModule(src, parse(dialect, src.data).root_node)
+        _equip(module, repo_root(analysis), 0)
+        return module
+
+    return analysis.shared(f"js-module-{dialect}", make)
+
+
+# -- repository modules -----------------------------------------------------------------------
+
+_MODULE_SUFFIXES = ("", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".jsx", "/index.js", "/index.ts", "/index.mjs")
+_MAX_MODULE_DEPTH = 2
+_MAX_MODULE_BYTES = 512 * 1024
+
+
+def repo_root(analysis: Analysis) -> Path | None:
+    """The folder being scanned, for reading the repository modules a file imports."""
+    root = analysis.root
+    return root if root is not None and root.is_dir() else None
+
+
+def _equip(module: JsModule, root: Path | None, depth: int) -> None:
+    from scanner.catalog import load_catalog
+
+    catalog = load_catalog()
+    module.is_agent = lambda text: posixpath.basename(text) in catalog.by_binary
+    if root is not None and depth < _MAX_MODULE_DEPTH:
+        module.loader = lambda mod, spec: _load_module(root, mod.src.path, spec, depth + 1)
+
+
+def _load_module(root: Path, importer: str, spec: str, depth: int) -> JsModule | None:
+    base = posixpath.dirname(importer)
+    rel = posixpath.normpath(posixpath.join(base, spec))
+    if rel.startswith(("../", "/")) or rel == "..":
+        return None
+    stem = rel[: -len(posixpath.splitext(rel)[1])] if posixpath.splitext(rel)[1] in (".js", ".mjs", ".cjs") else None
+    tried = [rel + s for s in _MODULE_SUFFIXES]
+    if stem is not None:
+        tried += [stem + ".ts", stem + ".tsx", stem + ".mts"]
+    for path in tried:
+        found = _module_at(str(root), path, depth)
+        if found is not None:
+            return found
+    return None
+
+
+def _module_at(root: str, rel: str, depth: int) -> JsModule | None:
+    full = os.path.join(root, rel)
+    try:
+        real_root = os.path.realpath(root)
+        if not os.path.realpath(full).startswith(real_root + os.sep) or not os.path.isfile(full):
+            return None
+        st = os.stat(full)
+    except OSError:
+        return None
+    if st.st_size > _MAX_MODULE_BYTES:
+        return None
+    return _parsed_module(root, rel, depth, st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=256)
+def _parsed_module(root: str, rel: str, depth: int, _mtime: int, _size: int) -> JsModule | None:
+    """One parse per module version and process (the key carries its mtime and size)."""
+    try:
+        fd = os.open(os.path.join(root, rel), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        try:
+            data = os.read(fd, _MAX_MODULE_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    if len(data) > _MAX_MODULE_BYTES or b"\0" in data[:8192]:
+        return None
+    ext = posixpath.splitext(rel)[1]
+    dialect = "tsx" if ext == ".tsx" else "typescript" if ext in (".ts", ".mts", ".cts") else "javascript"
+    module = JsModule(SourceFile(rel, data), parse(dialect, data).root_node)
+    _equip(module, Path(root), depth)
+    return module
+
+
+def analyze_javascript(analysis: Analysis) -> Iterator[LaunchFound]:
+    dialect = analysis.kind  # the file kinds are the grammar's dialects: javascript, typescript, tsx
+    yield from _launch_calls(analysis, dialect)
+    yield from _command_properties(analysis, dialect)
+
+
+def _command_properties(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
+    """A command line held in a descriptor object that a launcher framework runs: read as a shell
+    command, with the environment that framework passes left undecided."""
+    from scanner.catalog import load_catalog
+
+    src = analysis.source
+    module = js_module(analysis, dialect)
+    runners = set(load_catalog().containment.section("package_runners"))
+    for item, word in command_strings(module, runners):
+        loc = src.node_loc(item)
+        env = EnvInfo(EnvMode.UNKNOWN, loc, "the environment of the launcher that runs this command string")
+        yield LaunchFound(
+            surface="javascript", launcher="a command string in a launcher descriptor", location=loc,
+            shell=word, env=env,
+            facts=(Fact(FactKind.POSSIBLE_FORM, "the command is held in a string some launcher runs", loc),),
+        )
+
+
+def _launch_calls(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
+    src = analysis.source
+    module = js_module(analysis, dialect)
+    table = launch_tables()["javascript"]
+    for node in descendants(module.root, "call_expression"):
+        fn = node.child_by_field_name("function")
+        args = node.child_by_field_name("arguments")
+        if fn is None or args is None:
+            continue
+        module.uncertain = False
+        fresh_budget()
+        name = module.qualified(fn)
+        if name.endswith(".default") and name not in table:
+            name = name[: -len(".default")]
+        spec = table.get(name)
+        if spec is None and "." not in name and name in module.aliases.values():
+            spec = None
+        if spec is None:
+            continue
+        words: list[Word] | None = None
+        shell: Word | None = None
+        opts: dict[str, Node] = {}
+        if spec.get("template"):
+            if args.type != "template_string":
+                continue
+            shell = module.word(args)
+        else:
+            positional = [c for c in args.named_children if c.type != "comment"]
+            if "string" in spec:
+                if not positional:
+                    continue
+                shell = module.word(positional[0])
+                if len(positional) > spec.get("options", 1):
+                    opts = module.options(positional[spec.get("options", 1)])
+            elif "argv" in spec:
+                if not positional:
+                    continue
+                words = module.words(positional[0]) or [module.word(positional[0])]
+                if len(positional) > 1:
+                    opts = module.options(positional[1])
+            else:
+                if not positional:
+                    continue
+                words = [module.word(positional[0])]
+                rest = positional[1:]
+                if rest and rest[0].type in ("array", "identifier") and module.options(rest[0]) == {} and rest[0].type != "object":
+                    more = module.words(rest[0])
+                    if more is not None or rest[0].type == "array":
+                        words.extend(more or [])
+                        rest = rest[1:]
+                    elif rest[0].type == "identifier" and len(rest) > 1:
+                        words.append(module._dynamic(rest[0]))
+                        rest = rest[1:]
+                elif rest and rest[0].type in ("call_expression", "ternary_expression", "binary_expression"):
+                    # The argument list built by a helper (`spawn(bin, buildArgv(req), opts)`).
+                    more = module.words(rest[0])
+                    if more is not None or len(rest) > 1:
+                        words.extend(more if more is not None else [module._dynamic(rest[0])])
+                        rest = rest[1:]
+                if rest:
+                    opts = module.options(rest[0])
+        env = module.env_info(opts, node, name, bool(spec.get("merges_env")))
+        timeout = src.node_loc(opts["timeout"]) if "timeout" in opts else None
+        if "signal" in opts and timeout is None:
+            timeout = None  # an AbortSignal may or may not carry a timeout; not assumed
+        at = src.node_loc(node)
+        yield LaunchFound(surface="javascript", launcher=name.replace(".default", ""), location=at,
+                          words=tuple(words or ()), shell=shell, env=env, timeout=timeout,
+                          facts=possible_forms(module.uncertain, at))
