@@ -130,7 +130,7 @@ class _Ignores:
         if len(kept) < len(lines):
             cut = cut or f"{len(lines) - len(kept)} over-long or surplus lines not read"
         try:
-            spec = pathspec.PathSpec.from_lines("gitwildmatch", kept)
+            spec = pathspec.PathSpec.from_lines(_GITIGNORE, kept)
         except (ValueError, TypeError) as exc:  # pathspec rejects some malformed patterns
             return f"not read: {str(exc)[:80]}"
         self.specs[base] = _compile_spec(spec)
@@ -222,6 +222,19 @@ def _installed_packages(directory: str) -> bool:
     return False
 
 
+def _gitignore_pattern() -> str:
+    """pathspec's name for git's own matching: `gitignore` from 1.0 on (`gitwildmatch`, its old
+    name, is deprecated there), `gitwildmatch` before."""
+    try:
+        pathspec.util.lookup_pattern("gitignore")
+    except KeyError:
+        return "gitwildmatch"
+    return "gitignore"
+
+
+_GITIGNORE = _gitignore_pattern()
+
+
 def _compile_spec(spec: pathspec.PathSpec) -> list[tuple[bool, Callable[[str], object]]]:
     runs: list[tuple[bool, list[str]]] = []
     for pattern in spec.patterns:
@@ -254,7 +267,7 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
     POSIX paths), or None outside a git checkout: tracked files are never hidden by .gitignore
     or by a folder's name alone."""
     out = Walk([], {}, [], 0)
-    excludes = pathspec.PathSpec.from_lines("gitwildmatch", extra_excludes) if extra_excludes else None
+    excludes = pathspec.PathSpec.from_lines(_GITIGNORE, extra_excludes) if extra_excludes else None
     tracked_dirs = _tracked_dirs(tracked) if tracked is not None else frozenset()
 
     def skip(rel: str, reason: str, count: int = 1) -> None:
