@@ -162,3 +162,13 @@ def test_text_report_file_is_recognised_as_an_earlier_report(tree: Path) -> None
     assert out.read_text().startswith("1. VERDICT  present")
     assert cli("scan", str(tree), "-o", str(out), "--fail-on", "never").returncode == 0  # may be overwritten
     out.unlink()
+
+
+def test_rule_counts_keep_lower_severity_findings_apart(tmp_path: Path) -> None:
+    """A rule shown as `high` counts its high findings; the informational ones in tests are
+    counted apart, so the summary never reads as 3 high findings when 2 are test code."""
+    launch = "import subprocess\nsubprocess.run(['claude', '-p', 'x', '--dangerously-skip-permissions'])\n"
+    repo = build(tmp_path, {"src/fixer.py": launch, "tests/test_a.py": launch, "tests/test_b.py": launch})
+    out = cli("scan", str(repo), "--fail-on", "never").stdout
+    rules = next(line for line in out.splitlines() if line.strip().startswith("rules:"))
+    assert "high agent-permission-bypass 1 (+2 lower)" in rules, rules
