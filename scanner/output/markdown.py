@@ -281,11 +281,11 @@ def _shapes(ov: Overview) -> list[dict[str, str]]:
         names = ", ".join(_where(v.site.location) for v in view.sites[:3])
         if len(view.sites) > 3:
             names += f" and {len(view.sites) - 3} more"
-        first = view.sites[0].site
-        today = "no boundary, same user" if first.containment.boundary.value == "none" else first.containment.boundary.value
         out.append({
-            # Inside <summary> Markdown is not read: only blastwall's own words go there.
-            "summary": f"Today: {today} — {view.shape.creds}, {view.shape.files}, {view.shape.net} "
+            # Inside <summary> Markdown is not read: only blastwall's own words go there. The
+            # boundary is named with its tool, as the shape is grouped by it (two shapes never
+            # read alike).
+            "summary": f"Today: {view.shape.today} — {view.shape.creds}, {view.shape.files}, {view.shape.net} "
                        f"({plural(len(view.sites), 'launch site')})",
             "sites": names,
             "diagram": _diagram(view),
