@@ -138,34 +138,17 @@ class _Ignores:
 
     def chain(self, rel_dir: str) -> list[tuple[str, list[tuple[bool, Callable[[str], object]]]]]:
         """The .gitignore files loaded so far that apply to the entries of `rel_dir`, outermost
-        first: what `ignored` looks up for each entry, looked up once per folder."""
+        first: looked up once per folder, then `ignored_by` for each entry."""
         parts = rel_dir.split("/") if rel_dir else []
         bases = ["", *("/".join(parts[:depth]) for depth in range(1, len(parts) + 1))]
         return [(base, self.specs[base]) for base in bases if base in self.specs]
 
     @staticmethod
     def ignored_by(chain: list[tuple[str, list[tuple[bool, Callable[[str], object]]]]], rel: str, is_dir: bool) -> bool:
-        """`ignored` for an entry of the folder whose `chain` this is."""
+        """Whether git ignores an entry of the folder whose `chain` this is: the innermost rule that
+        matches decides (a `!` rule re-includes)."""
         path = rel + ("/" if is_dir else "")
         for base, groups in chain:
-            sub = path[len(base) + 1 :] if base else path
-            for include, match in groups:
-                if match(sub):
-                    if include:
-                        return True
-                    break
-        return False
-
-    def ignored(self, rel: str, is_dir: bool) -> bool:
-        if not self.specs:
-            return False
-        path = rel + ("/" if is_dir else "")
-        parts = rel.split("/")
-        for depth in range(len(parts)):
-            base = "/".join(parts[:depth])
-            groups = self.specs.get(base)
-            if groups is None:
-                continue
             sub = path[len(base) + 1 :] if base else path
             for include, match in groups:
                 if match(sub):

@@ -42,7 +42,7 @@ import ast
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -707,11 +707,12 @@ def _container_network(agent: str, keys: tuple[str, ...]) -> str:
     return "proxy" if keys or facts.endpoints or facts.api_keys or facts.provider_agnostic else "none"
 
 
-def _unquoted(word: str) -> str:
-    """The characters of a shell word that are outside quotes (escaped characters left out)."""
-    out, quote, i = [], "", 0
-    while i < len(word):
-        c = word[i]
+def _shell_chars(text: str) -> Iterator[tuple[int, str]]:
+    """The characters of a shell word or line outside quotes, with their index (quote marks and
+    backslash-escaped characters left out)."""
+    quote, i = "", 0
+    while i < len(text):
+        c = text[i]
         if quote:
             if c == "\\" and quote == '"':
                 i += 1
@@ -722,29 +723,18 @@ def _unquoted(word: str) -> str:
         elif c == "\\":
             i += 1
         else:
-            out.append(c)
+            yield i, c
         i += 1
-    return "".join(out)
+
+
+def _unquoted(word: str) -> str:
+    """The characters of a shell word that are outside quotes (escaped characters left out)."""
+    return "".join(c for _i, c in _shell_chars(word))
 
 
 def _unquoted_comment(body: str) -> int:
     """Where a `# comment` starts on a shell line (outside quotes, after a blank), or -1."""
-    quote, i = "", 0
-    while i < len(body):
-        c = body[i]
-        if quote:
-            if c == "\\" and quote == '"':
-                i += 1
-            elif c == quote:
-                quote = ""
-        elif c in "'\"":
-            quote = c
-        elif c == "\\":
-            i += 1
-        elif c == "#" and (i == 0 or body[i - 1].isspace()):
-            return i
-        i += 1
-    return -1
+    return next((i for i, c in _shell_chars(body) if c == "#" and (i == 0 or body[i - 1].isspace())), -1)
 
 
 def still_parses(path: str, surfaces: set[str], before: str, after: str) -> bool:
