@@ -608,24 +608,13 @@ _PROFILE_HINTS = ("google-chrome", "google/chrome", "chrome/user data", "chromiu
 
 def _others(d: PythonDetector, call: Call) -> bool:
     px = d.px
-    fw = _fw("llamaindex")
-    if _of(call, fw, *_names(fw, "host")):
-        d.host_exec(call, agent="llamaindex", name=f"LlamaIndex {call.leaf}", launcher=call.leaf,
-                    what=f"{call.leaf} runs model-written Python with subprocess",
-                    fix=_alternative("llamaindex-code-interpreter"))
-        return True
-    fw = _fw("mini-swe-agent")
-    if _of(call, fw, *_names(fw, "host")):
-        d.host_exec(call, agent="swe-agent", name=f"mini-swe-agent {call.leaf}", launcher=call.leaf,
-                    what=f"{call.leaf} runs the agent's shell commands",
-                    fix=_alternative("mini-swe-agent-local-environment"))
-        return True
-    fw = _fw("swe-rex")
-    if _of(call, fw, *_names(fw, "host")):
-        d.host_exec(call, agent="swe-agent", name="SWE-agent local deployment", launcher=call.leaf,
-                    what=f"{call.leaf} runs the agent's shell commands",
-                    fix=_alternative("swe-rex-local-deployment"))
-        return True
+    for name in _host_site_frameworks():
+        fw = _fw(name)
+        site = fw["host_site"]
+        if _of(call, fw, *_names(fw, "host")):
+            d.host_exec(call, agent=site["agent"], name=site["name"].format(leaf=call.leaf), launcher=call.leaf,
+                        what=f"{call.leaf} {site['runs']}", fix=_alternative(site["alternative"]))
+            return True
     fw = _fw("openhands")
     runtime = fw.get("runtime") or {}
     if call.root in _names(fw, "roots") and (call.leaf in _names(fw, "host") or
@@ -643,6 +632,13 @@ def _others(d: PythonDetector, call: Call) -> bool:
         _mcp_stdio(d, call)
         return True
     return False
+
+
+@lru_cache(maxsize=1)
+def _host_site_frameworks() -> tuple[str, ...]:
+    """Frameworks whose host classes make a site by their rules data alone (`host_site`)."""
+    frameworks = load_catalog().frameworks.section("frameworks")
+    return tuple(name for name, fw in frameworks.items() if isinstance(fw, dict) and fw.get("host_site"))
 
 
 def _browser_use(d: PythonDetector, call: Call) -> None:

@@ -2059,13 +2059,7 @@ def _rewrite_js(text: str, site: LaunchSite, runner: str, keys: tuple[str, ...],
             edits.append((options_node.start_byte, options_node.end_byte,
                           "{ timeout: " + JS_TIMEOUT + ", ..." + wrap(options_node) + cwd_part + ", env: " + env_text + " }"))
 
-    out = data
-    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        out = out[:start] + replacement.encode("utf-8") + out[end:]
-    new = out.decode("utf-8")
-    if not _js_parses(dialect, new):
-        return None, f"the rewrite would not parse back; route the launch through {runner} by hand"
-    return new, ""
+    return _js_edited(data, edits, dialect, runner)
 
 
 _JS_SHELL_LAUNCHERS = {"child_process.exec": "execFile", "child_process.execSync": "execFileSync"}
@@ -2150,6 +2144,11 @@ def _rewrite_js_shell(text: str, site: LaunchSite, runner: str, keys: tuple[str,
         fresh = "{ cwd: " + root_text + ", env: " + _js_env_text(keys, "process.cwd()", [], ctx) + \
             ", timeout: " + JS_TIMEOUT + " }"
         edits.append((command.end_byte, command.end_byte, ", " + fresh))
+    return _js_edited(data, edits, dialect, runner)
+
+
+def _js_edited(data: bytes, edits: list[tuple[int, int, str]], dialect: str, runner: str) -> tuple[str | None, str]:
+    """The file with its byte-range edits made (last first, so offsets hold), if it parses back."""
     out = data
     for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         out = out[:start] + replacement.encode("utf-8") + out[end:]
