@@ -1095,18 +1095,22 @@ def _ast_binds(node: ast.AST, name: str) -> str:
     return ""
 
 
+def _imports_of(bindings: list, name: str, want: str, before: tuple[int, int] | None = None) -> bool:
+    """Every binding of `name` is an import of `want` (made before `before`, when given)."""
+    return all(isinstance(b, (ast.Import, ast.ImportFrom)) and _ast_binds(b, name) == want
+               and (before is None or (b.lineno, b.col_offset) < before) for b in bindings)
+
+
 def _ast_environ_ref(tree: ast.Module, call: ast.Call, imports: list[tuple[str, str]]) -> tuple[str, bool, str]:
     """How the call can reach `os.environ`: (expression, whether `import os` must be added, reason)."""
     scopes = _ast_scopes(tree, call)
     here = (call.lineno, call.col_offset)
     for name, want in imports:
         found = _ast_lookup(scopes, name)
-        if found and all(isinstance(b, (ast.Import, ast.ImportFrom)) and _ast_binds(b, name) == want
-                         and (b.lineno, b.col_offset) < here for b in found):
+        if found and _imports_of(found, name, want, here):
             return (f"{name}.environ" if want == "os" else name), False, ""
     found = _ast_lookup(scopes, "os")
-    if found is not None and all(isinstance(b, (ast.Import, ast.ImportFrom)) and _ast_binds(b, "os") == "os"
-                                 for b in found):
+    if found is not None and _imports_of(found, "os", "os"):
         return "os.environ", True, ""
     return "", False, ("the name `os` is bound to something else where the agent is started; "
                        "pass the agent's key in env= by hand")
@@ -1116,16 +1120,12 @@ def _ast_os_module_ref(tree: ast.Module, call: ast.Call, imports: list[tuple[str
     """A name bound to the `os` module where the call is: (name, whether `import os` must be added, reason)."""
     scopes = _ast_scopes(tree, call)
     here = (call.lineno, call.col_offset)
-    for name, want in imports:
-        if want != "os":
-            continue
+    for name in (name for name, want in imports if want == "os"):
         found = _ast_lookup(scopes, name)
-        if found and all(isinstance(b, (ast.Import, ast.ImportFrom)) and _ast_binds(b, name) == "os"
-                         and (b.lineno, b.col_offset) < here for b in found):
+        if found and _imports_of(found, name, "os", here):
             return name, False, ""
     found = _ast_lookup(scopes, "os")
-    if found is not None and all(isinstance(b, (ast.Import, ast.ImportFrom)) and _ast_binds(b, "os") == "os"
-                                 for b in found):
+    if found is not None and _imports_of(found, "os", "os"):
         return "os", True, ""
     return "", False, ("the name `os` is bound to something else where the agent is started; "
                        "route the launch through the runner by hand")
