@@ -11,7 +11,7 @@ from tree_sitter import Node
 
 from scanner.launch.base import Analysis, LaunchFound, launch_tables
 from scanner.launch.javascript import fresh_budget, import_bindings, js_module
-from scanner.launch.sdk_sites import SiteBuilder
+from scanner.launch.sdk_sites import JS_STRINGS, SiteBuilder, command_comes_from
 from scanner.launch.sdk_python import passive_session, read_only
 from scanner.catalog import load_catalog
 from scanner.launch.commandline import Word
@@ -380,7 +380,6 @@ def _tool_tables() -> dict:
 
 _CODE_EVAL = {"eval", "Function", "vm.runInNewContext", "vm.runInThisContext", "vm.runInContext", "vm.Script",
               "node:vm.runInNewContext", "vm.compileFunction"}
-_JS_COMMAND_POSITION = re.compile(r"(^\s*$)|([;&|`(]\s*$)|(\b(sh|bash|zsh|dash|ksh|fish|pwsh|powershell|cmd|node|nodejs|deno|bun|perl|ruby|python[0-9.]*|php|osascript)(\.exe)?(\s+-\w+)*\s+(-l?c|-e|-p|--eval|-Command|/c)\s*['\"]?$)|(\beval\s+['\"]?$)|(\$\(\s*$)")
 
 
 class JsToolScan:
@@ -567,24 +566,10 @@ class JsToolScan:
     def _command(self, node: Node, tainted: set[str]) -> bool:
         """A shell string whose command (not just an argument) comes from the model."""
         d = self.d
-        if node.type == "template_string":
-            prefix = []
-            for child in node.named_children:
-                if child.type == "string_fragment":
-                    prefix.append(d.text(child))
-                elif child.type == "template_substitution":
-                    if _js_uses(d, child, tainted):
-                        return bool(_JS_COMMAND_POSITION.search("".join(prefix)))
-                    prefix.append("x")
-            return False
-        if node.type == "binary_expression":
-            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-            if left is None or right is None:
-                return False
-            if _js_uses(d, left, tainted):
-                return self._command(left, tainted) if left.type in ("template_string", "binary_expression") else True
-            text = d.const(left)
-            return isinstance(text, str) and bool(_JS_COMMAND_POSITION.search(text)) and _js_uses(d, right, tainted)
+        found = command_comes_from(node, JS_STRINGS, lambda n: _js_uses(d, n, tainted), d.const, d.text,
+                                   lambda n: self._command(n, tainted))
+        if found is not None:
+            return found
         if node.type == "string":
             return False
         return _js_uses(d, node, tainted)

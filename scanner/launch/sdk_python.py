@@ -25,7 +25,7 @@ from scanner.project.python_module import (
     enclosing,
     nodes_of,
 )
-from scanner.launch.sdk_sites import SiteBuilder
+from scanner.launch.sdk_sites import COMMAND_POSITION, PY_STRINGS, SiteBuilder, command_comes_from
 from scanner.catalog import load_catalog
 from scanner.launch.commandline import Word
 from scanner.containment.reader import EnvInfo
@@ -795,7 +795,6 @@ def _tool_list(key: str) -> tuple[str, ...]:
 _SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "fish", "/bin/sh", "/bin/bash", "/usr/bin/bash", "/usr/bin/env",
            "powershell", "pwsh", "cmd", "cmd.exe"}
 # Literal text after which an interpolated value is in command position.
-_COMMAND_POSITION = re.compile(r"(^\s*$)|([;&|`(]\s*$)|(\b(sh|bash|zsh|dash|ksh|fish|pwsh|powershell|cmd|node|nodejs|deno|bun|perl|ruby|python[0-9.]*|php|osascript)(\.exe)?(\s+-\w+)*\s+(-l?c|-e|-p|--eval|-Command|/c)\s*['\"]?$)|(\beval\s+['\"]?$)|(\$\(\s*$)")
 _SKIP_PARAMS = {"self", "cls", "ctx", "context", "run_manager", "config", "callbacks", "tool_context"}
 
 
@@ -1116,24 +1115,10 @@ class ToolScan:
         value = self._local_value(node, fn) if depth < 3 else node
         if value is not node and value.type in ("string", "binary_operator", "call", "concatenated_string"):
             return self._command(value, tainted, fn, depth + 1)
-        if value.type == "string":
-            prefix = []
-            for child in value.named_children:
-                if child.type == "string_content":
-                    prefix.append(px.src.node_text(child))
-                elif child.type == "interpolation":
-                    if _uses(px, child, tainted):
-                        return bool(_COMMAND_POSITION.search("".join(prefix)))
-                    prefix.append("x")
-            return False
-        if value.type == "binary_operator":
-            left, right = value.child_by_field_name("left"), value.child_by_field_name("right")
-            if left is None or right is None:
-                return False
-            if _uses(px, left, tainted):
-                return self._command(left, tainted, fn, depth + 1) if left.type in ("string", "binary_operator") else True
-            text = px.const(left)
-            return isinstance(text, str) and bool(_COMMAND_POSITION.search(text)) and _uses(px, right, tainted)
+        found = command_comes_from(value, PY_STRINGS, lambda n: _uses(px, n, tainted), px.const, px.src.node_text,
+                                   lambda n: self._command(n, tainted, fn, depth + 1))
+        if found is not None:
+            return found
         if value.type == "call":
             fnode = value.child_by_field_name("function")
             if fnode is not None and fnode.type == "attribute":
@@ -1143,7 +1128,7 @@ class ToolScan:
                     template = px.string_value(obj) or ""
                     args = value.child_by_field_name("arguments")
                     return bool(args is not None and _uses(px, args, tainted) and
-                                _COMMAND_POSITION.search(template.split("{", 1)[0]))
+                                COMMAND_POSITION.search(template.split("{", 1)[0]))
                 if attr == "join" and obj is not None and obj.type == "string":
                     return _uses(px, value, tainted)
             return _uses(px, value, tainted)

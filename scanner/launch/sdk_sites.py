@@ -6,11 +6,61 @@ each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from tree_sitter import Node
 
 from scanner.catalog import load_catalog
 from scanner.findings import new_finding, new_site, site_id_for
 from scanner.model import Boundary, Containment, Egress, EnvMode, Fact, FactKind, Finding, LaunchSite, Location
+
+# Where, in a shell string, the text that follows runs as a command rather than an argument: the
+# start, after `;` `&` `|` a backquote or `(`, after an interpreter's eval flag (`sh -c`, `node -e`,
+# `cmd /c`), after `eval`, inside `$(`.
+COMMAND_POSITION = re.compile(r"(^\s*$)|([;&|`(]\s*$)|(\b(sh|bash|zsh|dash|ksh|fish|pwsh|powershell|cmd|node|nodejs|deno|bun|perl|ruby|python[0-9.]*|php|osascript)(\.exe)?(\s+-\w+)*\s+(-l?c|-e|-p|--eval|-Command|/c)\s*['\"]?$)|(\beval\s+['\"]?$)|(\$\(\s*$)")
+
+
+@dataclass(frozen=True)
+class StringGrammar:
+    """How a grammar spells an interpolated string and a concatenation."""
+
+    template: str  # the interpolated string node
+    fragment: str  # its literal text
+    hole: str  # an interpolated expression
+    concat: str  # `a + b`
+
+
+PY_STRINGS = StringGrammar("string", "string_content", "interpolation", "binary_operator")
+JS_STRINGS = StringGrammar("template_string", "string_fragment", "template_substitution", "binary_expression")
+
+
+def command_comes_from(node: Node, g: StringGrammar, reads: Callable[[Node], bool], const: Callable[[Node], object],
+                       text: Callable[[Node], str], deeper: Callable[[Node], bool]) -> bool | None:
+    """Whether a shell string's command (not just an argument) comes from a value `reads` sees:
+    a hole at a command position of a template, or a concatenation whose tainted part starts a
+    command. None when the node is neither a template nor a concatenation."""
+    if node.type == g.template:
+        prefix: list[str] = []
+        for child in node.named_children:
+            if child.type == g.fragment:
+                prefix.append(text(child))
+            elif child.type == g.hole:
+                if reads(child):
+                    return bool(COMMAND_POSITION.search("".join(prefix)))
+                prefix.append("x")
+        return False
+    if node.type != g.concat:
+        return None
+    left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+    if left is None or right is None:
+        return False
+    if reads(left):
+        return deeper(left) if left.type in (g.template, g.concat) else True
+    head = const(left)
+    return isinstance(head, str) and bool(COMMAND_POSITION.search(head)) and reads(right)
+
 
 def catalog():  # type: ignore[no-untyped-def]
     return load_catalog()
