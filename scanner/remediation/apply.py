@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.model import LaunchSite, ScanResult
+from scanner.parse.trees import descendants
 from scanner.remediation.frameworks import string_value
 from scanner.remediation.plan import ApplyPlan, Manual, Note
 from scanner.remediation.syntax import JS_FUNCTIONS as _JS_FUNCTIONS
@@ -1877,10 +1878,7 @@ def _js_declared_kind(root: Any, data: bytes, name: str) -> str:
     """What a variable holds, from its declarations in the file: array, object, function or unknown."""
     text = lambda n: data[n.start_byte : n.end_byte].decode("utf-8", "replace")  # noqa: E731
     kinds: set[str] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.children)
+    for node in descendants(root):
         if node.type == "variable_declarator":
             ident = node.child_by_field_name("name")
             if ident is None or ident.type != "identifier" or text(ident) != name:
@@ -2165,10 +2163,7 @@ def _js_promisified_exec(data: bytes, root: Any, callee: Any) -> tuple[str, Any]
         return None
     name = data[callee.start_byte:callee.end_byte]
     found = []
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        stack.extend(node.children)
+    for node in descendants(root):
         if node.type == "variable_declarator":
             ident = node.child_by_field_name("name")
             if ident is not None and data[ident.start_byte:ident.end_byte] == name:
