@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from scanner import __version__
+from scanner.model import Confidence, Severity
 
 
 def _flags_show_no_type() -> None:
@@ -38,20 +39,6 @@ class Format(str, Enum):
     sarif = "sarif"
     json = "json"
     github = "github"
-
-
-class MinSeverity(str, Enum):
-    info = "info"
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
-class MinConfidence(str, Enum):
-    low = "low"
-    medium = "medium"
-    high = "high"
 
 
 class Color(str, Enum):
@@ -352,7 +339,6 @@ def _scan(path, fmt, output, json_output, sarif_output, markdown_output, fail_on
         clock.start_output()
     catalog = load_catalog()
 
-    from scanner.model import Confidence, Severity
     from scanner.output.overview import filter_findings
 
     shown, hidden = filter_findings(result, Severity(display.min_severity), Confidence(display.min_confidence))
@@ -531,10 +517,10 @@ def _build_app():  # type: ignore[no-untyped-def]
         include_tests: bool = typer.Option(False, "--include-tests",
                                            help="Judge tests, examples, docs and benchmarks like shipped code "
                                                 "(by default their findings are info and never decide the verdict)."),
-        min_severity: MinSeverity = typer.Option(MinSeverity.info, "--min-severity", metavar="LEVEL",
+        min_severity: Severity = typer.Option(Severity.INFO, "--min-severity", metavar="LEVEL",
                                                  help="Report only findings at or above this severity: info, low, "
                                                       "medium, high or critical (the verdict still counts every finding)."),
-        min_confidence: MinConfidence = typer.Option(MinConfidence.low, "--min-confidence", metavar="LEVEL",
+        min_confidence: Confidence = typer.Option(Confidence.LOW, "--min-confidence", metavar="LEVEL",
                                                      help="Report only findings at or above this confidence: low, medium "
                                                           "or high (the verdict still counts every finding)."),
         quiet: bool = typer.Option(False, "--quiet", "-q",
