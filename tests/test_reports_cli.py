@@ -172,3 +172,5 @@ def test_rule_counts_keep_lower_severity_findings_apart(tmp_path: Path) -> None:
     out = cli("scan", str(repo), "--fail-on", "never").stdout
     rules = next(line for line in out.splitlines() if line.strip().startswith("rules:"))
     assert "high agent-permission-bypass 1 (+2 lower)" in rules, rules
+    markdown = cli("scan", str(repo), "-f", "markdown", "--fail-on", "never").stdout
+    assert "| `agent-permission-bypass` | **high** | 1 (+2 lower) | 3 |" in markdown, markdown

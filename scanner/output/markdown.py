@@ -330,7 +330,7 @@ def render_markdown(result: ScanResult, catalog: Catalog, snippets: Snippets | N
         decided_by=_decided_by(ov),
         decided_more=max(0, deciding_total - 5),
         decided_total=deciding_total,
-        rules=[{"rule": md_code(r.rule_id), "severity": _sev(r.severity.value), "findings": len(r.findings),
+        rules=[{"rule": md_code(r.rule_id), "severity": _sev(r.severity.value), "findings": f"{r.at_severity} (+{r.lower} lower)" if r.lower else r.at_severity,
                 "sites": r.sites, "suppressed": r.suppressed} for r in ov.rules],
         folders=[{"folder": md_literal(name), "sites": s, "findings": n} for name, s, n in ov.folders[:5]],
         folders_more=max(0, len(ov.folders) - 5),

@@ -178,6 +178,16 @@ class RuleView:
     sites: int
     suppressed: int
 
+    @property
+    def at_severity(self) -> int:
+        """Findings at the rule's shown severity; the rest (tests and examples are informational)
+        are counted apart, so "high … 100" never means 98 infos."""
+        return sum(1 for f in self.findings if f.severity is self.severity)
+
+    @property
+    def lower(self) -> int:
+        return len(self.findings) - self.at_severity
+
 
 @dataclass(frozen=True)
 class Shape:

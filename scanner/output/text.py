@@ -163,12 +163,8 @@ def _verdict(out: _Out, ov: Overview, verbose: bool) -> None:
     if ov.rules:
         rules: list[str | Text | tuple[str, str]] = ["   rules: "]
         for i, r in enumerate(ov.rules):
-            # The count is of findings at the rule's shown severity; lower ones (tests and examples
-            # are informational) are counted apart, so "high … 100" never means 98 infos.
-            top = sum(1 for f in r.findings if f.severity is r.severity)
-            lower = len(r.findings) - top
             rules += [("" if not i else " · ", ""), (r.severity.value, STYLE[r.severity.value]),
-                      f" {r.rule_id} {top}", (f" (+{lower} lower)" if lower else "", "dim")]
+                      f" {r.rule_id} {r.at_severity}", (f" (+{r.lower} lower)" if r.lower else "", "dim")]
         out.line(*rules, hang=10)
     if len(ov.folders) > 1:
         shown = ov.folders[:5]
