@@ -1,4 +1,5 @@
-"""Shared reading of annotated fixtures: `ruleid:` / `ok:` / `todoruleid:` / `todook:` comments."""
+"""Shared test helpers: annotated fixtures (`ruleid:` / `ok:` / `todoruleid:` / `todook:` comments),
+repositories written for one test, and a spy on the semgrep runner."""
 
 from __future__ import annotations
 
@@ -50,3 +51,27 @@ def read_annotations(folder: Path) -> Expectations:
             exp.forbidden.add((item["rule"], item["path"], int(item["line"])))
             exp.rules.add(item["rule"])
     return exp
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Write a small repository for one test: relative path -> text."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def spy_semgrep(monkeypatch) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """The target lists semgrep is started with during the test (it still runs)."""
+    import scanner.launch.semgrep_runner as runner
+
+    seen: list[list[str]] = []
+    real = runner.run_semgrep
+
+    def spy(root, targets, dirs, timeout=120.0):  # type: ignore[no-untyped-def]
+        seen.append(list(targets))
+        return real(root, targets, dirs, timeout)
+
+    monkeypatch.setattr(runner, "run_semgrep", spy)
+    return seen

@@ -22,6 +22,7 @@ import jsonschema
 import pytest
 import yaml
 
+from fixture_harness import write_tree
 from scanner.engine import ScanOptions, scan
 from scanner.remediation import configs
 from scanner.remediation.apply import finding_fixes, plan_apply
@@ -47,14 +48,6 @@ def plan_for(repo: Path):  # type: ignore[no-untyped-def]
     return result, plan_apply(repo, result, "sandbox/agent-bwrap.sh", key_names(result), runner_env=runner_env)
 
 
-def write(repo: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return repo
-
-
 # --- snippets --------------------------------------------------------------------------------------
 
 
@@ -76,7 +69,7 @@ def test_parse_check_is_not_vacuous() -> None:
 
 
 def test_model_key_snippet_keeps_the_agents_own_key(tmp_path: Path) -> None:
-    repo = write(tmp_path / "repo", {"run.sh": '#!/bin/sh\ndocker run --rm -e OPENAI_API_KEY img aider --message hi\n'})
+    repo = write_tree(tmp_path / "repo", {"run.sh": '#!/bin/sh\ndocker run --rm -e OPENAI_API_KEY img aider --message hi\n'})
     result = scan(repo, ScanOptions())
     fixes = {rule: fix for (_site, rule), fix in finding_fixes(repo, result).items()}
     fix = fixes["agent-model-key-passed"]
@@ -120,7 +113,7 @@ def test_fix_snippets_keeps_its_signature_and_keys() -> None:
 
 
 def test_settings_rewrites_keep_layout_and_parse(tmp_path: Path) -> None:
-    repo = write(tmp_path / "repo", {
+    repo = write_tree(tmp_path / "repo", {
         "configs/claude.json": '{\n  // team defaults\n  "permissions": {"defaultMode": "bypassPermissions", '
                                '"allow": ["Bash(*)", "Read"]},\n  "env": {"CLAUDE_CODE_MAX_OUTPUT_TOKENS": "8000"}\n}\n',
         ".codex/config.toml": '# mine\napproval_policy = "never"  # fast\nsandbox_mode = "danger-full-access"\n\n'
@@ -234,7 +227,7 @@ def test_container_run_line_loses_its_escapes_and_gains_the_sandbox_flags() -> N
 
 
 def test_docker_run_script_is_rewritten_and_bounded(tmp_path: Path) -> None:
-    repo = write(tmp_path / "repo", {"run.sh": '#!/bin/sh\ndocker run --privileged -v "$HOME:/home/me" -v "$PWD:/w" '
+    repo = write_tree(tmp_path / "repo", {"run.sh": '#!/bin/sh\ndocker run --privileged -v "$HOME:/home/me" -v "$PWD:/w" '
                                                "-e ANTHROPIC_API_KEY img claude --dangerously-skip-permissions -p hi\n"})
     result, plan = plan_for(repo)
     after = plan.edits["run.sh"][1]
@@ -248,7 +241,7 @@ def test_docker_run_script_is_rewritten_and_bounded(tmp_path: Path) -> None:
 
 
 def test_python_keeps_harmless_env_and_drops_operator_credentials(tmp_path: Path) -> None:
-    repo = write(tmp_path / "repo", {"tools/run.py": (
+    repo = write_tree(tmp_path / "repo", {"tools/run.py": (
         "import os\nimport subprocess\n\n"
         "def go(task):\n"
         '    subprocess.run(["claude", "-p", task], env={**os.environ, "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "8000", '
@@ -264,7 +257,7 @@ def test_python_keeps_harmless_env_and_drops_operator_credentials(tmp_path: Path
 
 
 def test_javascript_keeps_harmless_env_and_uses_its_module_system(tmp_path: Path) -> None:
-    repo = write(tmp_path / "repo", {
+    repo = write_tree(tmp_path / "repo", {
         "package.json": '{"type": "module"}\n',
         "src/run.js": ('import { spawn } from "node:child_process";\n'
                        'export const go = (task) => spawn("codex", ["exec", "--yolo", task], '
@@ -297,13 +290,13 @@ def test_javascript_keeps_harmless_env_and_uses_its_module_system(tmp_path: Path
      '"$(git rev-parse --show-toplevel)/sandbox/agent-bwrap.sh" gemini'),
 ])
 def test_shell_launches_reach_the_runner_from_where_they_run(tmp_path: Path, files: dict, path: str, prefix: str) -> None:
-    repo = write(tmp_path / "repo", files)
+    repo = write_tree(tmp_path / "repo", files)
     _result, plan = plan_for(repo)
     assert prefix in plan.edits[path][1]
 
 
 def test_workflow_step_with_a_working_directory_reaches_the_runner(tmp_path: Path) -> None:
-    repo = write(tmp_path / "repo", {".github/workflows/a.yml": (
+    repo = write_tree(tmp_path / "repo", {".github/workflows/a.yml": (
         "on: workflow_dispatch\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    timeout-minutes: 5\n"
         "    steps:\n      - run: claude -p hi --dangerously-skip-permissions\n        working-directory: docs\n"
         "        env:\n          ANTHROPIC_API_KEY: ${{ secrets.ANTHROPIC_API_KEY }}\n")})
@@ -311,7 +304,7 @@ def test_workflow_step_with_a_working_directory_reaches_the_runner(tmp_path: Pat
     after = plan.edits[".github/workflows/a.yml"][1]
     assert "- run: $GITHUB_WORKSPACE/sandbox/agent-bwrap.sh claude" in after  # a plain scalar starts unquoted
     assert yaml.safe_load(after)["jobs"]["a"]["steps"][0]["working-directory"] == "docs"
-    block = write(tmp_path / "block", {".github/workflows/a.yml": (
+    block = write_tree(tmp_path / "block", {".github/workflows/a.yml": (
         "on: workflow_dispatch\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    timeout-minutes: 5\n"
         "    defaults:\n      run:\n        working-directory: docs\n"
         "    steps:\n      - run: |\n          claude -p hi --dangerously-skip-permissions\n")})
@@ -327,7 +320,7 @@ def test_workflow_step_with_a_working_directory_reaches_the_runner(tmp_path: Pat
 def test_manual_sites_are_listed_once_per_reason_with_counts(tmp_path: Path) -> None:
     files = {f"agents/a{i:02}.py": ("from langchain_community.tools import ShellTool\n\n"
                                     "tools = [ShellTool()]\n") for i in range(12)}
-    repo = write(tmp_path / "repo", files)
+    repo = write_tree(tmp_path / "repo", files)
     proc = blastwall("fix", str(repo), "--apply", "--yes")
     assert proc.returncode == 0, proc.stderr
     manual = [line for line in proc.stdout.splitlines() if line.startswith("manual: ")]

@@ -21,6 +21,7 @@ from scanner.engine import ScanOptions, scan
 from scanner.remediation import configs
 from scanner.remediation.apply import plan_apply, write_plan
 from scanner.remediation.tailor import key_names, tailored_spec
+from fixture_harness import write_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 BASH = shutil.which("bash")
@@ -78,14 +79,6 @@ def blastwall(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=180, stdin=subprocess.DEVNULL)
 
 
-def write(repo: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return repo
-
-
 def plan_for(repo: Path):  # type: ignore[no-untyped-def]
     result = scan(repo, ScanOptions())
     spec = tailored_spec(result)
@@ -107,7 +100,7 @@ def fake_docker(folder: Path) -> Path:
 
 
 def test_continued_docker_run_keeps_its_layout_and_harmless_flags(tmp_path: Path) -> None:
-    repo = write(tmp_path / "repo", {"scripts/review.sh": REVIEW_SH})
+    repo = write_tree(tmp_path / "repo", {"scripts/review.sh": REVIEW_SH})
     _result, plan = plan_for(repo)
     after = plan.edits["scripts/review.sh"][1]
     lines = after.splitlines()
@@ -138,7 +131,7 @@ def test_continued_docker_run_keeps_its_layout_and_harmless_flags(tmp_path: Path
 
 @pytest.mark.skipif(BASH is None or shutil.which("python3") is None, reason="needs bash and python3")
 def test_continued_docker_run_runs_the_argv_it_shows(tmp_path: Path) -> None:
-    repo = write(tmp_path / "repo", {"scripts/review.sh": REVIEW_SH})
+    repo = write_tree(tmp_path / "repo", {"scripts/review.sh": REVIEW_SH})
     _result, plan = plan_for(repo)
     write_plan(repo, plan)
     bin_dir = fake_docker(tmp_path / "bin")
@@ -157,7 +150,7 @@ def test_continued_docker_run_runs_the_argv_it_shows(tmp_path: Path) -> None:
 
 
 def test_continued_docker_run_in_a_workflow_block(tmp_path: Path) -> None:
-    repo = write(tmp_path / "repo", {".github/workflows/review.yml": WORKFLOW})
+    repo = write_tree(tmp_path / "repo", {".github/workflows/review.yml": WORKFLOW})
     _result, plan = plan_for(repo)
     after = plan.edits[".github/workflows/review.yml"][1]
     run = yaml.safe_load(after)["jobs"]["review"]["steps"][1]["run"]
@@ -179,7 +172,7 @@ def test_continued_docker_run_in_a_workflow_block(tmp_path: Path) -> None:
     ('docker run --privileged \\\n  -v $(git rev-parse --show-toplevel):/w img claude -p hi\n', "other commands"),
 ])
 def test_container_commands_it_cannot_read_stay_manual(tmp_path: Path, command: str, reason: str) -> None:
-    repo = write(tmp_path / "repo", {"run.sh": "#!/bin/sh\n" + command})
+    repo = write_tree(tmp_path / "repo", {"run.sh": "#!/bin/sh\n" + command})
     _result, plan = plan_for(repo)
     assert "run.sh" not in plan.edits
     assert any(reason in m.reason for m in plan.manual), [m.reason for m in plan.manual]
@@ -217,7 +210,7 @@ def test_environment_entries_by_name_and_harmless_ones_kept() -> None:
     '#!/bin/sh\ncd "$(dirname "$0")/.."\ngemini --yolo -p "$1"\n',  # moves to the root itself
 ])
 def test_rewritten_script_reaches_the_runner_from_any_folder(tmp_path: Path, script: str) -> None:
-    repo = write(tmp_path / "repo", {"bin/ask.sh": script, "docs/README": "docs\n"})
+    repo = write_tree(tmp_path / "repo", {"bin/ask.sh": script, "docs/README": "docs\n"})
     _result, plan = plan_for(repo)
     after = plan.edits["bin/ask.sh"][1]
     moved = "cd " in script

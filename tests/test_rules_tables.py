@@ -18,16 +18,9 @@ from pathlib import Path
 
 from scanner.engine import ScanOptions, scan
 from scanner.model import Boundary, Egress
+from fixture_harness import write_tree
 
 BYPASS = "agent-permission-bypass"
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 def _bypass_lines(root: Path, path: str) -> set[int]:
@@ -41,18 +34,18 @@ SETTINGS = ".claude/settings.json"
 
 
 def test_accept_edits_in_settings_is_a_bypass_without_claudes_sandbox(tmp_path: Path) -> None:
-    root = _write(tmp_path, {SETTINGS: '{\n  "permissions": {\n    "defaultMode": "acceptEdits"\n  }\n}\n'})
+    root = write_tree(tmp_path, {SETTINGS: '{\n  "permissions": {\n    "defaultMode": "acceptEdits"\n  }\n}\n'})
     assert _bypass_lines(root, SETTINGS) == {3}
 
 
 def test_accept_edits_in_settings_with_claudes_sandbox_is_not(tmp_path: Path) -> None:
-    root = _write(tmp_path, {SETTINGS: '{\n  "permissions": {\n    "defaultMode": "acceptEdits"\n  },\n'
+    root = write_tree(tmp_path, {SETTINGS: '{\n  "permissions": {\n    "defaultMode": "acceptEdits"\n  },\n'
                                        '  "sandbox": {"enabled": true}\n}\n'})
     assert _bypass_lines(root, SETTINGS) == set()
 
 
 def test_bypass_permissions_with_claudes_sandbox_stays_a_bypass(tmp_path: Path) -> None:
-    root = _write(tmp_path, {SETTINGS: '{\n  "permissions": {\n    "defaultMode": "bypassPermissions"\n  },\n'
+    root = write_tree(tmp_path, {SETTINGS: '{\n  "permissions": {\n    "defaultMode": "bypassPermissions"\n  },\n'
                                        '  "sandbox": {"enabled": true}\n}\n'})
     assert _bypass_lines(root, SETTINGS) == {3}
 
@@ -71,17 +64,17 @@ async def fix(task: str) -> None:
 
 
 def test_accept_edits_in_the_python_sdk_without_a_sandbox_is_a_bypass(tmp_path: Path) -> None:
-    root = _write(tmp_path, {"bot.py": PY_SDK.replace("{sandbox}", "")})
+    root = write_tree(tmp_path, {"bot.py": PY_SDK.replace("{sandbox}", "")})
     assert _bypass_lines(root, "bot.py") == {6}
 
 
 def test_accept_edits_in_the_python_sdk_with_claudes_sandbox_is_not(tmp_path: Path) -> None:
-    root = _write(tmp_path, {"bot.py": PY_SDK.replace("{sandbox}", '\n        sandbox={"enabled": True},')})
+    root = write_tree(tmp_path, {"bot.py": PY_SDK.replace("{sandbox}", '\n        sandbox={"enabled": True},')})
     assert _bypass_lines(root, "bot.py") == set()
 
 
 def test_accept_edits_in_the_js_sdk_without_a_sandbox_is_a_bypass(tmp_path: Path) -> None:
-    root = _write(tmp_path, {"bot.ts": 'import { query } from "@anthropic-ai/claude-agent-sdk";\n\n'
+    root = write_tree(tmp_path, {"bot.ts": 'import { query } from "@anthropic-ai/claude-agent-sdk";\n\n'
                                        'for await (const m of query({\n  prompt: "fix the build",\n'
                                        '  options: { permissionMode: "acceptEdits", env: { PATH: "/usr/bin" } },\n'
                                        '})) {\n  console.log(m);\n}\n'})
@@ -93,7 +86,7 @@ def test_accept_edits_in_the_js_sdk_without_a_sandbox_is_a_bypass(tmp_path: Path
 
 def test_the_sdks_know_every_allow_rule_that_approves_any_command(tmp_path: Path) -> None:
     text = PY_SDK.replace('permission_mode="acceptEdits"', 'allowed_tools=["Read", "Bash(**)"]').replace("{sandbox}", "")
-    root = _write(tmp_path, {"bot.py": text})
+    root = write_tree(tmp_path, {"bot.py": text})
     assert _bypass_lines(root, "bot.py") == {6}
 
 
@@ -114,15 +107,15 @@ WF = ".github/workflows/fix.yml"
 
 
 def test_workflow_settings_read_the_same_allow_rules(tmp_path: Path) -> None:
-    root = _write(tmp_path, {WF: WORKFLOW.replace("{SETTINGS}", '{"permissions": {"allow": ["Bash:*"]}}')})
+    root = write_tree(tmp_path, {WF: WORKFLOW.replace("{SETTINGS}", '{"permissions": {"allow": ["Bash:*"]}}')})
     assert _bypass_lines(root, WF) == {12}
 
 
 def test_workflow_settings_read_the_same_permission_modes(tmp_path: Path) -> None:
     settings = '{"permissions": {"defaultMode": "acceptEdits"}, "sandbox": {"enabled": true}}'
-    root = _write(tmp_path, {WF: WORKFLOW.replace("{SETTINGS}", settings)})
+    root = write_tree(tmp_path, {WF: WORKFLOW.replace("{SETTINGS}", settings)})
     assert _bypass_lines(root, WF) == set()
-    root = _write(tmp_path / "open", {WF: WORKFLOW.replace("{SETTINGS}", '{"permissions": {"defaultMode": "acceptEdits"}}')})
+    root = write_tree(tmp_path / "open", {WF: WORKFLOW.replace("{SETTINGS}", '{"permissions": {"defaultMode": "acceptEdits"}}')})
     assert _bypass_lines(root, WF) == {12}
 
 
@@ -131,13 +124,13 @@ def test_workflow_settings_read_the_same_permission_modes(tmp_path: Path) -> Non
 
 def test_gemini_default_approval_mode_is_read(tmp_path: Path) -> None:
     text = '{\n  "general": {\n    "defaultApprovalMode": "auto_edit"\n  }\n}\n'
-    root = _write(tmp_path, {".gemini/settings.json": text, "dotfiles/gemini/settings.json": text})
+    root = write_tree(tmp_path, {".gemini/settings.json": text, "dotfiles/gemini/settings.json": text})
     assert _bypass_lines(root, ".gemini/settings.json") == {3}
     assert _bypass_lines(root, "dotfiles/gemini/settings.json") == {3}  # recognised by its content
 
 
 def test_gemini_default_approval_mode_default_is_not_a_bypass(tmp_path: Path) -> None:
-    root = _write(tmp_path, {".gemini/settings.json": '{"general": {"defaultApprovalMode": "default"}}\n'})
+    root = write_tree(tmp_path, {".gemini/settings.json": '{"general": {"defaultApprovalMode": "default"}}\n'})
     assert _bypass_lines(root, ".gemini/settings.json") == set()
 
 
@@ -147,7 +140,7 @@ def test_gemini_default_approval_mode_default_is_not_a_bypass(tmp_path: Path) ->
 def _mcp_site(tmp_path: Path, command: str, args: list[str]):
     import json
 
-    root = _write(tmp_path, {".mcp.json": json.dumps({"mcpServers": {"files": {"command": command, "args": args}}})})
+    root = write_tree(tmp_path, {".mcp.json": json.dumps({"mcpServers": {"files": {"command": command, "args": args}}})})
     sites = [s for s in scan(root, ScanOptions(jobs=1)).launch_sites if s.location.path == ".mcp.json"]
     assert len(sites) == 1
     return sites[0].containment
@@ -169,6 +162,6 @@ def test_an_sdk_mcp_server_behind_any_wrapper_is_not_handed_the_environment(tmp_
             'boxed = StdioServerParameters(command="systemd-run", args=["--user", "--pipe", "npx", "-y", "@acme/mcp"], '
             'env=dict(os.environ))\n'
             'bare = StdioServerParameters(command="npx", args=["-y", "@acme/mcp"], env=dict(os.environ))\n')
-    root = _write(tmp_path, {"client.py": text})
+    root = write_tree(tmp_path, {"client.py": text})
     result = scan(root, ScanOptions(jobs=1))
     assert {f.location.line for f in result.findings if f.rule_id == "mcp-stdio-forwards-environment"} == {6}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from fixture_harness import spy_semgrep
 import scanner.launch.semgrep_runner as runner
 from scanner.engine import ScanOptions, scan
 
@@ -36,14 +37,7 @@ def test_semgrep_is_not_started_without_candidates(monkeypatch: pytest.MonkeyPat
 
 
 def test_only_prefiltered_files_are_targets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    seen: list[list[str]] = []
-    real = runner.run_semgrep
-
-    def spy(root, targets, dirs, timeout=120.0):  # type: ignore[no-untyped-def]
-        seen.append(list(targets))
-        return real(root, targets, dirs, timeout)
-
-    monkeypatch.setattr(runner, "run_semgrep", spy)
+    seen = spy_semgrep(monkeypatch)
     repo = tmp_path / "r"
     shutil.copytree(GO, repo)
     (repo / "util.go").write_text("package main\n\nfunc add(a, b int) int { return a + b }\n")

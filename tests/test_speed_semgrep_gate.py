@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from fixture_harness import spy_semgrep
 import scanner.launch.semgrep_runner as runner
 from scanner.discover.walk import Candidate
 from scanner.engine import ScanOptions, _worker, scan
@@ -58,24 +59,12 @@ def test_every_match_of_the_pack_contains_a_launch_word(tmp_path: Path) -> None:
     assert gate(tmp_path, tests, PACK) == tests
 
 
-def _spy(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    seen: list[list[str]] = []
-    real = runner.run_semgrep
-
-    def spy(root, targets, dirs, timeout=120.0):  # type: ignore[no-untyped-def]
-        seen.append(list(targets))
-        return real(root, targets, dirs, timeout)
-
-    monkeypatch.setattr(runner, "run_semgrep", spy)
-    return seen
-
-
 def test_a_file_without_a_launch_call_is_not_sent(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     repo = tmp_path / "r"
     shutil.copytree(GO, repo)
     (repo / "models.go").write_text(MODELS_GO)
     assert _worker().analyze(repo, Candidate("models.go", "semgrep", 0)).external  # it passes the prefilter
-    seen = _spy(monkeypatch)
+    seen = spy_semgrep(monkeypatch)
     result = scan(repo, ScanOptions(jobs=1))
     assert seen == [["internal/fixer/fixer.go"]]
     assert result.verdict.value == "present"
@@ -100,7 +89,7 @@ def test_php_names_are_gated_in_any_case(tmp_path: Path) -> None:
 
 def test_user_rules_see_every_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(runner, "find_semgrep", lambda: None)  # nothing runs; the targets are what counts
-    seen = _spy(monkeypatch)
+    seen = spy_semgrep(monkeypatch)
     repo = tmp_path / "r"
     repo.mkdir()
     (repo / "models.go").write_text(MODELS_GO)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fixture_harness import read_annotations
+from fixture_harness import read_annotations, write_tree
 from scanner.launch import schedulers
 from scanner.launch.shell import ShellText, script_path_expr
 from scanner.launch.workflow_links import EntryResolver
@@ -25,14 +25,6 @@ AGENT_SCRIPT = "#!/bin/bash\nclaude -p \"triage the inbox\" --dangerously-skip-p
 
 def _scan(root: Path):
     return scan(root, ScanOptions(jobs=1))
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
 
 
 def _plist(*args: str, extra: str = "<key>StartInterval</key>\n  <integer>900</integer>\n") -> str:
@@ -101,7 +93,7 @@ def test_scheduler_reaching_no_agent_is_nothing() -> None:
 # -- what counts as reaching an agent ----------------------------------------------------------
 
 def test_repo_relative_path_is_high_confidence(tmp_path: Path) -> None:
-    root = _write(tmp_path, {"scripts/run.sh": AGENT_SCRIPT,
+    root = write_tree(tmp_path, {"scripts/run.sh": AGENT_SCRIPT,
                              "ops/jobs.cron": "# nightly\n0 3 * * * cd /srv/app && ./scripts/run.sh >> /tmp/log 2>&1\n"})
     result = _scan(root)
     (finding,) = _at(result, "ops/jobs.cron")
@@ -109,13 +101,13 @@ def test_repo_relative_path_is_high_confidence(tmp_path: Path) -> None:
 
 
 def test_sh_c_in_program_arguments_with_cd_to_home(tmp_path: Path) -> None:
-    root = _write(tmp_path, {"scripts/run.sh": AGENT_SCRIPT,
+    root = write_tree(tmp_path, {"scripts/run.sh": AGENT_SCRIPT,
                              "agent.plist": _plist("/bin/sh", "-c", "cd ~/src/app &amp;&amp; ./scripts/run.sh")})
     assert _at(_scan(root), "agent.plist")
 
 
 def test_ambiguous_suffix_links_nothing(tmp_path: Path) -> None:
-    root = _write(tmp_path, {"a/run.sh": AGENT_SCRIPT, "b/run.sh": AGENT_SCRIPT,
+    root = write_tree(tmp_path, {"a/run.sh": AGENT_SCRIPT, "b/run.sh": AGENT_SCRIPT,
                              "job.plist": _plist("/Users/kim/proj/run.sh")})
     assert not _scheduled(_scan(root))
 
@@ -137,7 +129,7 @@ def test_longest_unique_suffix(tmp_path: Path) -> None:
 
 
 def test_entry_running_as_another_account_is_not_inline(tmp_path: Path) -> None:
-    root = _write(tmp_path, {"scripts/run.sh": AGENT_SCRIPT,
+    root = write_tree(tmp_path, {"scripts/run.sh": AGENT_SCRIPT,
                              "deploy/agent.service": "[Service]\nUser=agentbot\nExecStart=/opt/app/scripts/run.sh\n",
                              "deploy/root.service": "[Service]\nExecStart=/opt/app/scripts/run.sh\n"
                                                     "[Install]\nWantedBy=multi-user.target\n"})
@@ -152,7 +144,7 @@ def test_contained_reach_through_a_sandbox_runner(tmp_path: Path) -> None:
     runner = ("#!/bin/sh\nexec timeout 10m docker run --rm --network none --read-only --cap-drop ALL "
               "--user 1000:1000 --memory 1g --pids-limit 64 -v \"$PWD\":/w:ro -e ANTHROPIC_API_KEY "
               "ghcr.io/acme/agent@sha256:" + "a" * 64 + " claude -p \"review /w\"\n")
-    root = _write(tmp_path, {"bin/review.sh": runner, "crontab": "@hourly /home/ci/app/bin/review.sh\n"})
+    root = write_tree(tmp_path, {"bin/review.sh": runner, "crontab": "@hourly /home/ci/app/bin/review.sh\n"})
     result = _scan(root)
     (site,) = _scheduled(result)
     assert site.containment.boundary is Boundary.CONTAINER
@@ -162,7 +154,7 @@ def test_contained_reach_through_a_sandbox_runner(tmp_path: Path) -> None:
 # -- schedulers that start an agent themselves -------------------------------------------------
 
 def test_direct_agent_in_crontab_plist_service_and_installer(tmp_path: Path) -> None:
-    root = _write(tmp_path, {
+    root = write_tree(tmp_path, {
         "jobs.cron": 'MAILTO=""\n@daily claude -p "summarise" --dangerously-skip-permissions > /tmp/out\n',
         "agent.plist": _plist("/usr/local/bin/codex", "exec", "--dangerously-bypass-approvals-and-sandbox", "fix"),
         "agent.service": "[Service]\nExecStart=/usr/bin/env gemini --yolo \\\n  -p 'tidy'\n",
@@ -269,14 +261,14 @@ def test_script_that_installs_itself(tmp_path: Path) -> None:
               'if [ "${1:-}" = "--install" ]; then\n'
               '  (crontab -l; echo "0 1 * * * $SELF") | crontab -\n  exit 0\nfi\n'
               'claude -p "nightly chores" --dangerously-skip-permissions\n')
-    result = _scan(_write(tmp_path, {"ops/nightly.sh": script}))
+    result = _scan(write_tree(tmp_path, {"ops/nightly.sh": script}))
     (finding,) = [f for f in _at(result, "ops/nightly.sh") if f.location.line == 4]  # the crontab line
     assert [(r.path, r.line) for r in finding.related] == [("ops/nightly.sh", 7)]
 
 
 def test_inline_shell_follows_cd(tmp_path: Path) -> None:
     """`bash -c "cd tools && ./agent.sh"` in a workflow step runs tools/agent.sh."""
-    root = _write(tmp_path, {
+    root = write_tree(tmp_path, {
         "tools/agent.sh": AGENT_SCRIPT,
         ".github/workflows/a.yml": ("on: workflow_dispatch\npermissions:\n  contents: read\njobs:\n  a:\n"
                                     "    runs-on: ubuntu-latest\n    timeout-minutes: 5\n    steps:\n"
@@ -289,17 +281,17 @@ def test_inline_shell_follows_cd(tmp_path: Path) -> None:
                                      "flock -w 5 /tmp/agent.lock -c 'cd /srv/app && ./scripts/run.sh'",
                                      "cronic run-one /srv/app/scripts/run.sh"])
 def test_cron_wrappers_are_looked_through(tmp_path: Path, command: str) -> None:
-    root = _write(tmp_path, {"scripts/run.sh": AGENT_SCRIPT, "agent.cron": f"*/15 * * * * {command}\n"})
+    root = write_tree(tmp_path, {"scripts/run.sh": AGENT_SCRIPT, "agent.cron": f"*/15 * * * * {command}\n"})
     assert _at(_scan(root), "agent.cron")
 
 
 def test_cron_wrappers_in_front_of_an_agent(tmp_path: Path) -> None:
-    root = _write(tmp_path, {"agent.cron": "0 * * * * cronic run-one codex exec --yolo 'triage'\n"})
+    root = write_tree(tmp_path, {"agent.cron": "0 * * * * cronic run-one codex exec --yolo 'triage'\n"})
     assert {f.rule_id for f in _at(_scan(root), "agent.cron", "agent-permission-bypass")} == {"agent-permission-bypass"}
 
 
 def test_interpreter_installed_anywhere(tmp_path: Path) -> None:
-    root = _write(tmp_path, {"bot/agent.js": 'const cp = require("child_process");\ncp.spawnSync("claude", ["-p", "x"]);\n',
+    root = write_tree(tmp_path, {"bot/agent.js": 'const cp = require("child_process");\ncp.spawnSync("claude", ["-p", "x"]);\n',
                              "job.plist": _plist("/Users/kim/.nvm/versions/node/v20.11.0/bin/node",
                                                  "/Users/kim/src/bot/bot/agent.js")})
     (site,) = _scheduled(_scan(root))

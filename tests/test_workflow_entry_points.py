@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fixture_harness import read_annotations
+from fixture_harness import read_annotations, write_tree
 from scanner.launch.workflow import mask_expressions, unmask
 from scanner.launch.workflow_links import EntryResolver, _make_rules
 from scanner.engine import ScanOptions, scan
@@ -33,14 +33,6 @@ def test_annotated_lines(name: str) -> None:
     assert not exp.forbidden & got, sorted(exp.forbidden & got)
 
 
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return root
-
-
 # -- expressions in run steps ----------------------------------------------------------------
 
 def test_expressions_are_masked_at_the_same_width() -> None:
@@ -52,7 +44,7 @@ def test_expressions_are_masked_at_the_same_width() -> None:
 
 
 def test_every_launch_in_a_run_block_is_a_site(tmp_path: Path) -> None:
-    root = _write(tmp_path, {".github/workflows/a.yml": (
+    root = write_tree(tmp_path, {".github/workflows/a.yml": (
         "on: workflow_dispatch\npermissions:\n  contents: read\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
         "    timeout-minutes: 5\n    steps:\n      - run: |\n"
         "          aider --yes-always --message \"${{ inputs.task }}\"\n"
@@ -71,7 +63,7 @@ def _wf(perms: str, with_: str = "", on: str = "pull_request") -> str:
 
 
 def test_oidc_is_not_a_write_scope_and_default_tools_are_gated(tmp_path: Path) -> None:
-    root = _write(tmp_path, {".github/workflows/a.yml": _wf("  contents: read\n  id-token: write\n")})
+    root = write_tree(tmp_path, {".github/workflows/a.yml": _wf("  contents: read\n  id-token: write\n")})
     result = _scan(root)
     assert result.verdict is Verdict.NOT_PRESENT
     assert not [f for f in result.findings if f.rule_id == "workflow-agent-write-token"]
@@ -80,13 +72,13 @@ def test_oidc_is_not_a_write_scope_and_default_tools_are_gated(tmp_path: Path) -
 
 
 def test_push_scope_is_the_agents_write_path(tmp_path: Path) -> None:
-    root = _write(tmp_path, {".github/workflows/a.yml": _wf("  issues: write\n  contents: write\n")})
+    root = write_tree(tmp_path, {".github/workflows/a.yml": _wf("  issues: write\n  contents: write\n")})
     (finding,) = [f for f in _scan(root).findings if f.rule_id == "workflow-agent-write-token"]
     assert (finding.category, finding.severity, finding.location.line) == ("writable-mount", Severity.HIGH, 4)
 
 
 def test_comment_scopes_are_hardening(tmp_path: Path) -> None:
-    root = _write(tmp_path, {".github/workflows/a.yml": _wf("  contents: read\n  pull-requests: write\n")})
+    root = write_tree(tmp_path, {".github/workflows/a.yml": _wf("  contents: read\n  pull-requests: write\n")})
     result = _scan(root)
     (finding,) = [f for f in result.findings if f.rule_id == "workflow-agent-write-token"]
     assert (finding.category, finding.severity) == ("inherited-credentials", Severity.MEDIUM)
@@ -94,7 +86,7 @@ def test_comment_scopes_are_hardening(tmp_path: Path) -> None:
 
 
 def test_bash_allowed_in_claude_args_is_a_bypass(tmp_path: Path) -> None:
-    root = _write(tmp_path, {".github/workflows/a.yml": _wf(
+    root = write_tree(tmp_path, {".github/workflows/a.yml": _wf(
         "  contents: read\n", "          claude_args: --allowedTools Bash\n")})
     result = _scan(root)
     assert result.verdict is Verdict.PRESENT
@@ -103,8 +95,8 @@ def test_bash_allowed_in_claude_args_is_a_bypass(tmp_path: Path) -> None:
 
 def test_open_trigger_is_high_only_when_the_agent_can_act(tmp_path: Path) -> None:
     gate = '          allowed_non_write_users: "*"\n'
-    quiet = _write(tmp_path / "quiet", {".github/workflows/a.yml": _wf("  contents: read\n  issues: write\n", gate, "issues")})
-    loud = _write(tmp_path / "loud", {".github/workflows/a.yml": _wf(
+    quiet = write_tree(tmp_path / "quiet", {".github/workflows/a.yml": _wf("  contents: read\n  issues: write\n", gate, "issues")})
+    loud = write_tree(tmp_path / "loud", {".github/workflows/a.yml": _wf(
         "  contents: read\n  issues: write\n", gate + "          claude_args: --dangerously-skip-permissions\n", "issues")})
     sev = {name: {f.severity for f in _scan(root).findings if f.rule_id == "workflow-agent-untrusted-trigger"}
            for name, root in (("quiet", quiet), ("loud", loud))}
@@ -117,8 +109,8 @@ def test_gemini_core_tools(tmp_path: Path) -> None:
                 "    timeout-minutes: 5\n    steps:\n      - uses: google-github-actions/run-gemini-cli@v0\n"
                 "        with:\n          settings: |\n            {\"coreTools\": [\n"
                 f"              {tools}\n            ]}}\n")
-    listed = _scan(_write(tmp_path / "listed", {".github/workflows/a.yml": wf('"run_shell_command(gh label list)"')}))
-    shell = _scan(_write(tmp_path / "shell", {".github/workflows/a.yml": wf('"ShellTool", "ReadFileTool"')}))
+    listed = _scan(write_tree(tmp_path / "listed", {".github/workflows/a.yml": wf('"run_shell_command(gh label list)"')}))
+    shell = _scan(write_tree(tmp_path / "shell", {".github/workflows/a.yml": wf('"ShellTool", "ReadFileTool"')}))
     assert listed.verdict is Verdict.NOT_PRESENT
     assert [(f.rule_id, f.location.line) for f in shell.findings if f.rule_id == "agent-permission-bypass"] == [
         ("agent-permission-bypass", 14)]
@@ -196,7 +188,7 @@ def test_scheduled_runs_are_marked_unattended() -> None:
 
 
 def test_step_sites_need_an_agent_launch(tmp_path: Path) -> None:
-    root = _write(tmp_path, {
+    root = write_tree(tmp_path, {
         ".github/workflows/ci.yml": ("on: push\npermissions:\n  contents: write\njobs:\n  t:\n    runs-on: ubuntu-latest\n"
                                      "    steps:\n      - uses: actions/checkout@v4\n      - run: python tools/check.py\n"
                                      "      - run: uv run pytest\n"),
@@ -214,7 +206,7 @@ def test_issue_trigger_needs_a_gate_unless_the_action_checks_the_actor(tmp_path:
                 "        with:\n          prompt: Triage this issue\n")
 
     def triggers(text: str) -> list[int]:
-        root = _write(tmp_path / str(len(list(tmp_path.iterdir()))), {".github/workflows/a.yml": text})
+        root = write_tree(tmp_path / str(len(list(tmp_path.iterdir()))), {".github/workflows/a.yml": text})
         return [f.location.line for f in _scan(root).findings if f.rule_id == "workflow-agent-untrusted-trigger"]
 
     assert triggers(wf("google-github-actions/run-gemini-cli@v0")) == [2]
@@ -223,7 +215,7 @@ def test_issue_trigger_needs_a_gate_unless_the_action_checks_the_actor(tmp_path:
 
 
 def test_local_javascript_action_entry_is_followed(tmp_path: Path) -> None:
-    root = _write(tmp_path, {
+    root = write_tree(tmp_path, {
         ".github/workflows/a.yml": ("on: push\npermissions:\n  contents: write\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
                                     "    timeout-minutes: 5\n    steps:\n      - uses: actions/checkout@v4\n"
                                     "      - uses: ./.github/actions/agent\n"),
