@@ -75,3 +75,27 @@ def spy_semgrep(monkeypatch) -> list[list[str]]:  # type: ignore[no-untyped-def]
 
     monkeypatch.setattr(runner, "run_semgrep", spy)
     return seen
+
+
+def blastwall(*args: str):  # type: ignore[no-untyped-def]
+    """The command line run as a user runs it: a fresh process, a small environment, no stdin."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(root), "HOME": os.environ.get("HOME", "/")}
+    return subprocess.run([sys.executable, "-m", "scanner", *args], capture_output=True, text=True, env=env,
+                          timeout=180, stdin=subprocess.DEVNULL)
+
+
+def plan_for(repo: Path):  # type: ignore[no-untyped-def]
+    """What `blastwall fix --apply` plans: the runner hands on the spec's secrets and settings."""
+    from scanner.engine import ScanOptions, scan
+    from scanner.remediation.apply import plan_apply
+    from scanner.remediation.tailor import key_names, tailored_spec
+
+    result = scan(repo, ScanOptions())
+    spec = tailored_spec(result)
+    runner_env = frozenset((*spec.secrets, *spec.pass_env)) if spec is not None else frozenset()
+    return result, plan_apply(repo, result, "sandbox/agent-bwrap.sh", key_names(result), runner_env=runner_env)

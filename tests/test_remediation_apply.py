@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 try:  # Python 3.11+
@@ -22,30 +21,15 @@ import jsonschema
 import pytest
 import yaml
 
-from fixture_harness import write_tree
+from fixture_harness import blastwall, plan_for, write_tree
 from scanner.engine import ScanOptions, scan
 from scanner.remediation import configs
-from scanner.remediation.apply import finding_fixes, plan_apply
+from scanner.remediation.apply import finding_fixes
 from scanner.remediation.snippets import parses
-from scanner.remediation.tailor import key_names, tailored_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 REPOS = ROOT / "fixtures" / "repos"
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
-
-
-def blastwall(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "HOME": os.environ.get("HOME", "/")}
-    return subprocess.run([sys.executable, "-m", "scanner", *args], capture_output=True, text=True, env=env,
-                          timeout=180, stdin=subprocess.DEVNULL)
-
-
-def plan_for(repo: Path):  # type: ignore[no-untyped-def]
-    """What `blastwall fix --apply` plans: the runner hands on the spec's secrets and settings."""
-    result = scan(repo, ScanOptions())
-    spec = tailored_spec(result)
-    runner_env = frozenset((*spec.secrets, *spec.pass_env)) if spec is not None else frozenset()
-    return result, plan_apply(repo, result, "sandbox/agent-bwrap.sh", key_names(result), runner_env=runner_env)
 
 
 # --- snippets --------------------------------------------------------------------------------------

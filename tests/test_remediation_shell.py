@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scanner.engine import ScanOptions, scan
+from scanner.engine import scan
 from scanner.remediation import configs
-from scanner.remediation.apply import plan_apply, write_plan
-from scanner.remediation.tailor import key_names, tailored_spec
-from fixture_harness import write_tree
+from scanner.remediation.apply import write_plan
+from fixture_harness import blastwall, plan_for, write_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 BASH = shutil.which("bash")
@@ -71,19 +70,6 @@ jobs:
             ghcr.io/acme/claude-runner@sha256:{digest} \\
             claude -p "review"
 """.replace("{digest}", "0" * 64)
-
-
-def blastwall(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "HOME": os.environ.get("HOME", "/")}
-    return subprocess.run([sys.executable, "-m", "scanner", *args], capture_output=True, text=True, env=env,
-                          timeout=180, stdin=subprocess.DEVNULL)
-
-
-def plan_for(repo: Path):  # type: ignore[no-untyped-def]
-    result = scan(repo, ScanOptions())
-    spec = tailored_spec(result)
-    runner_env = frozenset((*spec.secrets, *spec.pass_env)) if spec is not None else frozenset()
-    return result, plan_apply(repo, result, "sandbox/agent-bwrap.sh", key_names(result), runner_env=runner_env)
 
 
 def fake_docker(folder: Path) -> Path:

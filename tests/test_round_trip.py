@@ -22,12 +22,13 @@ import ast
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from fixture_harness import blastwall
 
 ROOT = Path(__file__).resolve().parents[1]
 REPOS = ROOT / "fixtures" / "repos"
@@ -54,12 +55,6 @@ STAYS_UNCLEAR = {
     # but the launcher that runs the string, and its environment, are outside the repository.
     "js-launcher-descriptors": "the environment of the launcher",
 }
-
-
-def blastwall(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "HOME": os.environ.get("HOME", "/")}
-    return subprocess.run([sys.executable, "-m", "scanner", *args], capture_output=True, text=True, env=env,
-                          timeout=180, stdin=subprocess.DEVNULL)
 
 
 @pytest.mark.parametrize("name", PRESENT)

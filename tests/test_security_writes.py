@@ -22,18 +22,14 @@ from scanner.model import LaunchSite, Location, ScanResult, Severity
 from scanner.remediation.apply import ApplyPlan, plan_apply, write_plan
 from scanner.remediation.write import UnsafePathError, resolve_out_dir, safe_write, write_configs
 
+from fixture_harness import blastwall
+
 ROOT = Path(__file__).resolve().parents[1]
 REPOS = ROOT / "fixtures" / "repos"
 PY_REPO = REPOS / "py-inline-claude"
 SH_REPO = REPOS / "shell-gemini-yolo"
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="needs POSIX symlinks")
-
-
-def blastwall(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "HOME": os.environ.get("HOME", "/")}
-    return subprocess.run([sys.executable, "-m", "scanner", *args], capture_output=True, text=True, env=env,
-                          timeout=180, stdin=subprocess.DEVNULL)
 
 
 def tree(folder: Path) -> dict[str, bytes]:
