@@ -9,8 +9,10 @@ its file and line in every format.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,6 +112,18 @@ def test_gitignore_still_hides_untracked_files(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_text("out/\n")
     result = _scan(tmp_path)
     assert _launches(result) == set() and result.verdict is Verdict.NOT_PRESENT
+
+
+def test_gitignore_without_git_data_says_so(tmp_path: Path) -> None:
+    """Outside a checkout .gitignore hides every file it names: the reason and the text report say
+    that a tracked file would have been scanned in a checkout."""
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "run.py").write_text(LAUNCH_PY)
+    (tmp_path / ".gitignore").write_text("out/\n")
+    assert _scan(tmp_path).coverage.skipped["ignored (.gitignore, no git data to tell tracked files apart)"] == 1
+    out = subprocess.run([sys.executable, "-m", "scanner", "scan", str(tmp_path)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}, timeout=120)
+    assert "(1 by .gitignore with no git data: in a checkout, tracked ones are scanned)" in out.stdout, out.stdout
 
 
 @needs_git

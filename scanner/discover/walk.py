@@ -205,6 +205,9 @@ def _installed_packages(directory: str) -> bool:
     return False
 
 
+GITIGNORED_WITHOUT_GIT = "ignored (.gitignore, no git data to tell tracked files apart)"
+
+
 def _gitignore_pattern() -> str:
     """pathspec's name for git's own matching: `gitignore` from 1.0 on (`gitwildmatch`, its old
     name, is deprecated there), `gitwildmatch` before."""
@@ -252,6 +255,8 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
     out = Walk([], {}, [], 0)
     excludes = pathspec.PathSpec.from_lines(_GITIGNORE, extra_excludes) if extra_excludes else None
     tracked_dirs = _tracked_dirs(tracked) if tracked is not None else frozenset()
+    # Without git data a tracked file cannot be told from an ignored one: the reason says so.
+    gitignored = "ignored (.gitignore)" if tracked is not None else GITIGNORED_WITHOUT_GIT
 
     def skip(rel: str, reason: str, count: int = 1) -> None:
         out.skipped[reason] = out.skipped.get(reason, 0) + count
@@ -329,7 +334,7 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
                     skip(rel + "/", "excluded by configuration")
                     continue
                 if chain and rel not in tracked_dirs and ignores.ignored_by(chain, rel, True):
-                    skip(rel + "/", "ignored (.gitignore)")
+                    skip(rel + "/", gitignored)
                     continue
                 subdirs.append((entry.path, rel))
                 continue
@@ -344,7 +349,7 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
                 skip(rel, "excluded by configuration")
                 continue
             if chain and not is_tracked and ignores.ignored_by(chain, rel, False):
-                skip(rel, "ignored (.gitignore)")
+                skip(rel, gitignored)
                 continue
             name = entry.name
             lower = name.lower()

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from scanner.catalog import Catalog
+from scanner.discover.walk import GITIGNORED_WITHOUT_GIT
 from scanner.model import Finding, ScanResult, Verdict
 from scanner.output.answer import APPLY_NOTE, Snippets, fix_items, why_text
 from scanner.output.overview import (
@@ -256,7 +257,9 @@ def render_text(result: ScanResult, console: Console, catalog: Catalog,
     cov = result.coverage
     skipped = sum(cov.skipped.values())
     tiers_text = "; ".join(f"{TIER_WORDS.get(t.tier, t.tier)}: {plural(t.sites, 'site')}" for t in ov.tiers)
+    untold = cov.skipped.get(GITIGNORED_WITHOUT_GIT, 0)
     out.line((f"scanned {plural(cov.files_scanned, 'file')} ({cov.files_parsed} parsed), skipped {skipped}"
+              + (f" ({untold} by .gitignore with no git data: in a checkout, tracked ones are scanned)" if untold else "")
               + (f"; {tiers_text}" if tiers_text else ""), "dim"))
     out.line((ov.closing_line(), "bold"))
 
