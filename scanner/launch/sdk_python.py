@@ -53,7 +53,16 @@ def _of(call: Call, fw: dict, *leaves: str) -> bool:
 
 
 def _names(fw: dict, key: str) -> tuple[str, ...]:
-    return tuple(str(v) for v in fw.get(key) or ())
+    """A list of a framework's rules row as strings; built once per row and key (every call of a
+    file is checked against these)."""
+    cached = _NAMES.get((id(fw), key))
+    if cached is None:
+        cached = _NAMES[(id(fw), key)] = tuple(str(v) for v in fw.get(key) or ())
+    return cached
+
+
+# (id of a cached `_fw` row, key) -> its names; the rows live as long as the process.
+_NAMES: dict[tuple[int, str], tuple[str, ...]] = {}
 
 
 HOST_EXEC = "framework-host-code-execution"
