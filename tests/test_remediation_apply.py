@@ -311,3 +311,17 @@ def test_manual_sites_are_listed_once_per_reason_with_counts(tmp_path: Path) -> 
     assert len(manual) == 1, proc.stdout
     assert "12 sites in 12 files" in manual[0] and "and 6 more files" in manual[0]
     assert proc.stdout.splitlines()[-1].startswith("summary: 0 launch sites rewritten, 12 left")
+
+
+def test_an_agent_in_a_multiplexer_pane_is_left_to_the_reader(tmp_path: Path) -> None:
+    """A runner in front of `tmux new-session` would hold the tmux client, not the command the pane
+    runs, so the launch is listed as manual instead of rewritten wrongly."""
+    repo = write_tree(tmp_path / "repo", {
+        "start.sh": "#!/bin/sh\ntmux new-session -d -s review \"claude --dangerously-skip-permissions -p 'review'\"\n",
+        "workers.py": "import subprocess\nsubprocess.run(['tmux', 'send-keys', '-t', 'w', 'claude -p fix', 'Enter'])\n",
+    })
+    result, plan = plan_for(repo)
+    assert {(s.location.path, s.location.line) for s in result.launch_sites} == {("start.sh", 2), ("workers.py", 2)}
+    assert plan.edits == {}
+    assert sorted((m.path, m.line) for m in plan.manual) == [("start.sh", 2), ("workers.py", 2)]
+    assert all("terminal multiplexer" in m.reason for m in plan.manual)

@@ -140,6 +140,7 @@ class CommandReader:
         self.bwrap_arity: dict[str, int] = dict(c.section("bwrap_flags").get("arity") or {})
         self.os_sandboxes = c.section("os_sandboxes")
         self.runs_nothing = set(c.list("runs_nothing"))
+        self.multiplexers = c.section("multiplexers")
         # Set by `read(..., program=)`: the program the words start, when it is not an agent.
         self._program: AgentSpec | None = None
 
@@ -228,6 +229,8 @@ class CommandReader:
             return self._identity(head, rest, layers, assigns, depth, self.identity[name])
         if name in self.engines:
             return self._engine(head, rest, layers, assigns, depth)
+        if name in self.multiplexers:
+            return self._multiplexer(head, rest, layers, assigns, depth, self.multiplexers[name])
         if name == "sbx":
             return self._microvm(head, rest[1:] if rest and rest[0].text == "run" else rest, layers, assigns, "sbx run")
         if name == "bwrap":
@@ -410,6 +413,49 @@ class CommandReader:
         if spec is None:
             return None
         return Invocation(spec, rest[0], tuple(rest[1:]), (*layers, layer), tuple(assigns))
+
+    def _multiplexer(self, head, rest, layers, assigns, depth, table):
+        """`tmux new-session -d "claude ..."`, `tmux send-keys -t pane "claude ..." Enter`: the
+        command runs in a pane as the same user; tmux hands it to a shell, so it is read as one."""
+        if table.get("value_letters"):
+            return self._screen(head, rest, layers, assigns, depth, table)
+        _, i = leading_options(rest, set(table.get("global_value_flags") or ()))
+        if i >= len(rest):
+            return None
+        sub = rest[i].text
+        runs, keys = table.get("run") or {}, table.get("keys") or {}
+        if sub not in runs and sub not in keys:
+            return None
+        value_flags = set((runs.get(sub) if sub in runs else keys.get(sub)) or ())
+        _, j = leading_options(rest[i + 1 :], value_flags)
+        words = list(rest[i + 1 + j :])
+        if sub in keys:
+            names = set(table.get("key_names") or ())
+            words = [w for w in words if w.text not in names]
+        if not words:
+            return None
+        layer = Layer(f"{basename(head.text)} {sub}", "passthrough", (*rest[:i], *rest[i + 1 : i + 1 + j]), head)
+        line = Word(" ".join(w.text for w in words), words[0].location, any(w.dynamic for w in words))
+        return self._first(self.read_shell(line, depth), layer, layers, assigns)
+
+    def _screen(self, head, rest, layers, assigns, depth, table):
+        """`screen -dmS name claude ...` runs its operands as a program; `screen -S name -X stuff
+        "claude ...^M"` types a command line into the session's shell."""
+        letters = str(table.get("value_letters") or "")
+        typed = table.get("keys") or {}
+        i = 0
+        while i < len(rest) and rest[i].text.startswith("-") and not rest[i].dynamic:
+            flag = rest[i].text
+            if flag in typed and i + 2 < len(rest) and rest[i + 1].text == typed[flag]:
+                text = rest[i + 2].text.replace("^M", " ").replace("\\n", " ").replace("\n", " ")
+                layer = Layer(basename(head.text), "passthrough", tuple(rest[: i + 2]), head)
+                line = Word(text, rest[i + 2].location, rest[i + 2].dynamic)
+                return self._first(self.read_shell(line, depth), layer, layers, assigns)
+            takes = flag in typed or (not flag.startswith("--") and flag[-1:] in letters)
+            i += 2 if takes else 1
+        if i >= len(rest):
+            return None
+        return self._continue(Layer(basename(head.text), "passthrough", tuple(rest[:i]), head), rest[i:], layers, assigns, depth)
 
     def _bwrap(self, head, rest, layers, assigns, depth):
         _, i = leading_options(rest, lambda text: self.bwrap_arity.get(text, 0),

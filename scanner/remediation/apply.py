@@ -115,6 +115,9 @@ def _js_is_esm(root: Path, path: str, text: str) -> bool:
 
 def _site_kind(site: LaunchSite, anchored: bool) -> str:
     surface, launcher = site.surface, site.launcher
+    if site.command.split(" ", 1)[0] in _multiplexers() or any(
+            site.command.split(" ", 1)[0].endswith(f"/{m}") for m in _multiplexers()):
+        return "multiplexer"
     if surface == "python":
         if launcher in _PY_LAUNCHERS or (anchored and launcher == "os.system"):
             return "python-call"
@@ -143,6 +146,13 @@ def _site_kind(site: LaunchSite, anchored: bool) -> str:
     if anchored and surface == "mcp-config":
         return "mcp"
     return "other"
+
+
+def _multiplexers() -> frozenset[str]:
+    """tmux, screen: a runner in front of the client would not hold the command it hands a pane."""
+    from scanner.catalog import load_catalog
+
+    return frozenset(load_catalog().containment.section("multiplexers"))
 
 
 def plan_apply(root: Path, result: ScanResult, runner: str, key_names: dict[str, tuple[str, ...]], *,
@@ -492,6 +502,12 @@ def _rewrite_file(path: str, text: str, tasks: list[_Task], runner: str, key_nam
         except configs.Manual as exc:
             for site in item.sites:
                 fail(site, str(exc), _group(str(exc)))
+    for item in by_kind.get("multiplexer", []):
+        for site in item.sites:
+            # The pane's command runs in the multiplexer's server, not under the client's wrappers:
+            # the runner belongs inside the command the pane starts.
+            fail(site, f"the agent runs in a terminal multiplexer's pane; start it there through {runner}",
+                 "agents started in a tmux or screen pane: put the runner inside the pane's command")
     for item in by_kind.get("other", []):
         for site in item.sites:
             if ctx is not None:
