@@ -101,3 +101,20 @@ def test_tool_with_fixed_program_is_not_host_code_execution(tmp_path: Path) -> N
         "    def _run(self, command: str) -> str:\n"
         "        return subprocess.check_output(['bash', '-lc', command], text=True)\n")})
     assert _found(result) == {("framework-host-code-execution", "tools.py", 10)}
+
+
+def test_a_script_started_from_the_calling_scripts_folder_is_read_through(tmp_path: Path) -> None:
+    """`"$(dirname "$0")/sandbox.sh" claude ...` and `"$SCRIPT_DIR/sandbox.sh" codex ...` (the folder
+    held in a variable) reach the repository's sandbox script; a script the repository does not
+    have leaves the launch undecided, never silently dropped."""
+    sandbox = ('#!/usr/bin/env bash\nexec bwrap --unshare-all --die-with-parent --clearenv --ro-bind /usr /usr '
+               '--tmpfs /tmp --proc /proc --dev /dev -- "$@"\n')
+    review = ('#!/usr/bin/env bash\n'
+              '"$(dirname "$0")/sandbox.sh" claude -p "review the diff"\n'
+              'SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"\n'
+              '"$SCRIPT_DIR/sandbox.sh" codex exec "fix the tests"\n'
+              '"$(dirname "$0")/elsewhere.sh" gemini -p "hello"\n')
+    result = _scan(tmp_path, {"scripts/sandbox.sh": sandbox, "scripts/review.sh": review})
+    sites = {(s.location.line, s.agent): s.containment.boundary.value for s in result.launch_sites}
+    assert sites == {(2, "claude-code"): "os-sandbox", (4, "codex"): "os-sandbox", (5, "gemini-cli"): "unknown"}
+    assert ("agent-containment-undecided", "scripts/review.sh", 5) in _found(result)

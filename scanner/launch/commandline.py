@@ -30,6 +30,17 @@ class Word:
 # A path spelled from the repository's root, as CI and scripts do: the rest is repo-relative.
 _ROOT_ANCHORED = re.compile(r"^(?:\$\(git rev-parse --show-toplevel\)|\$\{?(?:GITHUB_WORKSPACE|CI_PROJECT_DIR)\}?)"
                             r"/(?P<rest>[^$`\s]+)$")
+# A path spelled from the script's own folder (`"$(dirname "$0")/run.sh"`, `${BASH_SOURCE%/*}/…`,
+# `"$(cd "$(dirname "$0")" && pwd)/…"`): the rest is relative to the file the command is in.
+_SELF = r"""\$(?:0|\{0\}|\{BASH_SOURCE(?:\[0\])?\})"""
+_DIRNAME = rf"""\$\(dirname\s+(?:--\s+)?"?{_SELF}"?\)"""
+_SCRIPT_ANCHORED = re.compile(
+    rf"""^(?:{_DIRNAME}|\$\(cd\s+(?:--\s+)?"?{_DIRNAME}"?\s*&&\s*pwd(?:\s+-P)?\)"""
+    r"""|\$\{(?:0|BASH_SOURCE(?:\[0\])?)%/\*\})/(?P<rest>[^$`\s]+)$""")
+# The folder expression alone, as a variable holds it (`SCRIPT_DIR="$(cd "$(dirname "$0")" && pwd)"`).
+SCRIPT_FOLDER = re.compile(
+    rf"""^(?:{_DIRNAME}|\$\(cd\s+(?:--\s+)?"?{_DIRNAME}"?\s*&&\s*pwd(?:\s+-P)?\)|\$\{{(?:0|BASH_SOURCE(?:\[0\])?)%/\*\}})$""")
+_SCRIPT_SUFFIXES = (".sh", ".bash", ".zsh", ".ksh", ".bats")
 
 
 @dataclass(frozen=True)
@@ -205,10 +216,17 @@ class CommandReader:
         if not words:
             return None
         head, rest = words[0], words[1:]
-        if head.dynamic and self.scripts is not None:
+        if self.scripts is not None and head.text.startswith("$"):
             anchored = _ROOT_ANCHORED.match(head.text)
+            local = _from_script_folder(head)
             if anchored:  # `"$(git rev-parse --show-toplevel)/sandbox/run.sh"`: a repository script
                 head = Word(anchored.group("rest"), head.location)
+            elif local is not head and self.scripts(local.text):
+                # `"$(dirname "$0")/sandbox.sh"`, read through when the repository has the script and
+                # it hands "$@" on; otherwise the program stays one this scan cannot see.
+                head = local
+            elif not head.dynamic:  # a folder variable folded in (`"$SCRIPT_DIR/x.sh"`): still unseen
+                head = Word(head.text, head.location, True)
         if head.dynamic:
             return self._dynamic_head(head, rest, layers, assigns, depth)
         name = basename(head.text)
@@ -505,6 +523,18 @@ class CommandReader:
         if spec is not None:
             return Invocation(spec, package, tuple(rest[i + 1 :]), (*layers, layer), tuple(assigns))
         return None
+
+
+def _from_script_folder(head: Word) -> Word:
+    """`"$(dirname "$0")/sandbox.sh"` in a shell script: the repository path it names (only a
+    script's `$0` is its own path; elsewhere the word stays as it is)."""
+    found = _SCRIPT_ANCHORED.match(head.text)
+    path = head.location.path
+    base = path.rsplit("/", 1)[-1]
+    if found is None or not (path.endswith(_SCRIPT_SUFFIXES) or "." not in base):
+        return head
+    rel = posixpath.normpath(posixpath.join(posixpath.dirname(path), found.group("rest")))
+    return head if rel.startswith(("../", "/")) or rel == ".." else Word(rel, head.location)
 
 
 def leading_options(

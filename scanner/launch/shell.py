@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from scanner.launch.base import Analysis, LaunchFound
-from scanner.launch.commandline import Word
+from scanner.launch.commandline import SCRIPT_FOLDER, Word
 from scanner.containment.reader import EnvInfo
 from scanner.model import EnvMode, Fact, FactKind, Location
 from scanner.parse.trees import SourceFile, descendants, parse
@@ -87,6 +87,12 @@ class ShellText:
             return self.text(node)[1:-1]
         if node.type == "string" and all(c.type == "string_content" for c in node.named_children):
             return self.text(node)[1:-1]
+        # The script's own folder (`"$(cd "$(dirname "$0")" && pwd)"`): kept as written, so a path
+        # built on it is read from the script's folder (see commandline._from_script_folder).
+        text = self.text(node)
+        inner = text[1:-1] if node.type == "string" and len(text) >= 2 else text
+        if SCRIPT_FOLDER.match(inner):
+            return inner
         return None
 
     def array_words(self, node: Node) -> list[Word] | None:
