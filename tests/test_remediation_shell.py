@@ -11,13 +11,11 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from scanner.engine import scan
 from scanner.remediation import configs
 from scanner.remediation.apply import write_plan
 from fixture_harness import blastwall, plan_for, write_tree

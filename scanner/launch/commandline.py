@@ -218,7 +218,7 @@ class CommandReader:
         head, rest = words[0], words[1:]
         if self.scripts is not None and head.text.startswith("$"):
             anchored = _ROOT_ANCHORED.match(head.text)
-            local = _from_script_folder(head)
+            local = _from_script_folder(head) if not anchored else head
             if anchored:  # `"$(git rev-parse --show-toplevel)/sandbox/run.sh"`: a repository script
                 head = Word(anchored.group("rest"), head.location)
             elif local is not head and self.scripts(local.text):

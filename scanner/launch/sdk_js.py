@@ -3,7 +3,6 @@ clients. Options objects are read through the front end's JsModule (same-file co
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from functools import lru_cache
 

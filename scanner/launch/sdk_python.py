@@ -38,7 +38,7 @@ def _alternative(key: str) -> str:
     return load_catalog().frameworks.section("alternatives")[key]
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=None)  # rows live as long as the process: `_names` keys on their identity
 def _fw(name: str) -> dict:
     """One framework of rules/frameworks.yaml `frameworks`: its roots, classes and options."""
     return dict(load_catalog().frameworks.section("frameworks").get(name) or {})

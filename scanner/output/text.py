@@ -31,7 +31,6 @@ from scanner.output.overview import (
     deciding_finding,
     kind_of,
     plural,
-    rule_doc_url,
     site_title,
 )
 from scanner.output.sanitize import plain

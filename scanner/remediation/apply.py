@@ -44,6 +44,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,7 @@ def _site_kind(site: LaunchSite, anchored: bool) -> str:
     return "other"
 
 
+@lru_cache(maxsize=1)
 def _multiplexers() -> frozenset[str]:
     """tmux, screen: a runner in front of the client would not hold the command it hands a pane."""
     from scanner.catalog import load_catalog
