@@ -6,7 +6,7 @@ import os
 import posixpath
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -26,11 +26,21 @@ from scanner.post.gitdiff import Changes
 from scanner.containment.judge import SiteJudge
 from scanner.model import Capped, Coverage, Finding, LaunchSite, ScanResult, Severity, Silencer, Skip, Verdict
 from scanner.parse.trees import OverBudget, SourceFile, check_budget, file_budget
+from scanner.project.files import ProjectFiles
+from scanner.project.module_paths import python_module_path
+from scanner.project.summaries import IMPORTS, PyImport, python_imports, summarize, summarize_source
 from scanner.discover.walk import _is_dir
 from scanner.launch.filekinds import ANALYZERS, EXTERNAL_KINDS, UNFILTERED_KINDS, classify_path, kind_from_shebang
 from scanner.post.suppress import Directive, find_directives
 from scanner.discover.tiers import SHIPPED, apply_tiers, is_generated_bundle, tier_of
 
+# Source code goes to the process pool; the other kinds are few and cheap, and the link stage
+# asks about them after analysis, so they are analysed where it runs.
+POOLED_KINDS = frozenset({"python", "javascript", "typescript", "tsx", "shebang"})
+# Kinds whose bytes the link stage reads again (workflows it follows, the Dockerfile a compose
+# service builds, scripts and scheduler files): kept when read in the link stage's process.
+LINKED_KINDS = frozenset({"workflow", "compose", "dockerfile", "devcontainer", "scheduler", "package-json",
+                          "makefile", "shell"})
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
 # Wall-clock bound on parsing and analysing one file; past it the file is skipped, counted.
@@ -79,6 +89,8 @@ class FileResult:
     ignores: tuple[Directive, ...] = ()  # inline `blastwall: ignore[...]` comments
     external: bool = False  # passed the prefilter; analysed by the semgrep stage
     unanalysed: str = ""  # why a file that mentions an agent was not (fully) analysed
+    summary: dict[str, Any] = field(default_factory=dict)  # for the link stage (`scanner.project.summaries`)
+    deferred: bool = False  # names no agent but starts programs: analysed if an import names one
     cpu: float = 0.0  # CPU seconds spent on this file (for --timings)
     filter_cpu: float = 0.0  # of which in the Python prefilter
 
@@ -193,7 +205,8 @@ class _Worker:
         self.judge = SiteJudge(self.catalog)
         self.pattern = _prefilter(self.catalog)
         self.root = Path(".")
-        self._script_cache: dict[str, list[list[Word]]] = {}
+        self.project = ProjectFiles(None)
+        self.seeds = False  # the link stage's process: files read here are kept for it
         self.reader.scripts = self._script_commands
         self.reader.unread_scripts = self._unread_script_commands
         from scanner.launch import cfgjudge
@@ -215,21 +228,21 @@ class _Worker:
 
     def _all_script_commands(self, spelled: str) -> list[list[Word]]:
         rel = _repo_relative(spelled)
-        if not rel:
-            return []
-        if rel not in self._script_cache:
-            self._script_cache[rel] = []
-            data, _reason = read_candidate(self.root, Candidate(rel, "shell", 0)) if self.root.is_dir() else (None, "")
-            if data:
-                from scanner.launch.shell import ShellText
+        return (self.project.parsed(rel, "shell-commands", _shell_commands) or []) if rel else []
 
-                text = ShellText(SourceFile(rel, data), data)
-                self._script_cache[rel] = [words for _node, words in text.commands()]
-        return self._script_cache[rel]
+    def bind(self, root: Path, paths: frozenset[str] = frozenset(), seeds: bool = False) -> None:
+        """A new scan of `root`: fresh project files (nothing read by an earlier scan is reused);
+        cross-file questions read only `paths` (discovery's files). `seeds`: this is the link
+        stage's process, so the files analysed here are kept for it."""
+        self.root = root
+        self.project = ProjectFiles(root, paths)
+        self.seeds = seeds
 
-    def analyze(self, root: Path, cand: Candidate) -> FileResult:
+    def analyze(self, root: Path, cand: Candidate, through_import: bool = False) -> FileResult:
+        """`through_import`: analysed although it names no agent, because a repository module it
+        imports does (see `_through_imports`)."""
         start = time.process_time()
-        result = self._analyze(root, cand)
+        result = self._analyze(root, cand, through_import)
         result.cpu = time.process_time() - start
         return result
 
@@ -253,10 +266,10 @@ class _Worker:
         result.filter_cpu += time.process_time() - start
         return hit
 
-    def _analyze(self, root: Path, cand: Candidate) -> FileResult:
+    def _analyze(self, root: Path, cand: Candidate, through_import: bool = False) -> FileResult:
         result = FileResult(cand.path)
         if root != self.root:
-            self.root, self._script_cache = root, {}
+            self.bind(root)
         data, reason = read_candidate(root, cand)
         if data is None:
             result.skip_reason = reason
@@ -267,6 +280,9 @@ class _Worker:
                     result.unanalysed = reason
             return result
         result.ignores = find_directives(cand.path, data)
+        if self.seeds and cand.kind in LINKED_KINDS:
+            self.project.seed(cand.path, data)
+        result.summary = summarize(cand.path, data)
         kind = cand.kind
         if kind == "shebang":
             kind = kind_from_shebang(data.split(b"\n", 1)[0]) or ""
@@ -279,11 +295,17 @@ class _Worker:
         analyzer = ANALYZERS.get(kind)
         if analyzer is None:
             return result
-        if kind not in UNFILTERED_KINDS and not self.names_agent(cand, data, result) \
+        if kind not in UNFILTERED_KINDS and not through_import and not self.names_agent(cand, data, result) \
                 and not self.calls_script(cand, data, result):
+            if kind == "python" and _may_launch(data):
+                # It may start an agent named in a module it imports: decided once every file's
+                # mentions are known.
+                result.summary[IMPORTS] = python_imports(data.decode("utf-8", "replace"))
+                result.deferred = True
             return result
         src = SourceFile(cand.path, data)
-        analysis = Analysis(src, kind, root=root)
+        result.summary.update(summarize_source(kind, data))
+        analysis = Analysis(src, kind, self.catalog, self.project)
         result.parsed = True
         try:
             with file_budget(FILE_BUDGET_SECONDS):
@@ -353,6 +375,53 @@ _UNREAD_SCRIPT_CALL = re.compile(rb"(?<![\w.-])(?:ba|z|da|k)?sh[ \t]+(?:-[a-z]+[
 _UNREAD_SCRIPT_NATIVE = r"(?-u)(?:^|[^\w.\x2d])(?:ba|z|da|k)?sh[ \t]+(?:\x2d[a-z]+[ \t]+)*[\w./\x2d]+\.[A-Za-z0-9]+\b"
 
 
+@lru_cache(maxsize=1)
+def _launch_call() -> re.Pattern[bytes]:
+    """A call of any Python launcher's function (`run(`, `Popen(`, `system(`), however imported."""
+    from scanner.launch.base import launch_tables
+
+    names = sorted({name.rsplit(".", 1)[-1] for name in launch_tables()["python"]})
+    return re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in names) + rb")\s*\(")
+
+
+def _may_launch(data: bytes) -> bool:
+    return _launch_call().search(data) is not None
+
+
+def _import_specs(imports: tuple[PyImport, ...]) -> Iterator[str]:
+    """Every module an import summary may name (`from pkg import settings` names pkg.settings)."""
+    for dots, module, names, plain in imports:
+        if plain:
+            yield from (item.split()[0] for item in plain.split(",") if item.split())
+            continue
+        yield dots + module
+        for name in names.split(","):
+            if name.split():
+                yield f"{dots}{module}.{name.split()[0]}" if module else f"{dots}{name.split()[0]}"
+
+
+def _through_imports(root: Path, results: list[FileResult], worker: _Worker) -> list[FileResult]:
+    """Python files that name no agent but start a program, analysed after all when a repository
+    module they import names one (`from .settings import CLAUDE_ARGS`): the value resolver
+    follows the import there. The rest stay as they were."""
+    deferred = [r for r in results if r.deferred]
+    if not deferred:
+        return results
+    naming = {r.path for r in results if r.parsed}
+    redo: dict[str, FileResult] = {}
+    for res in deferred:
+        specs = _import_specs(res.summary.get(IMPORTS, ()))
+        if any(python_module_path(worker.project.paths, res.path, spec) in naming for spec in specs):
+            redo[res.path] = worker.analyze(root, Candidate(res.path, "python", 0), through_import=True)
+    return [redo.get(r.path, r) for r in results]
+
+
+def _shell_commands(src: SourceFile) -> list[list[Word]]:
+    from scanner.launch.shell import ShellText
+
+    return [words for _node, words in ShellText(src, src.data).commands()]
+
+
 def _repo_relative(spelled: str) -> str:
     """A script path as written in a command, relative to the repository root; "" outside it."""
     rel = posixpath.normpath(spelled[2:] if spelled.startswith("./") else spelled)
@@ -367,6 +436,11 @@ def _worker(agents: tuple[ExtraAgent, ...] = ()) -> _Worker:
     if _WORKER is None or _WORKER.agents != agents:
         _WORKER = _Worker(agents)
     return _WORKER
+
+
+def _start_worker(root: str, paths: frozenset[str], agents: tuple[ExtraAgent, ...]) -> None:
+    """A pool process: its catalog, reader, judge and project files, built once."""
+    _worker(agents).bind(Path(root), paths)
 
 
 def _analyze_batch(root: str, batch: list[Candidate], agents: tuple[ExtraAgent, ...] = ()) -> list[FileResult]:
@@ -408,9 +482,13 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     walked = walk(root, options.excludes, tracked)
     clock.lap("discovery")
     candidates = _native_prefilter(root, walked.candidates, catalog, clock)
+    # One project per scan: every cross-file question (here and in the pool's processes) reads
+    # only the files discovery kept, each once per process.
+    paths = frozenset(walked.readable)
+    main_worker = _worker(options.extra_agents)
+    main_worker.bind(root, paths, seeds=True)
     # Files only semgrep reads are prefiltered here, so semgrep can run in a thread (it is a
     # subprocess: the GIL is free) while the tree-sitter analysis runs beside it.
-    main_worker = _worker(options.extra_agents)
     ext_results = [main_worker.analyze(root, c) for c in candidates if c.kind in EXTERNAL_KINDS]
     external = [r.path for r in ext_results if r.external]
     clock.lap("analysis")
@@ -429,7 +507,7 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
 
     try:
         others = [c for c in candidates if c.kind not in EXTERNAL_KINDS]
-        results = ext_results + _run(root, others, options, started=start_semgrep)
+        results = ext_results + _run(root, others, options, paths, started=start_semgrep)
         clock.lap("analysis")
         stage = semgrep_job.result() if semgrep_job is not None else None
     finally:
@@ -437,6 +515,7 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     clock.lap("semgrep-wait")
     if stage is not None and stage.ran:
         clock.add("semgrep.ran", 1.0)
+    results = _through_imports(root, results, main_worker)
     clock.add("analysis.files-cpu", sum(r.cpu for r in results))  # every worker's CPU, summed
     clock.add("prefilter.files-cpu", sum(r.filter_cpu for r in results))
 
@@ -454,6 +533,8 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
         skipped_files.append(Skip(path, f"read in part: {reason}"))
         skipped["configuration file read in part"] = skipped.get("configuration file read in part", 0) + 1
     for res in results:
+        for form, value in res.summary.items():
+            main_worker.project.keep(res.path, form, value)
         if res.unanalysed:
             unanalysed.append(Skip(res.path, res.unanalysed))
         if res.skip_reason:
@@ -472,8 +553,8 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     from scanner.project.links import link  # cross-file context: workflow -> script, compose -> Dockerfile, firewall scripts
 
     clock.lap("verdict")
-    sites, findings = link(root, [c.path for c in walked.candidates], sites, findings,
-                           _worker(options.extra_agents).judge)
+    sites, findings = link(main_worker.project, [c.path for c in walked.candidates], sites, findings, main_worker.judge)
+    clock.add("links.files-read", float(main_worker.project.reads))
     clock.lap("links")
     before_disable = findings
     findings = _finalise([f for f in findings if f.rule_id not in options.disabled_rules])
@@ -601,30 +682,36 @@ def _cap(findings: list[Finding]) -> tuple[list[Finding], tuple[Capped, ...]]:
     return [f for f in findings if id(f) not in dropped], tuple(capped)
 
 
-def _run(root: Path, candidates: list[Candidate], options: ScanOptions,
+def _run(root: Path, candidates: list[Candidate], options: ScanOptions, paths: frozenset[str] = frozenset(),
          started: Callable[[], None] = lambda: None) -> list[FileResult]:
-    """Analyse the candidates; `started` runs once the work is under way (workers forked)."""
+    """Analyse the candidates; `started` runs once the work is under way (workers forked).
+
+    Source code (the bulk of the work) goes to a process pool; every other kind is analysed in
+    this process meanwhile, so the parses the link stage asks about are already in its project."""
     jobs = options.jobs or os.cpu_count() or 1
     total = len(candidates)
-    if jobs <= 1 or total < PARALLEL_THRESHOLD:
+    worker = _worker(options.extra_agents)
+    pooled = [c for c in candidates if c.kind in POOLED_KINDS] if jobs > 1 and total >= PARALLEL_THRESHOLD else []
+    here = [c for c in candidates if c.kind not in POOLED_KINDS] if pooled else candidates
+    if not pooled:
         started()
-        worker = _worker(options.extra_agents)
         out = []
-        for i, cand in enumerate(candidates):
+        for i, cand in enumerate(here):
             out.append(worker.analyze(root, cand))
             if options.progress and i % 200 == 0:
                 options.progress(i, total)
         return out
-    size = max(16, min(256, total // (jobs * 8) or 16))
-    batches = [candidates[i : i + size] for i in range(0, total, size)]
-    out = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    size = max(16, min(256, len(pooled) // (jobs * 8) or 16))
+    batches = [pooled[i : i + size] for i in range(0, len(pooled), size)]
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker,
+                             initargs=(str(root), paths, options.extra_agents)) as pool:
         futures = [pool.submit(_analyze_batch, str(root), batch, options.extra_agents) for batch in batches]
         started()  # after the submits: every worker is forked before the semgrep thread exists
+        out = [worker.analyze(root, cand) for cand in here]
         for done, future in enumerate(futures):
             out.extend(future.result())
             if options.progress:
-                options.progress(min(total, (done + 1) * size), total)
+                options.progress(min(total, len(here) + (done + 1) * size), total)
     return out
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from fixture_harness import read_annotations, write_tree
+from scanner.project.files import ProjectFiles
+from scanner.catalog import load_catalog
 from scanner.launch import schedulers
 from scanner.launch.shell import ShellText, script_path_expr
 from scanner.launch.workflow_links import EntryResolver
@@ -114,7 +116,7 @@ def test_ambiguous_suffix_links_nothing(tmp_path: Path) -> None:
 
 def test_longest_unique_suffix(tmp_path: Path) -> None:
     paths = {"a/run.sh", "b/run.sh", "scripts/auto.sh", "tools/x/auto.sh", "lib/deep/auto.sh", "bin/tool"}
-    resolver = EntryResolver(tmp_path, paths, {}, lambda *_: None, foreign=True)
+    resolver = EntryResolver(ProjectFiles(tmp_path, paths), load_catalog(), paths, {}, foreign=True)
     assert resolver.foreign_file("/Users/kim/proj/scripts/auto.sh") == "scripts/auto.sh"
     assert resolver.foreign_file("/home/kim/proj/a/run.sh") == "a/run.sh"
     assert resolver.foreign_file("/home/kim/proj/run.sh") is None  # two files end in run.sh
@@ -124,7 +126,7 @@ def test_longest_unique_suffix(tmp_path: Path) -> None:
     assert resolver.foreign_file("/tmp/scripts/auto.sh") is None  # scratch space is never a checkout
     assert resolver.foreign_dir("/srv/app/tools/x") == "tools/x"
     assert resolver.foreign_dir("/srv/app") == ""  # the checkout itself
-    plain = EntryResolver(tmp_path, paths, {}, lambda *_: None)
+    plain = EntryResolver(ProjectFiles(tmp_path, paths), load_catalog(), paths, {})
     assert plain.resolve("/Users/kim/proj/scripts/auto.sh", "") is None  # workflows: not matched
 
 
@@ -226,7 +228,7 @@ def test_only_scheduler_looking_files_are_parsed(monkeypatch: pytest.MonkeyPatch
     from scanner.launch.base import Analysis
 
     info = SourceFile("Info.plist", b"<plist><dict><key>CFBundleName</key><string>claude</string></dict></plist>")
-    assert list(schedulers.analyze_scheduler(Analysis(info, "scheduler"))) == []
+    assert list(schedulers.analyze_scheduler(Analysis(info, "scheduler", load_catalog()))) == []
 
 
 # -- scripts that find their own folder --------------------------------------------------------

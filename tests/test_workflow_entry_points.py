@@ -10,7 +10,10 @@ import pytest
 
 from fixture_harness import read_annotations, write_tree
 from scanner.launch.workflow import mask_expressions, unmask
+from scanner.catalog import load_catalog
 from scanner.launch.workflow_links import EntryResolver, _make_rules
+from scanner.project.files import ProjectFiles
+from scanner.project.summaries import python_imports
 from scanner.engine import ScanOptions, scan
 from scanner.model import Boundary, Severity, Verdict
 
@@ -122,7 +125,7 @@ def test_gemini_core_tools(tmp_path: Path) -> None:
 def resolver(tmp_path: Path) -> EntryResolver:
     paths = {"tools/run.py", "pkg/jobs/main.py", "pkg/jobs/__init__.py", "src/app/cli.py", "scripts/go.sh",
              "web/agent.ts", "web/package.json", "package.json", "Makefile", "sub/Makefile", "bin/agent.mjs"}
-    return EntryResolver(tmp_path, paths, {}, lambda root, rel: None)
+    return EntryResolver(ProjectFiles(tmp_path, paths), load_catalog(), paths, {})
 
 
 @pytest.mark.parametrize(("command", "base", "want"), [
@@ -164,10 +167,8 @@ def test_command_targets(resolver: EntryResolver, command: str | list[str], base
 def test_python_imports_follow_src_layout(tmp_path: Path) -> None:
     paths = {"scripts/entry.py", "src/bot/__init__.py", "src/bot/agent.py", "scripts/helpers.py"}
     texts = {"scripts/entry.py": "import os\nfrom bot.agent import go\nimport helpers\nfrom . import nothing\n"}
-    from scanner.parse.trees import SourceFile
-
-    res = EntryResolver(tmp_path, paths, {}, lambda root, rel: SourceFile(rel, texts.get(rel, "").encode()))
-    got = res._python_imports("scripts/entry.py", texts["scripts/entry.py"], "")
+    res = EntryResolver(ProjectFiles(tmp_path, paths), load_catalog(), paths, {})
+    got = res._python_imports("scripts/entry.py", python_imports(texts["scripts/entry.py"]), "")
     assert got == ["src/bot/agent.py", "scripts/helpers.py"]
 
 

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pathspec
 
+from scanner.discover.bounded import read_bounded
+
 # Skipped whatever they hold: never hand-written, never where an agent is launched from.
 ALWAYS_SKIP_DIRS = {
     ".git": "version control",
@@ -103,6 +105,9 @@ class Walk:
     excluded: list[tuple[str, str]] = field(default_factory=list)
     # Configuration-like files read only in part (too large, over-long lines).
     truncated: list[tuple[str, str]] = field(default_factory=list)
+    # Every regular file neither ignored nor excluded: what a cross-file question may read (a
+    # script run as `sh run.txt` is not a candidate of its own).
+    readable: list[str] = field(default_factory=list)
 
 
 def classify(rel: str) -> str | None:
@@ -156,33 +161,6 @@ class _Ignores:
                         return True
                     break
         return False
-
-
-def read_bounded(path: Path, limit: int) -> tuple[bytes, str]:
-    """At most `limit` bytes of a regular file (no symlink, no FIFO), and why it was cut or ""."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        return b"", f"unreadable ({exc.strerror or 'error'})"
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return b"", "not a regular file"
-        chunks, remaining = [], limit + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-    except OSError as exc:
-        return b"", f"unreadable ({exc.strerror or 'error'})"
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > limit:
-        return data[:limit], f"larger than {limit // 1024} KiB, read in part"
-    return data, ""
 
 
 def _installed_packages(directory: str) -> bool:
@@ -351,6 +329,7 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
             if chain and not is_tracked and ignores.ignored_by(chain, rel, False):
                 skip(rel, gitignored)
                 continue
+            out.readable.append(rel)
             name = entry.name
             lower = name.lower()
             suffix = os.path.splitext(lower)[1]

@@ -10,7 +10,9 @@ from typing import Any
 
 import yaml
 
+from scanner.catalog import Catalog
 from scanner.launch.commandline import Word
+from scanner.project.files import NO_PROJECT, ProjectFiles
 from scanner.containment.reader import EnvInfo
 from scanner.model import Fact, FactKind, Location
 from scanner.parse.trees import SourceFile
@@ -40,16 +42,26 @@ def possible_forms(uncertain: bool, location: Location) -> tuple[Fact, ...]:
 
 @dataclass
 class Analysis:
+    """One file being analysed, with the scan's catalog and its project files (the only way an
+    analyzer reads beyond its own file)."""
+
     source: SourceFile
     kind: str
+    catalog: Catalog
+    project: ProjectFiles = NO_PROJECT
     notes: list[str] = field(default_factory=list)
-    root: Path | None = None  # the scanned folder, for reading the repository modules a file imports
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def shared(self, key: str, make: Callable[[], Any]) -> Any:
-        """One parse (or index) per file, however many analyzers read it."""
+    @property
+    def root(self) -> Path | None:
+        """The scanned folder; None for a single-file scan."""
+        return self.project.root
+
+    def shared(self, key: str, make: Callable[[], Any], keep: bool = False) -> Any:
+        """One parse (or index) per file, however many analyzers read it. `keep`: the parse is
+        also kept by the project, for the cross-file questions asked after analysis."""
         if key not in self._shared:
-            self._shared[key] = make()
+            self._shared[key] = self.project.remember(self.source.path, key, make) if keep else make()
         return self._shared[key]
 
 

@@ -592,7 +592,7 @@ def compose_site(src, doc: Node, name: str, svc: Node, inv: Invocation, extra: l
 
 def analyze_compose(analysis: Analysis):
     src = analysis.source
-    doc = load_yaml(src.text, analysis.notes)
+    doc = analysis.shared("yaml", lambda: load_yaml(src.text, analysis.notes), keep=True)  # the link stage reads it too
     services = doc.get("services") if doc is not None and doc.is_map else None
     if services is None or not services.is_map:
         return

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
 from collections.abc import Callable, Iterator
-from functools import lru_cache
-from pathlib import Path
 
 from tree_sitter import Node
 
+from scanner.catalog import Catalog
 from scanner.launch.base import Analysis, LaunchFound, launch_tables, possible_forms
 from scanner.launch.commandline import Word
 from scanner.containment.reader import EnvInfo
 from scanner.model import EnvMode, Fact, FactKind
 from scanner.parse.trees import SourceFile, descendants, parse, returned_values
+from scanner.project.files import ProjectFiles
 
 _MODULES = {"child_process": "child_process", "execa": "execa", "zx": "zx", "zx/globals": "zx", "cross-spawn": "cross-spawn"}
 
@@ -605,7 +604,7 @@ def js_module(analysis: Analysis, dialect: str) -> JsModule:
 
     def make() -> JsModule:
         module = JsModule(src, parse(dialect, src.data).root_node)
-        _equip(module, repo_root(analysis), 0)
+        _equip(module, analysis.project, analysis.catalog, 0)
         return module
 
     return analysis.shared(f"js-module-{dialect}", make)
@@ -618,22 +617,13 @@ _MAX_MODULE_DEPTH = 2
 _MAX_MODULE_BYTES = 512 * 1024
 
 
-def repo_root(analysis: Analysis) -> Path | None:
-    """The folder being scanned, for reading the repository modules a file imports."""
-    root = analysis.root
-    return root if root is not None and root.is_dir() else None
-
-
-def _equip(module: JsModule, root: Path | None, depth: int) -> None:
-    from scanner.catalog import load_catalog
-
-    catalog = load_catalog()
+def _equip(module: JsModule, project: ProjectFiles, catalog: Catalog, depth: int) -> None:
     module.is_agent = lambda text: posixpath.basename(text) in catalog.by_binary
-    if root is not None and depth < _MAX_MODULE_DEPTH:
-        module.loader = lambda mod, spec: _load_module(root, mod.src.path, spec, depth + 1)
+    if project.root is not None and depth < _MAX_MODULE_DEPTH:
+        module.loader = lambda mod, spec: _load_module(project, catalog, mod.src.path, spec, depth + 1)
 
 
-def _load_module(root: Path, importer: str, spec: str, depth: int) -> JsModule | None:
+def _load_module(project: ProjectFiles, catalog: Catalog, importer: str, spec: str, depth: int) -> JsModule | None:
     base = posixpath.dirname(importer)
     rel = posixpath.normpath(posixpath.join(base, spec))
     if rel.startswith(("../", "/")) or rel == "..":
@@ -643,43 +633,21 @@ def _load_module(root: Path, importer: str, spec: str, depth: int) -> JsModule |
     if stem is not None:
         tried += [stem + ".ts", stem + ".tsx", stem + ".mts"]
     for path in tried:
-        found = _module_at(str(root), path, depth)
-        if found is not None:
-            return found
+        if path in project:
+            found = project.parsed(path, f"js-module@{depth}", lambda src: _parsed_module(project, catalog, src, depth))
+            if found is not None:
+                return found
     return None
 
 
-def _module_at(root: str, rel: str, depth: int) -> JsModule | None:
-    full = os.path.join(root, rel)
-    try:
-        real_root = os.path.realpath(root)
-        if not os.path.realpath(full).startswith(real_root + os.sep) or not os.path.isfile(full):
-            return None
-        st = os.stat(full)
-    except OSError:
+def _parsed_module(project: ProjectFiles, catalog: Catalog, src: SourceFile, depth: int) -> JsModule | None:
+    """A repository module an analysed file imports: parsed once per process and depth."""
+    if len(src.data) > _MAX_MODULE_BYTES:
         return None
-    if st.st_size > _MAX_MODULE_BYTES:
-        return None
-    return _parsed_module(root, rel, depth, st.st_mtime_ns, st.st_size)
-
-
-@lru_cache(maxsize=256)
-def _parsed_module(root: str, rel: str, depth: int, _mtime: int, _size: int) -> JsModule | None:
-    """One parse per module version and process (the key carries its mtime and size)."""
-    try:
-        fd = os.open(os.path.join(root, rel), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-        try:
-            data = os.read(fd, _MAX_MODULE_BYTES + 1)
-        finally:
-            os.close(fd)
-    except OSError:
-        return None
-    if len(data) > _MAX_MODULE_BYTES or b"\0" in data[:8192]:
-        return None
-    ext = posixpath.splitext(rel)[1]
+    ext = posixpath.splitext(src.path)[1]
     dialect = "tsx" if ext == ".tsx" else "typescript" if ext in (".ts", ".mts", ".cts") else "javascript"
-    module = JsModule(SourceFile(rel, data), parse(dialect, data).root_node)
-    _equip(module, Path(root), depth)
+    module = JsModule(src, parse(dialect, src.data).root_node)
+    _equip(module, project, catalog, depth)
     return module
 
 
@@ -692,11 +660,9 @@ def analyze_javascript(analysis: Analysis) -> Iterator[LaunchFound]:
 def _command_properties(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
     """A command line held in a descriptor object that a launcher framework runs: read as a shell
     command, with the environment that framework passes left undecided."""
-    from scanner.catalog import load_catalog
-
     src = analysis.source
     module = js_module(analysis, dialect)
-    runners = set(load_catalog().containment.section("package_runners"))
+    runners = set(analysis.catalog.containment.section("package_runners"))
     for item, word in command_strings(module, runners):
         loc = src.node_loc(item)
         env = EnvInfo(EnvMode.UNKNOWN, loc, "the environment of the launcher that runs this command string")

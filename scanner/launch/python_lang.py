@@ -6,15 +6,38 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.launch.base import Analysis, LaunchFound, launch_tables, possible_forms
-from scanner.project.python_module import FOLLOW_BUDGET, STRING_TYPES, PythonModule
+from scanner.project.files import ProjectFiles
+from scanner.project.module_paths import python_module_path
+from scanner.project.python_module import FOLLOW_BUDGET, STRING_TYPES, Importer, PythonModule
 from scanner.launch.commandline import Word
 from scanner.parse.trees import parse
+
+
+# Imports followed from an analysed file to the module that defines a value (and from there on).
+MAX_IMPORT_DEPTH = 2
 
 
 def python_module(analysis: Analysis) -> PythonModule:
     """The file's parsed and indexed module, shared by every Python analyzer."""
     src = analysis.source
-    return analysis.shared("python-module", lambda: PythonModule(src, parse("python", src.data).root_node))
+    return analysis.shared("python-module", lambda: PythonModule(src, parse("python", src.data).root_node,
+                                                                 _importer(analysis.project, src.path, 0)))
+
+
+def _importer(project: ProjectFiles, path: str, depth: int) -> Importer | None:
+    """How the module at `path` reads the repository modules it imports: through the project,
+    each parsed and indexed once per process."""
+    if project.root is None or depth >= MAX_IMPORT_DEPTH:
+        return None
+
+    def load(spec: str) -> PythonModule | None:
+        rel = python_module_path(project.paths, path, spec)
+        if rel is None:
+            return None
+        return project.parsed(rel, f"python-module@{depth + 1}", lambda src: PythonModule(
+            src, parse("python", src.data).root_node, _importer(project, rel, depth + 1)))
+
+    return load
 
 
 def analyze_python(analysis: Analysis) -> Iterator[LaunchFound]:

@@ -145,8 +145,9 @@ class WorkflowReader:
     def __init__(self, analysis: Analysis):
         self.analysis = analysis
         self.src: SourceFile = analysis.source
-        self.cat = catalog()
-        self.root = load_yaml(self.src.text, analysis.notes)
+        self.cat = analysis.catalog
+        # The link stage reads the same workflow again to follow its steps: one parse for both.
+        self.root = analysis.shared("yaml", lambda: load_yaml(self.src.text, analysis.notes), keep=True)
         self.triggers: dict[str, Location] = {}
         self.wf_env: list[Fact] = []
         self.wf_perms: Node | None = None

@@ -25,9 +25,12 @@ import posixpath
 import re
 from dataclasses import dataclass, field, replace
 
+from scanner.catalog import Catalog
 from scanner.launch.base import Analysis
 from scanner.launch.shell import REPO_ROOT
-from scanner.catalog import load_catalog
+from scanner.parse.trees import SourceFile
+from scanner.project.files import ProjectFiles
+from scanner.project.summaries import IMPORTS, SCHEDULED, PyImport, js_imports, python_imports, scheduled
 from scanner.model import Boundary, Fact, FactKind, Finding, LaunchSite, Location
 
 _WORKFLOW = re.compile(r"(^|/)\.github/workflows/[^/]+\.ya?ml$")
@@ -71,9 +74,6 @@ _ACTION_PATH = ("${{ github.action_path }}/", "${{github.action_path}}/", "$GITH
                 "${GITHUB_ACTION_PATH}/")
 _SCRIPT_EXT = (".sh", ".bash", ".zsh", ".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".jsx", ".rb", ".pl")
 _JS_EXT = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".jsx")
-_PY_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t]+)|^[ \t]*import[ \t]+([\w., \t]+)",
-                        re.M)
-_JS_IMPORT = re.compile(r"""(?:\bfrom\s*|\brequire\s*\(\s*|\bimport\s*\(\s*|^\s*import\s+)["'](\.{1,2}/[^"'\n]+)["']""", re.M)
 
 
 @dataclass
@@ -90,13 +90,12 @@ class EntryResolver:
     """Follows commands to the repository files they run, and those files to the agent launches
     in them (memoised per file)."""
 
-    def __init__(self, root, paths: set[str], by_path: dict[str, list[LaunchSite]], read, foreign: bool = False,
-                 contained: bool = False):
-        self.root = root
-        self.paths = paths
+    def __init__(self, project: ProjectFiles, catalog: Catalog, paths: set[str], by_path: dict[str, list[LaunchSite]],
+                 foreign: bool = False, contained: bool = False):
+        self.project = project
+        self.catalog = catalog
+        self.paths = paths  # the files a command may name: those blastwall reads
         self.by_path = by_path
-        self.read = read
-        self._src: dict[str, object] = {}
         self._memo: dict[tuple[str, str, str], list[LaunchSite]] = {}
         self.budget = MAX_FILES
         # `foreign`: absolute and home paths (written on the author's machine) are matched by
@@ -108,10 +107,14 @@ class EntryResolver:
 
     # -- files ------------------------------------------------------------------------------
 
-    def source(self, rel: str):
-        if rel not in self._src:
-            self._src[rel] = self.read(self.root, rel) if rel in self.paths else None
-        return self._src[rel]
+    def source(self, rel: str) -> SourceFile | None:
+        return self.project.source(rel) if rel in self.paths else None
+
+    def workflow(self, src: SourceFile):  # type: ignore[no-untyped-def]
+        """A workflow or action file read with the parse its analyzer already made."""
+        from scanner.launch.workflow import WorkflowReader
+
+        return WorkflowReader(Analysis(src, "workflow", self.catalog, self.project))
 
     def resolve(self, spelled: str, base: str, action_dir: str = "") -> str | None:
         """A path as a command spells it, as a repository file, or None."""
@@ -224,17 +227,24 @@ class EntryResolver:
         self._memo[key] = []  # a cycle reaches nothing new
         self.budget -= 1
         found = list(self.agent_sites(rel, lines))
-        src = self.source(rel)
-        if src is not None:
-            found.extend(self._follow(rel, src, base, depth, part))
+        found.extend(self._follow(rel, base, depth, part))
         unique = list({s.site_id: s for s in found}.values())
         self._memo[key] = unique
         return unique
 
-    def _follow(self, rel: str, src, base: str, depth: int, part: str) -> list[LaunchSite]:
+    def _follow(self, rel: str, base: str, depth: int, part: str) -> list[LaunchSite]:
         name = posixpath.basename(rel)
         here = posixpath.dirname(rel)
         out: list[LaunchSite] = []
+        # Source files are followed through their import summary (kept by analysis; computed
+        # here only for files no analyzer read), never re-read for it.
+        if rel.endswith(".py"):
+            return self._python_modules(rel, self.project.parsed(rel, IMPORTS, lambda s: python_imports(s.text)), base, depth)
+        if rel.endswith(_JS_EXT):
+            return self._js_modules(rel, self.project.parsed(rel, IMPORTS, lambda s: js_imports(s.text)), base, depth)
+        src = self.source(rel)
+        if src is None:
+            return out
         if name in _ACTION_FILES or _WORKFLOW.search(rel):
             return self._workflow_file(rel, src, depth)
         if name == "package.json":
@@ -242,16 +252,10 @@ class EntryResolver:
         if name in ("Makefile", "makefile", "GNUmakefile") or name.endswith(".mk"):
             return self._make_target(rel, src, part, depth)
         shebang = src.text.split("\n", 1)[0] if src.text.startswith("#!") else ""
-        if rel.endswith(".py") or "python" in shebang:
-            for mod_rel in self._python_imports(rel, src.text, base):
-                out.extend(self.reach_file(mod_rel, base, depth + 1))
-            return out
-        if rel.endswith(_JS_EXT) or re.search(r"\b(node|tsx|bun|deno)\b", shebang):
-            for spelled in _JS_IMPORT.findall(src.text):
-                target = self._js_module(here, spelled)
-                if target is not None:
-                    out.extend(self.reach_file(target, base, depth + 1))
-            return out
+        if "python" in shebang:
+            return self._python_modules(rel, python_imports(src.text), base, depth)
+        if re.search(r"\b(node|tsx|bun|deno)\b", shebang):
+            return self._js_modules(rel, js_imports(src.text), base, depth)
         if rel.endswith((".sh", ".bash", ".zsh", ".ksh")) or "." not in name or src.text.startswith("#!"):
             if shebang and not re.match(r"#!.*\b(ba|z|k|da)?sh\b", shebang):
                 return out
@@ -300,7 +304,7 @@ class EntryResolver:
         head = words[0]
         base_name = posixpath.basename(head)
         rest = words[1:]
-        if _elsewhere([base_name, *rest]):
+        if _elsewhere(self.catalog, [base_name, *rest]):
             return []
         if _PY.match(head):
             return self._python_command(rest, base)
@@ -395,11 +399,25 @@ class EntryResolver:
                     return posixpath.normpath(rel)
         return None
 
-    def _python_imports(self, rel: str, text: str, base: str) -> list[str]:
+    def _python_modules(self, rel: str, imports: tuple[PyImport, ...] | None, base: str, depth: int) -> list[LaunchSite]:
+        out: list[LaunchSite] = []
+        for mod_rel in self._python_imports(rel, imports or (), base):
+            out.extend(self.reach_file(mod_rel, base, depth + 1))
+        return out
+
+    def _js_modules(self, rel: str, imports: tuple[str, ...] | None, base: str, depth: int) -> list[LaunchSite]:
+        out: list[LaunchSite] = []
+        for spelled in imports or ():
+            target = self._js_module(posixpath.dirname(rel), spelled)
+            if target is not None:
+                out.extend(self.reach_file(target, base, depth + 1))
+        return out
+
+    def _python_imports(self, rel: str, imports: tuple[PyImport, ...], base: str) -> list[str]:
         here = posixpath.dirname(rel)
         roots = [here, base, "", "src"]
         out: list[str] = []
-        for dots, module, names, plain in _PY_IMPORT.findall(text):
+        for dots, module, names, plain in imports:
             if plain:
                 for item in plain.split(","):
                     mod = item.strip().split(" ")[0]
@@ -546,10 +564,8 @@ class EntryResolver:
 
     def _workflow_file(self, rel: str, src, depth: int) -> list[LaunchSite]:
         """A composite action or a called workflow: its own launches and what its steps start."""
-        from scanner.launch.workflow import WorkflowReader
-
         out = list(self.agent_sites(rel))
-        reader = WorkflowReader(Analysis(src, "workflow"))
+        reader = self.workflow(src)
         action_dir = posixpath.dirname(rel)
         runs = reader.root.get("runs") if reader.root is not None and reader.root.is_map else None
         if runs is not None and runs.is_map and runs.get("using") is not None and runs.get("using").text().startswith("node"):
@@ -688,26 +704,23 @@ def step_reaches(resolver: EntryResolver, reader, job, step, depth: int = 0, act
     return out
 
 
-def entry_links(root, paths, by_path, read):
+def entry_links(project: ProjectFiles, catalog: Catalog, paths, by_path):  # type: ignore[no-untyped-def]
     """Launch sites for workflow steps (and calling jobs) that start a repository file which
     launches an agent, with the job's findings; and the reached launches, bounded by the job's
     timeout and marked with the step that starts them."""
-    from scanner.launch.workflow import WorkflowReader
-
     new_sites: list[tuple[LaunchSite, list[Finding]]] = []
     reached: dict[str, LaunchSite] = {}
     if not any(s.agent != "unknown" for sites in by_path.values() for s in sites):
         return new_sites, reached
-    path_set = set(paths)
     existing = {s.site_id for sites in by_path.values() for s in sites}
-    resolver = EntryResolver(root, path_set, by_path, read)  # one memo for every workflow
+    resolver = EntryResolver(project, catalog, set(paths), by_path)  # one memo for every workflow
     for path in paths:
         if not _WORKFLOW.search(path):
             continue
-        src = read(root, path)
+        src = project.source(path)
         if src is None:
             continue
-        reader = WorkflowReader(Analysis(src, "workflow"))
+        reader = resolver.workflow(src)
         for job in reader.jobs():
             steps = list(reader.steps(job))  # also reads the job's context
             reaches: list[tuple[object, StepReach, list[Fact]]] = []
@@ -742,10 +755,9 @@ def entry_links(root, paths, by_path, read):
     return new_sites, reached
 
 
-def _elsewhere(words: list[str]) -> bool:
+def _elsewhere(cat: Catalog, words: list[str]) -> bool:
     """The command runs what follows in another context — a sandbox wrapper, another user, another
     host (rules/containment.yaml) — so the repository file it names is not run here as is."""
-    cat = load_catalog()
     c = cat.containment
     return cat.sandbox_wrapper(words) is not None or words[0] in c.section("identity") or words[0] in c.list("remote_shells")
 
@@ -818,7 +830,7 @@ def _carry(site: LaunchSite, reader, job, step, reach: StepReach) -> LaunchSite:
     return replace(site, containment=replace(c, facts=tuple(facts), unknowns=unknowns))
 
 
-def compose_links(root, paths, by_path, read):
+def compose_links(project: ProjectFiles, paths, by_path):  # type: ignore[no-untyped-def]
     """A Dockerfile's agent launch, run by a compose service built from it."""
     from scanner.parse.cfgtree import load_yaml
     from scanner.discover.filenames import is_compose
@@ -830,10 +842,10 @@ def compose_links(root, paths, by_path, read):
     for path in paths:
         if not is_compose(path):
             continue
-        src = read(root, path)
+        src = project.source(path)
         if src is None:
             continue
-        doc = load_yaml(src.text, [])
+        doc = project.parsed(path, "yaml", lambda s: load_yaml(s.text, []))
         services = doc.get("services") if doc is not None and doc.is_map else None
         for name, svc in (services.items() if services is not None else []):
             if not svc.is_map:
@@ -845,7 +857,7 @@ def compose_links(root, paths, by_path, read):
             inv_own, _ = compose_agent(src, svc)
             if inv_own is not None and svc.get("command") is not None:
                 continue  # the service's own command replaces the image's
-            dsrc = read(root, dockerfile)
+            dsrc = project.source(dockerfile)
             if dsrc is None:
                 continue
             summary = dockerfile_summary(dsrc.text)
@@ -864,7 +876,7 @@ def compose_links(root, paths, by_path, read):
     return out
 
 
-def scheduler_links(root, paths, by_path, read, catalog):  # type: ignore[no-untyped-def]
+def scheduler_links(project: ProjectFiles, catalog: Catalog, paths, by_path):  # type: ignore[no-untyped-def]
     """Launch sites for scheduler entries (crontab lines, launchd jobs, systemd services, crontab
     lines a script installs) that start a repository file which launches an agent, with their
     findings; and, for each launch reached, the facts it learns from the entry (who starts it,
@@ -875,13 +887,14 @@ def scheduler_links(root, paths, by_path, read, catalog):  # type: ignore[no-unt
     reached: dict[str, list[Fact]] = {}
     if not any(s.agent != "unknown" for sites in by_path.values() for s in sites):
         return new_sites, reached
-    kinds = {p: schedulers.entry_file_kind(p) for p in paths}
     files = {}
-    for path, kind in kinds.items():
-        if kind is None:
+    for path in paths:
+        kind = schedulers.entry_file_kind(path)
+        # Analysis already answered for the files it read; the others are read here.
+        if kind is None or not project.parsed(path, SCHEDULED, lambda s: scheduled(s.path, s.data)):
             continue
-        src = read(root, path)
-        if src is not None and schedulers.looks_scheduled(kind, src.data):
+        src = project.source(path)
+        if src is not None:
             files[path] = (kind, src)
     if not files:
         return new_sites, reached
@@ -889,7 +902,7 @@ def scheduler_links(root, paths, by_path, read, catalog):  # type: ignore[no-unt
     for path, (kind, src) in files.items():
         if path.endswith(".timer"):
             timers.update(schedulers.timer_schedules(src))
-    resolver = EntryResolver(root, set(paths), by_path, read, foreign=True, contained=True)
+    resolver = EntryResolver(project, catalog, set(paths), by_path, foreign=True, contained=True)
     existing = {s.site_id for sites in by_path.values() for s in sites}
     for path, (kind, src) in sorted(files.items()):
         for entry in schedulers.entries(kind, src, timers):

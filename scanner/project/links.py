@@ -21,36 +21,21 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import replace
-from pathlib import Path
-
 from scanner.launch.base import Analysis
 from scanner.containment.judge import SiteJudge
 from scanner.model import Egress, Fact, FactKind, Finding, LaunchSite
-from scanner.parse.trees import SourceFile
+from scanner.project.files import ProjectFiles
 
-_MAX = 1024 * 1024
 _DENY_OUTPUT = re.compile(r"^\s*(ip6?tables(-legacy|-nft)?\s+(-w\s+)?-P\s+OUTPUT\s+(DROP|REJECT)\b|"
                           r"ip6?tables\S*\s+.*-A\s+OUTPUT\s+.*-j\s+(DROP|REJECT)\s*$|.*\bchain\s+output\b.*policy\s+drop)",
                           re.I | re.M)
 
 
-def _read(root: Path, rel: str) -> SourceFile | None:
-    rel = posixpath.normpath(rel)
-    if rel.startswith("../") or rel.startswith("/") or rel == "..":
-        return None
-    path = root / rel
-    try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > _MAX:
-            return None
-        return SourceFile(rel, path.read_bytes())
-    except OSError:
-        return None
-
-
-def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[Finding],
+def link(project: ProjectFiles, paths: list[str], sites: list[LaunchSite], findings: list[Finding],
          judge: SiteJudge) -> tuple[list[LaunchSite], list[Finding]]:
-    """Return sites and findings with cross-file context applied."""
-    if root.is_file():
+    """Return sites and findings with cross-file context applied. Every file is read through
+    the scan's project, which already holds the ones the analyzers read in this process."""
+    if project.root is None:
         return sites, findings
     replaced: dict[str, LaunchSite] = {}
     added: list[tuple[LaunchSite, list[Finding]]] = []
@@ -67,7 +52,7 @@ def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[F
         if fw is None:
             continue
         script = _find_script(fw.value, site.location.path, path_set)
-        src = _read(root, script) if script else None
+        src = project.source(script) if script else None
         if src is None:
             continue
         m = _DENY_OUTPUT.search(src.text)
@@ -80,7 +65,7 @@ def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[F
         replaced[site.site_id] = replace(site, containment=replace(c, facts=facts, egress=Egress.ALLOW_LIST))
 
     # Kubernetes pods whose NetworkPolicy lives in another file of the repo.
-    for site, new in _network_policy_links(root, paths, sites):
+    for site, new in _network_policy_links(project, paths, sites):
         replaced[site.site_id] = new
 
     # Workflow steps that start repository files which launch an agent: the step is a launch
@@ -88,17 +73,17 @@ def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[F
     # Compose services built from Dockerfiles.
     from scanner.launch import workflow_links
 
-    new_sites, reached = workflow_links.entry_links(root, paths, by_path, _read)
+    new_sites, reached = workflow_links.entry_links(project, judge.catalog, paths, by_path)
     for sid, site in reached.items():
         replaced.setdefault(sid, site)
     added.extend(new_sites)
-    for site in workflow_links.compose_links(root, paths, by_path, _read):
+    for site in workflow_links.compose_links(project, paths, by_path):
         replaced[site.site_id] = site
 
     # Scheduler entries: their sites come with their findings (an inline launch at the entry
     # when the launch it reaches is uncontained), not re-judged here.
     old = {s.site_id: s for s in sites}
-    scheduled, carried = workflow_links.scheduler_links(root, paths, by_path, _read, judge.catalog)
+    scheduled, carried = workflow_links.scheduler_links(project, judge.catalog, paths, by_path)
     for sid, facts in carried.items():
         base = replaced.get(sid, old[sid])
         replaced[sid] = replace(base, containment=replace(base.containment, facts=(*base.containment.facts, *facts)))
@@ -119,7 +104,7 @@ def link(root: Path, paths: list[str], sites: list[LaunchSite], findings: list[F
     return [replaced.get(s.site_id, s) for s in sites] + appended, out_findings
 
 
-def _network_policy_links(root: Path, paths: list[str], sites: list[LaunchSite]):  # type: ignore[no-untyped-def]
+def _network_policy_links(project: ProjectFiles, paths: list[str], sites: list[LaunchSite]):  # type: ignore[no-untyped-def]
     """Pods judged without a same-file NetworkPolicy, re-judged with the repo's other policies."""
     pods = [s for s in sites if s.surface == "kubernetes" and s.containment.has(FactKind.K8S_POD_SELECTOR)]
     if not pods:
@@ -133,10 +118,10 @@ def _network_policy_links(root: Path, paths: list[str], sites: list[LaunchSite])
     for rel in paths:
         if not rel.endswith((".yaml", ".yml")) or rel.startswith(".github/"):
             continue
-        src = _read(root, rel)
+        src = project.source(rel)
         if src is None or b"NetworkPolicy" not in src.data:
             continue
-        for doc in load_yaml_all(src.text, []):
+        for doc in project.parsed(rel, "yaml-all", lambda s: load_yaml_all(s.text, [])) or []:
             if doc.is_map and doc.get("kind") is not None and doc.get("kind").text() == "NetworkPolicy":
                 policies.append((doc, src))
     if not policies:

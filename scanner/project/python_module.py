@@ -10,6 +10,7 @@ was read from one of several forms it can take (`uncertain`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,6 +29,9 @@ STRING_TYPES = ("string", "concatenated_string")
 FOLLOW_BUDGET = 200
 # What `const` answers for a value that is not a constant here.
 UNSET = object()
+
+
+Importer = Callable[[str], "PythonModule | None"]
 
 
 @dataclass
@@ -104,9 +108,12 @@ class Call:
 class PythonModule:
     """One parsed file: its index and the value resolver over it."""
 
-    def __init__(self, src: SourceFile, root: Node):
+    def __init__(self, src: SourceFile, root: Node, importer: Importer | None = None):
         self.src = src
         self.root = root
+        # The repository module an import names (`.settings`, `pkg.settings`), parsed and indexed
+        # once per process by the project; None where nothing beyond this file is read.
+        self.importer = importer
         self.aliases: dict[str, str] = {}
         self.assigns: dict[tuple[int, str], list[_Assign]] = {}
         # Every function by name (module level, nested and methods).
@@ -147,12 +154,13 @@ class PythonModule:
             for child in n.children_by_field_name("name"):
                 if child.type == "dotted_name":
                     name = text(child)
-                    self.aliases[name] = f"{mod}.{name}"
+                    self.aliases[name] = f"{mod}{name}" if mod.endswith(".") else f"{mod}.{name}"
                 elif child.type == "aliased_import":
                     target = child.child_by_field_name("name")
                     alias = child.child_by_field_name("alias")
                     if target is not None and alias is not None:
-                        self.aliases[text(alias)] = f"{mod}.{text(target)}"
+                        sep = "" if mod.endswith(".") else "."
+                        self.aliases[text(alias)] = f"{mod}{sep}{text(target)}"
         for n in captures.get("assign", ()):
             left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
             if left is not None and right is not None:
@@ -228,6 +236,34 @@ class PythonModule:
                     return None
                 return before[last_set:]
         return None
+
+    def imported(self, node: Node) -> tuple[PythonModule, list[_Assign]] | None:
+        """What a name this file imports holds where it is defined: the module-level assignments
+        of `ARGS` in the repository module of `from .settings import ARGS`, or of
+        `settings.ARGS` after `import settings`. None for anything else (a local name, a
+        third-party module, a module beyond the import depth)."""
+        if self.importer is None or node.type not in ("identifier", "attribute"):
+            return None
+        if node.type == "attribute":
+            obj = node.child_by_field_name("object")
+            if obj is None or obj.type != "identifier" or self.src.node_text(obj) not in self.aliases:
+                return None
+        elif self.src.node_text(node) not in self.aliases:
+            return None
+        module, _, name = self.qualified(node).rpartition(".")
+        other = self.importer(module) if module and name else None
+        if other is None:
+            return None
+        hist = other.history(name, other.root)
+        return (other, hist) if hist else None
+
+    def _history_of(self, node: Node) -> tuple[PythonModule, list[_Assign]] | None:
+        """The assignments a name holds at `node`: this file's, else its defining module's."""
+        if node.type == "identifier":
+            hist = self.history(self.src.node_text(node), node)
+            if hist:
+                return self, hist
+        return self.imported(node)
 
     # -- helpers and branches ------------------------------------------------------------
 
@@ -305,21 +341,26 @@ class PythonModule:
                 if lw is not None and rw is not None:
                     return lw + rw
             return None
-        if t == "identifier":
-            hist = self.history(self.src.node_text(node), node)
-            if not hist:
+        if t in ("identifier", "attribute"):
+            found = self._history_of(node)
+            if found is None:
                 return None
+            mod, hist = found
             out = []
-            for item in hist:
-                if item.kind == "append":
-                    out.append(self.word(item.value, depth + 1))
-                    continue
-                got = self.words(item.value, depth + 1)
-                if got is None:
-                    if item.value.type in STRING_TYPES:
-                        return [self.word(item.value, depth + 1)]
-                    return None
-                out.extend(got)
+            try:
+                for item in hist:
+                    if item.kind == "append":
+                        out.append(mod.word(item.value, depth + 1))
+                        continue
+                    got = mod.words(item.value, depth + 1)
+                    if got is None:
+                        if item.value.type in STRING_TYPES:
+                            return [mod.word(item.value, depth + 1)]
+                        return None
+                    out.extend(got)
+            finally:
+                if mod is not self:
+                    self.uncertain = self.uncertain or mod.uncertain
             return out
         if t == "call":
             fn = node.child_by_field_name("function")
@@ -343,14 +384,11 @@ class PythonModule:
             if value is not None:
                 return Word(value, loc)
             return Word(self._fstring_text(node), loc, dynamic=True)
-        if t == "identifier" and depth < 6:
-            hist = self.history(self.src.node_text(node), node)
-            if hist and len(hist) == 1 and hist[0].kind == "set":
-                inner = self.word(hist[0].value, depth + 1)
+        if t in ("identifier", "attribute") and depth < 6:
+            found = self._history_of(node)
+            if found is not None and len(found[1]) == 1 and found[1][0].kind == "set":
+                inner = found[0].word(found[1][0].value, depth + 1)
                 return Word(inner.text, loc, inner.dynamic)
-            if hist is None:
-                # os.environ.get("X", "default") style constants resolve through the call below.
-                pass
         if t == "call" and depth < 6:
             fn = node.child_by_field_name("function")
             args = node.child_by_field_name("arguments")

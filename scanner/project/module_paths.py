@@ -1,0 +1,47 @@
+"""Which repository file an import names, as Python resolves it from the importing file."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Collection
+
+# Folders above the importing file searched for an absolute import's top package.
+_MAX_ANCESTORS = 8
+_PART = re.compile(r"\w+")
+
+
+def python_module_path(paths: Collection[str], importer: str, spec: str) -> str | None:
+    """The file of module `spec` (`.settings`, `..util.args`, `pkg.settings`) imported by
+    `importer`, among `paths`; None when it is not a file of the repository. A relative import
+    is resolved from the importer's package; an absolute one from the importer's folder and each
+    folder above it (a `src/` layout, a monorepo's packages), nearest first."""
+    bare = spec.lstrip(".")
+    dots = len(spec) - len(bare)
+    parts = bare.split(".") if bare else []
+    if not all(_PART.fullmatch(p) for p in parts) or (not parts and not dots):
+        return None
+    here = posixpath.dirname(importer)
+    if dots:
+        for _ in range(dots - 1):
+            if not here:
+                return None
+            here = posixpath.dirname(here)
+        bases = [here]
+    else:
+        bases = []
+        while len(bases) < _MAX_ANCESTORS:
+            bases.append(here)
+            if not here:
+                break
+            here = posixpath.dirname(here)
+    for base in bases:
+        stem = posixpath.join(base, *parts) if parts else base
+        for rel in (stem + ".py", posixpath.join(stem, "__init__.py")):
+            rel = posixpath.normpath(rel)
+            if rel != importer and rel in paths:
+                return rel
+    return None
+
+
+__all__ = ["python_module_path"]
