@@ -24,7 +24,8 @@ TypeScript, a positioned JSON(C) tree, TOML and YAML by line or round-trip):
   `docker|podman run` commands, on one line or continued over several, lose their escapes and
   gain the sandbox flags (see `configs.plan_container_run`), keeping their layout.
 - Configuration (`configs`): Claude/Gemini/Qwen/OpenCode/Codex/Aider settings wherever found,
-  MCP stdio servers (wrapped in the runner, their env named for it), workflow jobs (read-only
+  MCP stdio servers (wrapped in the runner, their env named for it; one its provider hosts
+  becomes the hosted entry instead, see `hosted`), workflow jobs (read-only
   token, operator secrets out, checkout without a persisted token, a timeout, agent action
   inputs without bypass flags or shell tools), compose services, Kubernetes workloads.
 - SDK and framework options (`frameworks`): the framework's own safe setting.
