@@ -154,6 +154,41 @@ class AgentAction:
     gated_by_default: str = ""
 
 
+@dataclass(frozen=True)
+class HostedMcpServer:
+    """An MCP stdio server whose provider runs the same server at a URL (rules/mcp_servers.yaml
+    `servers`): how its stdio entry is recognised, and which of its env entries are its token."""
+
+    id: str
+    name: str
+    provider: str
+    packages: tuple[str, ...]
+    images: tuple[str, ...]
+    binaries: tuple[str, ...]
+    arguments: tuple[str, ...]  # words after the program that only select the stdio transport
+    token_env: tuple[str, ...]
+    url: str
+    oauth_clients: tuple[str, ...]
+    token_advice: str
+
+
+@dataclass(frozen=True)
+class McpClient:
+    """An MCP client that names a remote server in its project file (rules/mcp_servers.yaml
+    `clients`), with the entry it takes for one: `bearer` (a token from a variable) or `oauth`."""
+
+    id: str
+    name: str
+    files: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    map: str  # the key of the server map ("" for TOML)
+    bearer: dict[str, Any] | None
+    oauth: dict[str, Any] | None
+
+    def reads(self, path: str) -> bool:
+        return any(path == f or path.endswith("/" + f) for f in self.files) or path.endswith(self.suffixes)
+
+
 @dataclass(frozen=True, eq=False)
 class Catalog:
     agents: tuple[AgentSpec, ...]
@@ -165,6 +200,7 @@ class Catalog:
     config_files: RulesFile = RulesFile({})  # rules/config_files.yaml
     actions: RulesFile = RulesFile({})  # rules/actions.yaml
     frameworks: RulesFile = RulesFile({})  # rules/frameworks.yaml
+    mcp_servers: RulesFile = RulesFile({})  # rules/mcp_servers.yaml
 
     @cached_property
     def by_binary(self) -> dict[str, AgentSpec]:
@@ -273,6 +309,32 @@ class Catalog:
                 return action
         return None
 
+    # -- rules/mcp_servers.yaml ------------------------------------------------------------------
+
+    @cached_property
+    def hosted_mcp_servers(self) -> tuple[HostedMcpServer, ...]:
+        def strs(row: dict[str, Any], key: str) -> tuple[str, ...]:
+            return tuple(str(v) for v in row.get(key) or ())
+
+        return tuple(HostedMcpServer(id=str(key), name=str(row["name"]), provider=str(row["provider"]),
+                                     packages=strs(row, "packages"), images=strs(row, "images"),
+                                     binaries=strs(row, "binaries"), arguments=strs(row, "arguments"),
+                                     token_env=strs(row, "token_env"), url=str(row["url"]),
+                                     oauth_clients=strs(row, "oauth_clients"), token_advice=str(row["token_advice"]))
+                     for key, row in self.mcp_servers.section("servers").items())
+
+    @cached_property
+    def _mcp_clients(self) -> tuple[McpClient, ...]:
+        return tuple(McpClient(id=str(key), name=str(row["name"]), files=tuple(str(f) for f in row.get("files") or ()),
+                               suffixes=tuple(str(f) for f in row.get("suffixes") or ()), map=str(row.get("map") or ""),
+                               bearer=row.get("bearer"), oauth=row.get("oauth"))
+                     for key, row in self.mcp_servers.section("clients").items())
+
+    def mcp_client(self, path: str) -> McpClient | None:
+        """The MCP client that reads a config file at `path` (repository-relative), when it is one
+        whose remote-server entry is known."""
+        return next((c for c in self._mcp_clients if c.reads(path)), None)
+
     def search_terms(self) -> tuple[str, ...]:
         terms: set[str] = set()
         for spec in self.agents:
@@ -368,7 +430,7 @@ def _load_cached(base: str) -> Catalog:
     return Catalog(agents=agents, rules=rules, containment=containment, sdk_terms=sdk_terms,
                    non_session_args=non_session, permissions=_rules_file(root / "permissions.yaml"),
                    config_files=_rules_file(root / "config_files.yaml"), actions=_rules_file(root / "actions.yaml"),
-                   frameworks=_rules_file(root / "frameworks.yaml"))
+                   frameworks=_rules_file(root / "frameworks.yaml"), mcp_servers=_rules_file(root / "mcp_servers.yaml"))
 
 
 def _rules_file(path: Path) -> RulesFile:

@@ -424,7 +424,10 @@ def _fix(path: Path, out: Path, force: bool, apply: bool, yes: bool) -> int:
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     # Paths in the generated files start at the repository root (where a workflow step runs).
-    spec = tailored_spec(result, allowed, config_dir=out_rel if out_rel and out_rel != "." else ".")
+    from scanner.remediation.apply import hosted_sites
+
+    spec = tailored_spec(result, allowed, config_dir=out_rel if out_rel and out_rel != "." else ".",
+                         hosted=hosted_sites(root, result))
     if spec is not None:
         try:
             report = write_configs(out_dir, render_configs(spec), force=force, within=root if out_rel else None)

@@ -56,7 +56,7 @@ def test_framework_alternatives_used_by_the_detectors_exist() -> None:
     assert set(data) <= used, f"unused alternatives: {sorted(set(data) - used)}"
 
 
-@pytest.mark.parametrize("name", ["permissions", "config_files", "actions", "frameworks", "containment"])
+@pytest.mark.parametrize("name", ["permissions", "config_files", "actions", "frameworks", "containment", "mcp_servers"])
 def test_knowledge_files_match_their_schemas(name: str) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads((RULES / "schema" / f"{name}.schema.json").read_text())

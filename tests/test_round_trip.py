@@ -13,7 +13,8 @@ Before this list was shrunk it held 16 scenarios; blastwall now rewrites configs
 content, SDK and framework options (AutoGen's local executor included: it becomes the Docker one,
 started where AutoGen needs it started), helper-built and shell-string commands, `docker run`
 commands continued over several lines, calls through `promisify(exec)`, compose services, agent
-actions and workflow jobs, so 5 + 1 remain.
+actions and workflow jobs, and reaches an MCP server its provider hosts at the provider's URL
+(rules/mcp_servers.yaml: the GitHub server's token then goes only to GitHub), so 4 + 1 remain.
 """
 
 from __future__ import annotations
@@ -35,9 +36,6 @@ REPOS = ROOT / "fixtures" / "repos"
 PRESENT = sorted(p.name for p in REPOS.iterdir()
                  if (p / "expected.yaml").is_file() and yaml.safe_load((p / "expected.yaml").read_text())["verdict"] == "present")
 MANUAL = {
-    # The GitHub MCP server needs a GitHub token: wrapped in the runner (and read through it), it
-    # still holds an operator credential; only a broker-minted, scoped token closes that.
-    "mcp-forwards-token": "MCP servers handed an operator credential",
     # A Claude Desktop config and a template are installed outside the repository, where a
     # relative runner path means nothing; one server drives the Docker daemon, two hold tokens.
     "mcp-config-by-content": "runs outside the repository",
@@ -79,6 +77,22 @@ def test_fix_apply_flips_the_verdict(tmp_path: Path, name: str) -> None:
         assert any(STAYS_UNCLEAR[name] in json.dumps(f) for f in report["findings"])
     else:
         assert verdict == "not present", fix.stdout
+
+
+def test_the_github_mcp_server_is_reached_at_githubs_endpoint(tmp_path: Path) -> None:
+    """The scenario that stayed manual while the server ran locally with the operator's token: its
+    entry becomes GitHub's hosted server, the header reading the variable the file already named,
+    and nothing the scan reads as a launch is left."""
+    repo = tmp_path / "repo"
+    shutil.copytree(REPOS / "mcp-forwards-token", repo)
+    (repo / "expected.yaml").unlink()
+    fix = blastwall("fix", str(repo), "--apply", "--yes")
+    assert "manual: " not in fix.stdout and "rewrote .mcp.json" in fix.stdout
+    server = json.loads((repo / ".mcp.json").read_text())["mcpServers"]["github"]
+    assert server == {"type": "http", "url": "https://api.githubcopilot.com/mcp/",
+                      "headers": {"Authorization": "Bearer ${GITHUB_TOKEN}"}}
+    report = json.loads(blastwall("scan", str(repo), "-f", "json", "--fail-on", "never").stdout)
+    assert report["verdict"] == "not present" and not report["launch_sites"] and not report["findings"]
 
 
 def test_a_wrapped_mcp_server_without_credentials_is_read_through_the_runner(tmp_path: Path) -> None:

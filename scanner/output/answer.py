@@ -67,6 +67,7 @@ class _Snippet:
     after: str
     language: str  # "" when the mapping did not say
     applies: bool | None
+    summary: str = ""  # what this change does and why, where it is not the rule's own fix
 
 
 def _table(snippets: Snippets) -> dict[str, _Snippet]:
@@ -80,7 +81,8 @@ def _table(snippets: Snippets) -> dict[str, _Snippet]:
             before, after = value
             out[key] = _Snippet(str(before), str(after), "", None)
         else:  # a FindingFix
-            out[key] = _Snippet(value.before, value.after, value.language, bool(value.rewrite))
+            out[key] = _Snippet(value.before, value.after, value.language, bool(value.rewrite),
+                                getattr(value, "summary", ""))
     return out
 
 
@@ -177,9 +179,11 @@ def fix_items(result: ScanResult, catalog: Catalog, snippets: Snippets) -> list[
         candidates = sorted(group, key=lambda g: g.tier != "shipped")  # stable: most severe first within
         picked = next((found for g in candidates if (found := _tailored(g, table, sites)) is not None), None)
         covered = ""
+        summary = rule.fix
         if picked is not None:
             snippet, where, language = picked
             before, after, applies = snippet.before, snippet.after, snippet.applies
+            summary = snippet.summary or rule.fix
             if (before, after) in shown:
                 covered, where = shown[(before, after)]
             else:
@@ -191,7 +195,7 @@ def fix_items(result: ScanResult, catalog: Catalog, snippets: Snippets) -> list[
             after = example.after if example else rule.fix
             where, applies = f.location, None
         out.append(FixItem(
-            rule_id, rule.title, rule.fix, where, language,
+            rule_id, rule.title, summary, where, language,
             "" if covered else before, "" if covered else after,
             severity=group[0].severity, why=rule.why, findings=len(group), sites=len({g.site_id for g in group}),
             locations=tuple(g.location for g in group), help_uri=rule_doc_url(rule_id), covered_by=covered,

@@ -24,7 +24,8 @@ TypeScript, a positioned JSON(C) tree, TOML and YAML by line or round-trip):
   `docker|podman run` commands, on one line or continued over several, lose their escapes and
   gain the sandbox flags (see `configs.plan_container_run`), keeping their layout.
 - Configuration (`configs`): Claude/Gemini/Qwen/OpenCode/Codex/Aider settings wherever found,
-  MCP stdio servers (wrapped in the runner, their env named for it), workflow jobs (read-only
+  MCP stdio servers (wrapped in the runner, their env named for it; one its provider hosts
+  becomes the hosted entry instead, see `hosted`), workflow jobs (read-only
   token, operator secrets out, checkout without a persisted token, a timeout, agent action
   inputs without bypass flags or shell tools), compose services, Kubernetes workloads.
 - SDK and framework options (`frameworks`): the framework's own safe setting.
@@ -223,8 +224,9 @@ def plan_apply(root: Path, result: ScanResult, runner: str, key_names: dict[str,
         ctx = LaunchCtx(depth=depth, runner_env=runner_env,
                         esm=_js_is_esm(root, path, text) if path.endswith(_JS_EXTENSIONS) else False) \
             if anchored else None
-        new, done, manual, notes = _rewrite_file(path, text, items, runner_text, key_names, result, ctx)
+        new, done, manual, notes, explained = _rewrite_file(path, text, items, runner_text, key_names, result, ctx)
         plan.rewritten.extend(s for s in done if s not in plan.rewritten)
+        plan.explained.update(explained)
         plan.manual.extend(manual)
         plan.notes.extend(Note(path, 0, n) for n in dict.fromkeys(notes))
         if new != text:
@@ -368,13 +370,15 @@ def _workflow_workdir(text: str, line: int) -> bool:
 
 def _rewrite_file(path: str, text: str, tasks: list[_Task], runner: str, key_names: dict[str, tuple[str, ...]],
                   result: ScanResult, ctx: LaunchCtx | None = None
-                  ) -> tuple[str, list[LaunchSite], list[Manual], list[str]]:
-    """All the rewrites of one file: the new text, the sites rewritten, the manual ones, notes."""
-    from scanner.remediation import configs, frameworks
+                  ) -> tuple[str, list[LaunchSite], list[Manual], list[str], dict[str, str]]:
+    """All the rewrites of one file: the new text, the sites rewritten, the manual ones, notes, and
+    what each rewrite that is not the rule's own fix does (site id -> explanation)."""
+    from scanner.remediation import configs, frameworks, hosted
 
     done: list[LaunchSite] = []
     manual: list[Manual] = []
     notes: list[str] = []
+    explained: dict[str, str] = {}
     new = text
 
     def fail(site: LaunchSite, reason: str, group: str = "") -> None:
@@ -476,22 +480,38 @@ def _rewrite_file(path: str, text: str, tasks: list[_Task], runner: str, key_nam
             except configs.Manual as exc:
                 for site in sites:
                     fail(site, str(exc), _group(str(exc)))
-    for item in by_kind.get("mcp", []):
-        for site in sorted(item.sites, key=lambda s: s.location.line, reverse=True):
-            try:
-                if path.endswith(".toml"):
-                    new = configs.rewrite_mcp_toml(path, new, site.location.line, runner[2:] if runner.startswith("./")
-                                                   else runner)
-                else:
-                    new = configs.rewrite_mcp_json(path, new, site.location.line,
-                                                   runner[2:] if runner.startswith("./") else runner)
-                done.append(site)
-                notes.append("MCP servers start through agent-bwrap.sh; their env is handed on by name")
-            except configs.Manual as exc:
-                fail(site, str(exc), _group(str(exc)))
-                continue
-            for reason, group in _mcp_leftovers(site, result):
-                fail(site, reason, group)
+    # Bottom-up over every server of the file: a hosted entry may change how many lines the file has.
+    mcp_sites = [s for item in by_kind.get("mcp", []) for s in item.sites]
+    for site in sorted(mcp_sites, key=lambda s: s.location.line, reverse=True):
+        # The provider's hosted server first: nothing local to wrap, and the token (if any) goes
+        # only to the provider. Anything it cannot carry over keeps the runner wrap.
+        swap = hosted.rewrite_toml(path, new, site.location.line) if path.endswith(".toml") else \
+            hosted.rewrite_json(path, new, site.location.line)
+        if swap is not None:
+            new = swap.text
+            done.append(site)
+            explained[site.site_id] = swap.explanation()
+            notes.append(f"{swap.server.name} is reached at {swap.server.url} ({swap.client.name}'s remote "
+                         "entry): no local process, the token goes only to the provider")
+            if swap.manual_step():
+                manual.append(Manual(path, site.location.line, f"{site.agent_name}: {swap.manual_step()}",
+                                     "hosted MCP servers whose token was written in the file: set the variable "
+                                     "they now read, and revoke the written token", after_rewrite=True))
+            continue
+        try:
+            if path.endswith(".toml"):
+                new = configs.rewrite_mcp_toml(path, new, site.location.line, runner[2:] if runner.startswith("./")
+                                               else runner)
+            else:
+                new = configs.rewrite_mcp_json(path, new, site.location.line,
+                                               runner[2:] if runner.startswith("./") else runner)
+            done.append(site)
+            notes.append("MCP servers start through agent-bwrap.sh; their env is handed on by name")
+        except configs.Manual as exc:
+            fail(site, str(exc), _group(str(exc)))
+            continue
+        for reason, group in _mcp_leftovers(site, result):
+            fail(site, reason, group)
     for item in by_kind.get("workflow", []):
         try:
             fixed = configs.rewrite_workflow(new, item.lines, model_keys=keys_of(item.sites))
@@ -528,9 +548,31 @@ def _rewrite_file(path: str, text: str, tasks: list[_Task], runner: str, key_nam
     if new != text and not still_parses(path, {s.surface for s in done}, text, new):
         manual.extend(Manual(path, s.location.line, "the rewritten file would not parse; change it by hand",
                              "the rewrite would not parse back") for s in done)
-        return text, [], manual, []
-    failed = {(m.path, m.line) for m in manual}
-    return new, [s for s in dict.fromkeys(done) if (path, s.location.line) not in failed], manual, notes
+        return text, [], manual, [], {}
+    failed = {(m.path, m.line) for m in manual if not m.after_rewrite}
+    return new, [s for s in dict.fromkeys(done) if (path, s.location.line) not in failed], manual, notes, explained
+
+
+def hosted_sites(root: Path, result: ScanResult) -> frozenset[str]:
+    """The MCP sites `--apply` reaches at their provider's hosted server rather than wrapping them
+    (see `scanner.remediation.hosted`): they need no runner."""
+    from scanner.remediation import hosted
+
+    blocking = _blocking(result)
+    out: set[str] = set()
+    for site in result.launch_sites:
+        path = site.location.path
+        if site.surface != "mcp-config" or site.site_id not in blocking or not root.is_dir() \
+                or unsafe_reason(root, path):
+            continue
+        try:
+            text = (root / path).read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        rewrite = hosted.rewrite_toml if path.endswith(".toml") else hosted.rewrite_json
+        if rewrite(path, text, site.location.line) is not None:
+            out.add(site.site_id)
+    return frozenset(out)
 
 
 def _group(reason: str) -> str:

@@ -21,6 +21,9 @@ class Manual:
     reason: str
     #: what equal reasons share, for the one-line-per-reason summary ("" = the reason itself)
     group: str = ""
+    #: a step the rewrite itself leaves (set the variable it reads, revoke a token that was in the
+    #: file): the site counts as rewritten, and the step stays listed whatever the rescan finds
+    after_rewrite: bool = False
 
     @property
     def key(self) -> str:
@@ -42,6 +45,9 @@ class ApplyPlan:
     rewritten: list[LaunchSite] = field(default_factory=list)
     manual: list[Manual] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    #: site id -> what its rewrite does and why, where that is not the rule's own fix (a stdio MCP
+    #: server replaced by its provider's hosted one): the report's FIX section says it
+    explained: dict[str, str] = field(default_factory=dict)
 
     def diff(self) -> str:
         out = []

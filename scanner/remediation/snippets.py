@@ -46,6 +46,7 @@ class FindingFix:
     after: str
     language: str  # python, javascript, typescript, shell, yaml, json, toml, go, ...
     rewrite: bool  # True: what `fix --apply` writes; False: the change to make by hand
+    summary: str = ""  # what this change does and why, where it is not the rule's own fix
 
 
 def language_of(path: str, surface: str = "") -> str:
@@ -227,6 +228,7 @@ def fixes_from_plan(root: Path, result: ScanResult, plan: Any) -> dict[tuple[str
     hunks = {path: (before, after, _hunks(before, after)) for path, (before, after) in plan.edits.items()}
     rewritten = {s.site_id for s in plan.rewritten}
     sites = {s.site_id: s for s in result.launch_sites}
+    explained = getattr(plan, "explained", {})
     for site in result.launch_sites:
         path = site.location.path
         if path in hunks:
@@ -242,7 +244,8 @@ def fixes_from_plan(root: Path, result: ScanResult, plan: Any) -> dict[tuple[str
             if hunk is not None:
                 snippet = _snippet(before, after, hunk, language_of(path, site.surface))
                 if all(len(s) < _MAX for s in snippet):
-                    out[(site.site_id, "")] = FindingFix(*snippet, language_of(path, site.surface), True)
+                    out[(site.site_id, "")] = FindingFix(*snippet, language_of(path, site.surface), True,
+                                                         explained.get(site.site_id, ""))
     for finding in result.findings:
         if finding.suppressed:
             continue
@@ -259,7 +262,7 @@ def fixes_from_plan(root: Path, result: ScanResult, plan: Any) -> dict[tuple[str
             if hunk is not None:
                 snippet = _snippet(before, after, hunk, language)
                 if all(len(s) < _MAX for s in snippet):
-                    out[key] = FindingFix(*snippet, language, True)
+                    out[key] = FindingFix(*snippet, language, True, explained.get(finding.site_id, ""))
                     continue
         if finding.rule_id == "agent-model-key-passed":
             name = _key_name(finding, site)

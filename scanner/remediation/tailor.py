@@ -36,12 +36,13 @@ def key_names(result: ScanResult, facts: Facts | None = None) -> dict[str, tuple
     return {agent: facts.key_for(agent, names) for agent, names in seen.items()}
 
 
-def runner_hosts(result: ScanResult) -> list[str]:
-    """Registry hosts the wrapped MCP servers need at start (`npx -y pkg` downloads pkg)."""
+def runner_hosts(result: ScanResult, hosted: frozenset[str] = frozenset()) -> list[str]:
+    """Registry hosts the wrapped MCP servers need at start (`npx -y pkg` downloads pkg); `hosted`
+    names the sites reached at their provider's server instead, which download nothing."""
     hosts: list[str] = []
     blocking = _blocking_sites(result)
     for site in result.launch_sites:
-        if site.surface != "mcp-config" or site.site_id not in blocking:
+        if site.surface != "mcp-config" or site.site_id not in blocking or site.site_id in hosted:
             continue
         head = site.command.split()[0].rsplit("/", 1)[-1] if site.command.split() else ""
         hosts.extend(_RUNNER_HOSTS.get(head, ()))
@@ -49,20 +50,21 @@ def runner_hosts(result: ScanResult) -> list[str]:
 
 
 def tailored_spec(result: ScanResult, allowed_egress: Iterable[str] = (), *, config_dir: str = ".",
-                  facts: Facts | None = None) -> SandboxSpec | None:
+                  facts: Facts | None = None, hosted: frozenset[str] = frozenset()) -> SandboxSpec | None:
     """The spec for the agents found: catalog agents first (the first one is the default argv),
-    with their install methods, endpoints and key names; None when nothing needs a runner."""
+    with their install methods, endpoints and key names; None when nothing needs a runner.
+    `hosted` names the MCP sites `--apply` reaches at their provider's server (no runner for them)."""
     facts = facts or load_facts()
     blocking = _blocking_sites(result)
     catalog_agents = sorted({s.agent for s in result.launch_sites if facts.agent(s.agent) is not None})
     keys = key_names(result, facts)
     secrets = sorted({k for agent in catalog_agents for k in keys.get(agent, ())})
-    extra = [*allowed_egress, *runner_hosts(result)]
+    extra = [*allowed_egress, *runner_hosts(result, hosted)]
     if catalog_agents:
         return spec_from_catalog(catalog_agents, None, secrets=secrets, extra_endpoints=extra, config_dir=config_dir)
     # No catalog agent: MCP servers, agent tools and frameworks. Their rewrites that start a command
     # still go through the runner, so it is generated (no model endpoint of its own).
-    routed = [s for s in result.launch_sites if s.site_id in blocking
+    routed = [s for s in result.launch_sites if s.site_id in blocking and s.site_id not in hosted
               and s.surface in ("mcp-config", "python", "javascript", "shell", "makefile", "package-json",
                                 "github-workflow")]
     if not routed:
@@ -118,9 +120,10 @@ def reconcile(plan: Any, after: ScanResult, written: Iterable[str]) -> None:
         where = (site.location.path, site.location.line) if site is not None else (f.location.path, f.location.line)
         blocking.setdefault(where, set()).add(f.rule_id)
     open_files = {path for path, _line in blocking}
-    plan.manual = [m for m in plan.manual if (m.path, m.line) in blocking or (m.path in written and m.path in open_files)]
-    listed = {(m.path, m.line) for m in plan.manual}
-    listed_paths = {m.path for m in plan.manual}
+    plan.manual = [m for m in plan.manual if m.after_rewrite or (m.path, m.line) in blocking
+                   or (m.path in written and m.path in open_files)]
+    listed = {(m.path, m.line) for m in plan.manual if not m.after_rewrite}
+    listed_paths = {m.path for m in plan.manual if not m.after_rewrite}
     for (path, line), found in sorted(blocking.items()):
         if (path, line) in listed or (path in written and path in listed_paths):
             continue
