@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from functools import lru_cache
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,8 +29,14 @@ class Word:
 
 
 # A path spelled from the repository's root, as CI and scripts do: the rest is repo-relative.
-_ROOT_ANCHORED = re.compile(r"^(?:\$\(git rev-parse --show-toplevel\)|\$\{?(?:GITHUB_WORKSPACE|CI_PROJECT_DIR)\}?)"
-                            r"/(?P<rest>[^$`\s]+)$")
+
+
+@lru_cache(maxsize=8)
+def _root_anchored(variables: tuple[str, ...]) -> re.Pattern[str]:
+    """A path spelled from the repository root: `$(git rev-parse --show-toplevel)/…` or one of
+    the root variables (rules/containment.yaml `root_variables`)."""
+    names = "|".join(re.escape(v) for v in variables)
+    return re.compile(rf"^(?:\$\(git rev-parse --show-toplevel\)|\$\{{?(?:{names})\}}?)/(?P<rest>[^$`\s]+)$")
 # A path spelled from the script's own folder (`"$(dirname "$0")/run.sh"`, `${BASH_SOURCE%/*}/…`,
 # `"$(cd "$(dirname "$0")" && pwd)/…"`): the rest is relative to the file the command is in.
 _SELF = r"""\$(?:0|\{0\}|\{BASH_SOURCE(?:\[0\])?\})"""
@@ -146,6 +153,7 @@ class CommandReader:
         self.timeouts = c.section("timeouts")
         self.runners = c.section("package_runners")
         self.identity = c.section("identity")
+        self.root_anchored = _root_anchored(tuple(c.list("root_variables")))
         self.engines = set(c.list("container_engines"))
         self.run_value_flags = set(c.section("container_run_flags").get("value") or ())
         self.bwrap_arity: dict[str, int] = dict(c.section("bwrap_flags").get("arity") or {})
@@ -217,7 +225,7 @@ class CommandReader:
             return None
         head, rest = words[0], words[1:]
         if self.scripts is not None and head.text.startswith("$"):
-            anchored = _ROOT_ANCHORED.match(head.text)
+            anchored = self.root_anchored.match(head.text)
             local = _from_script_folder(head) if not anchored else head
             if anchored:  # `"$(git rev-parse --show-toplevel)/sandbox/run.sh"`: a repository script
                 head = Word(anchored.group("rest"), head.location)
