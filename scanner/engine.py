@@ -28,7 +28,7 @@ from scanner.model import Capped, Coverage, Finding, LaunchSite, ScanResult, Sev
 from scanner.parse.trees import OverBudget, SourceFile, check_budget, file_budget
 from scanner.project.files import ProjectFiles
 from scanner.project.module_paths import python_module_path
-from scanner.project.summaries import IMPORTS, PyImport, python_imports, summarize, summarize_source
+from scanner.project.summaries import IMPORTS, PyImport, summarize, summarize_source
 from scanner.discover.walk import _is_dir
 from scanner.launch.filekinds import ANALYZERS, EXTERNAL_KINDS, UNFILTERED_KINDS, classify_path, kind_from_shebang
 from scanner.post.suppress import Directive, find_directives
@@ -292,19 +292,19 @@ class _Worker:
         if kind in EXTERNAL_KINDS:
             result.external = self.names_agent(cand, data, result)
             return result
+        # What a source file imports, whether or not it is analysed: the link stage follows entry
+        # files that name no agent themselves, and reads them no second time.
+        result.summary.update(summarize_source(kind, data))
         analyzer = ANALYZERS.get(kind)
         if analyzer is None:
             return result
         if kind not in UNFILTERED_KINDS and not through_import and not self.names_agent(cand, data, result) \
                 and not self.calls_script(cand, data, result):
-            if kind == "python" and _may_launch(data):
-                # It may start an agent named in a module it imports: decided once every file's
-                # mentions are known.
-                result.summary[IMPORTS] = python_imports(data.decode("utf-8", "replace"))
-                result.deferred = True
+            # It may start an agent named in a module it imports: decided once every file's
+            # mentions are known.
+            result.deferred = kind == "python" and _may_launch(data)
             return result
         src = SourceFile(cand.path, data)
-        result.summary.update(summarize_source(kind, data))
         analysis = Analysis(src, kind, self.catalog, self.project)
         result.parsed = True
         try:

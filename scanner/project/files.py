@@ -36,6 +36,7 @@ class ProjectFiles:
         self._sources: dict[str, SourceFile | None] = {}
         self._parsed: dict[tuple[str, str], Any] = {}
         self.reads = 0  # files read from disk by this instance (seeded ones are not counted)
+        self._real_root = os.path.join(os.path.realpath(self.root), "") if self.root is not None else ""
 
     def __contains__(self, rel: str) -> bool:
         return rel in self.paths
@@ -80,7 +81,11 @@ class ProjectFiles:
     def _read(self, rel: str) -> SourceFile | None:
         if self.root is None or rel not in self.paths:
             return None
-        data, cut = read_bounded(self.root / rel, MAX_LINKED_BYTES)
+        full = os.path.join(self.root, rel)
+        # Discovery never descends a symlinked folder; one swapped in since is refused here.
+        if not os.path.realpath(full).startswith(self._real_root):
+            return None
+        data, cut = read_bounded(Path(full), MAX_LINKED_BYTES)
         self.reads += 1
         if cut or b"\0" in data[:8192]:
             return None
