@@ -27,7 +27,7 @@ from scanner.containment.judge import SiteJudge
 from scanner.model import Capped, Coverage, Finding, LaunchSite, ScanResult, Severity, Silencer, Skip, Verdict
 from scanner.parse.trees import OverBudget, SourceFile, check_budget, file_budget
 from scanner.project.files import ProjectFiles
-from scanner.project.module_paths import python_module_path
+from scanner.project.module_paths import js_module_path, python_module_path
 from scanner.project.summaries import IMPORTS, PyImport, summarize, summarize_source
 from scanner.discover.walk import _is_dir
 from scanner.launch.filekinds import ANALYZERS, EXTERNAL_KINDS, UNFILTERED_KINDS, classify_path, kind_from_shebang
@@ -90,7 +90,7 @@ class FileResult:
     external: bool = False  # passed the prefilter; analysed by the semgrep stage
     unanalysed: str = ""  # why a file that mentions an agent was not (fully) analysed
     summary: dict[str, Any] = field(default_factory=dict)  # for the link stage (`scanner.project.summaries`)
-    deferred: bool = False  # names no agent but starts programs: analysed if an import names one
+    deferred: str = ""  # its kind, when it names no agent but starts programs: analysed if an import names one
     cpu: float = 0.0  # CPU seconds spent on this file (for --timings)
     filter_cpu: float = 0.0  # of which in the Python prefilter
 
@@ -302,7 +302,7 @@ class _Worker:
                 and not self.calls_script(cand, data, result):
             # It may start an agent named in a module it imports: decided once every file's
             # mentions are known.
-            result.deferred = kind == "python" and _may_launch(data)
+            result.deferred = kind if _may_launch(kind, data) else ""
             return result
         src = SourceFile(cand.path, data)
         analysis = Analysis(src, kind, self.catalog, self.project)
@@ -375,17 +375,24 @@ _UNREAD_SCRIPT_CALL = re.compile(rb"(?<![\w.-])(?:ba|z|da|k)?sh[ \t]+(?:-[a-z]+[
 _UNREAD_SCRIPT_NATIVE = r"(?-u)(?:^|[^\w.\x2d])(?:ba|z|da|k)?sh[ \t]+(?:\x2d[a-z]+[ \t]+)*[\w./\x2d]+\.[A-Za-z0-9]+\b"
 
 
-@lru_cache(maxsize=1)
-def _launch_call() -> re.Pattern[bytes]:
-    """A call of any Python launcher's function (`run(`, `Popen(`, `system(`), however imported."""
+@lru_cache(maxsize=2)
+def _launch_hint(language: str) -> re.Pattern[bytes]:
+    """What a file that starts a program holds, from the launcher table (rules/launchers.yaml):
+    a call of a Python launcher's function (`run(`, `Popen(`, `system(`), however it was
+    imported; the module a JavaScript launcher comes from (`child_process`, `execa`, `Bun`)."""
     from scanner.launch.base import launch_tables
 
-    names = sorted({name.rsplit(".", 1)[-1] for name in launch_tables()["python"]})
-    return re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in names) + rb")\s*\(")
+    names = launch_tables()[language]
+    if language == "python":
+        calls = sorted({name.rsplit(".", 1)[-1] for name in names})
+        return re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in calls) + rb")\s*\(")
+    modules = sorted({name.rsplit(".", 1)[0] for name in names})
+    return re.compile(b"|".join(re.escape(m.encode()) for m in modules))
 
 
-def _may_launch(data: bytes) -> bool:
-    return _launch_call().search(data) is not None
+def _may_launch(kind: str, data: bytes) -> bool:
+    language = "python" if kind == "python" else "javascript" if kind in ("javascript", "typescript", "tsx") else ""
+    return bool(language) and _launch_hint(language).search(data) is not None
 
 
 def _import_specs(imports: tuple[PyImport, ...]) -> Iterator[str]:
@@ -401,18 +408,23 @@ def _import_specs(imports: tuple[PyImport, ...]) -> Iterator[str]:
 
 
 def _through_imports(root: Path, results: list[FileResult], worker: _Worker) -> list[FileResult]:
-    """Python files that name no agent but start a program, analysed after all when a repository
-    module they import names one (`from .settings import CLAUDE_ARGS`): the value resolver
-    follows the import there. The rest stay as they were."""
+    """Source files that name no agent but start a program, analysed after all when a repository
+    module they import names one (`from .settings import CLAUDE_ARGS`, `import { argv } from
+    "./agent-argv"`): the value resolvers follow the import there. The rest stay as they were."""
     deferred = [r for r in results if r.deferred]
     if not deferred:
         return results
     naming = {r.path for r in results if r.parsed}
+    paths = worker.project.paths
     redo: dict[str, FileResult] = {}
     for res in deferred:
-        specs = _import_specs(res.summary.get(IMPORTS, ()))
-        if any(python_module_path(worker.project.paths, res.path, spec) in naming for spec in specs):
-            redo[res.path] = worker.analyze(root, Candidate(res.path, "python", 0), through_import=True)
+        imports = res.summary.get(IMPORTS, ())
+        if res.deferred == "python":
+            targets = (python_module_path(paths, res.path, spec) for spec in _import_specs(imports))
+        else:
+            targets = (js_module_path(paths, res.path, spec) for spec in imports)
+        if any(target in naming for target in targets):
+            redo[res.path] = worker.analyze(root, Candidate(res.path, res.deferred, 0), through_import=True)
     return [redo.get(r.path, r) for r in results]
 
 

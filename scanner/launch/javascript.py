@@ -14,6 +14,7 @@ from scanner.containment.reader import EnvInfo
 from scanner.model import EnvMode, Fact, FactKind
 from scanner.parse.trees import SourceFile, descendants, parse, returned_values
 from scanner.project.files import ProjectFiles
+from scanner.project.module_paths import js_module_path
 
 _MODULES = {"child_process": "child_process", "execa": "execa", "zx": "zx", "zx/globals": "zx", "cross-spawn": "cross-spawn"}
 
@@ -233,6 +234,20 @@ class JsModule:
         before = [v for start, v in items if start < node.start_byte]
         return (before or [items[0][1]])[-1] if len(items) == 1 or before else None
 
+    def imported(self, node: Node) -> tuple[JsModule, Node] | None:
+        """The value a name imported from a repository module holds there: `AGENT_FLAGS` of
+        `import { AGENT_FLAGS } from "./agent-config.mjs"` is that module's `export const`."""
+        if node.type != "identifier" or self.loader is None or self.text(node) not in self.imports_rel:
+            return None
+        spec, export = self.imports_rel[self.text(node)]
+        if export in ("default", "*"):
+            return None
+        other = self.loader(self, spec)
+        items = other.consts.get(export) if other is not None else None
+        if not items or len(items) != 1:
+            return None
+        return other, items[0][1]
+
     def param_default(self, node: Node) -> Node | None:
         """The default of the innermost enclosing function's parameter of this name: one form of
         the value (callers may pass others), so reading it makes the launch uncertain."""
@@ -373,7 +388,8 @@ class JsModule:
         if node.type == "identifier":
             target = self.resolve(node)
             if target is None:
-                return None
+                found = self.imported(node)
+                return found[0].words(found[1], depth + 1) if found is not None else None
             got = self.words(target, depth + 1)
             if got is not None and target.type == "array" and target.parent is not None:
                 got = got + self._pushed(node, target.parent)
@@ -417,8 +433,9 @@ class JsModule:
             return Word(parts, loc, dynamic)
         if node.type == "identifier" and depth < 6:
             target = self.resolve(node)
-            if target is not None:
-                inner = self.word(target, depth + 1)
+            found = (self, target) if target is not None else self.imported(node)
+            if found is not None:
+                inner = found[0].word(found[1], depth + 1)
                 return Word(inner.text, loc, inner.dynamic)
         if node.type in ("as_expression", "satisfies_expression", "non_null_expression",
                          "parenthesized_expression") and node.named_children:
@@ -612,7 +629,6 @@ def js_module(analysis: Analysis, dialect: str) -> JsModule:
 
 # -- repository modules -----------------------------------------------------------------------
 
-_MODULE_SUFFIXES = ("", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".jsx", "/index.js", "/index.ts", "/index.mjs")
 _MAX_MODULE_DEPTH = 2
 _MAX_MODULE_BYTES = 512 * 1024
 
@@ -624,20 +640,10 @@ def _equip(module: JsModule, project: ProjectFiles, catalog: Catalog, depth: int
 
 
 def _load_module(project: ProjectFiles, catalog: Catalog, importer: str, spec: str, depth: int) -> JsModule | None:
-    base = posixpath.dirname(importer)
-    rel = posixpath.normpath(posixpath.join(base, spec))
-    if rel.startswith(("../", "/")) or rel == "..":
+    path = js_module_path(project.paths, importer, spec)
+    if path is None:
         return None
-    stem = rel[: -len(posixpath.splitext(rel)[1])] if posixpath.splitext(rel)[1] in (".js", ".mjs", ".cjs") else None
-    tried = [rel + s for s in _MODULE_SUFFIXES]
-    if stem is not None:
-        tried += [stem + ".ts", stem + ".tsx", stem + ".mts"]
-    for path in tried:
-        if path in project:
-            found = project.parsed(path, f"js-module@{depth}", lambda src: _parsed_module(project, catalog, src, depth))
-            if found is not None:
-                return found
-    return None
+    return project.parsed(path, f"js-module@{depth}", lambda src: _parsed_module(project, catalog, src, depth))
 
 
 def _parsed_module(project: ProjectFiles, catalog: Catalog, src: SourceFile, depth: int) -> JsModule | None:

@@ -30,6 +30,7 @@ from scanner.launch.base import Analysis
 from scanner.launch.shell import REPO_ROOT
 from scanner.parse.trees import SourceFile
 from scanner.project.files import ProjectFiles
+from scanner.project.module_paths import JS_EXTENSIONS, js_module_path
 from scanner.project.summaries import IMPORTS, SCHEDULED, PyImport, js_imports, python_imports, scheduled
 from scanner.model import Boundary, Fact, FactKind, Finding, LaunchSite, Location
 
@@ -73,7 +74,7 @@ _SCRATCH = {"tmp", "dev", "proc", "sys", "run"}  # never a checkout
 _ACTION_PATH = ("${{ github.action_path }}/", "${{github.action_path}}/", "$GITHUB_ACTION_PATH/",
                 "${GITHUB_ACTION_PATH}/")
 _SCRIPT_EXT = (".sh", ".bash", ".zsh", ".py", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".jsx", ".rb", ".pl")
-_JS_EXT = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".jsx")
+_JS_EXT = JS_EXTENSIONS
 
 
 @dataclass
@@ -408,7 +409,7 @@ class EntryResolver:
     def _js_modules(self, rel: str, imports: tuple[str, ...] | None, base: str, depth: int) -> list[LaunchSite]:
         out: list[LaunchSite] = []
         for spelled in imports or ():
-            target = self._js_module(posixpath.dirname(rel), spelled)
+            target = js_module_path(self.paths, rel, spelled)
             if target is not None:
                 out.extend(self.reach_file(target, base, depth + 1))
         return out
@@ -443,15 +444,6 @@ class EntryResolver:
                     out.append(target)
         return list(dict.fromkeys(out))
 
-    def _js_module(self, here: str, spelled: str) -> str | None:
-        stem = posixpath.normpath(posixpath.join(here, spelled))
-        if stem.startswith(".."):
-            return None
-        bare = re.sub(r"\.(js|mjs|cjs|jsx)$", "", stem)
-        for cand in (stem, *(bare + e for e in _JS_EXT), *(posixpath.join(stem, "index" + e) for e in _JS_EXT)):
-            if cand in self.paths:
-                return cand
-        return None
 
     # -- package.json and Makefile ----------------------------------------------------------
 

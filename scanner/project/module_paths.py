@@ -44,4 +44,26 @@ def python_module_path(paths: Collection[str], importer: str, spec: str) -> str 
     return None
 
 
-__all__ = ["python_module_path"]
+# What a relative ES import or require() may name: the file as spelled, the same stem in another
+# dialect (`./x.js` written for `x.ts`), or a folder's index.
+JS_EXTENSIONS = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".jsx")
+_JS_SPELLED = re.compile(r"\.(?:js|mjs|cjs|jsx)$")
+
+
+def js_module_path(paths: Collection[str], importer: str, spec: str) -> str | None:
+    """The file a relative import `spec` (`./argv`, `../lib/run.js`) of `importer` names, among
+    `paths`; None for a package import or a path outside the repository."""
+    if not spec.startswith(("./", "../")):
+        return None
+    stem = posixpath.normpath(posixpath.join(posixpath.dirname(importer), spec))
+    if stem.startswith("..") or stem.startswith("/"):
+        return None
+    bare = _JS_SPELLED.sub("", stem)
+    for rel in (stem, *(bare + e for e in JS_EXTENSIONS), *(stem + e for e in JS_EXTENSIONS),
+                *(posixpath.join(stem, "index" + e) for e in JS_EXTENSIONS)):
+        if rel != importer and rel in paths:
+            return rel
+    return None
+
+
+__all__ = ["JS_EXTENSIONS", "js_module_path", "python_module_path"]
