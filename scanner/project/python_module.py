@@ -267,29 +267,45 @@ class PythonModule:
 
     # -- helpers and branches ------------------------------------------------------------
 
-    def _helper(self, call: Node) -> Node | None:
-        """The one module-level function of this file a call `name(...)` runs, not being followed."""
+    def _helper(self, call: Node) -> tuple[PythonModule, Node] | None:
+        """The one module-level function a call runs, not being followed: `name(...)` of this
+        file, or of the repository module it was imported from (`from .cmd import claude_argv`,
+        `cmd.claude_argv(...)`)."""
         fn = call.child_by_field_name("function")
-        if fn is None or fn.type != "identifier" or self.budget <= 0:
+        if fn is None or fn.type not in ("identifier", "attribute") or self.budget <= 0:
             return None
         self.budget -= 1
         name = self.src.node_text(fn)
-        defs = [d for d in self.functions.get(name, ()) if self._top_level(d)]
-        if len(defs) != 1 or name in self.aliases or defs[0].id in self._following:
+        if fn.type == "identifier" and name not in self.aliases:
+            defs = [d for d in self.functions.get(name, ()) if self._top_level(d)]
+            return (self, defs[0]) if len(defs) == 1 and defs[0].id not in self._following else None
+        head = name.split(".", 1)[0]
+        if self.importer is None or head not in self.aliases:
             return None
-        return defs[0]
+        module, _, leaf = self.qualified(fn).rpartition(".")
+        other = self.importer(module) if module else None
+        if other is None:
+            return None
+        defs = [d for d in other.functions.get(leaf, ()) if other._top_level(d)]
+        return (other, defs[0]) if len(defs) == 1 and defs[0].id not in other._following else None
 
     def _through(self, call: Node, read):  # type: ignore[no-untyped-def]
-        """Read each return of the helper `call` runs with `read`; the forms that resolve."""
-        helper = self._helper(call)
-        returned = returned_values(helper.child_by_field_name("body"), PY_NESTED_SCOPES)[:8] if helper else None
+        """Read each return of the helper `call` runs with `read(module, node)` (the module the
+        helper is defined in); the forms that resolve."""
+        found = self._helper(call)
+        if found is None:
+            return None
+        module, helper = found
+        returned = returned_values(helper.child_by_field_name("body"), PY_NESTED_SCOPES)[:8]
         if not returned:
             return None
-        self._following.add(helper.id)
+        module._following.add(helper.id)
         try:
-            forms = [got for got in (read(r) for r in returned) if got is not None]
+            forms = [got for got in (read(module, r) for r in returned) if got is not None]
         finally:
-            self._following.discard(helper.id)
+            module._following.discard(helper.id)
+            if module is not self:
+                self.uncertain = self.uncertain or module.uncertain
         if len(returned) > 1:
             self.uncertain = True
         return forms
@@ -372,7 +388,7 @@ class PythonModule:
 
                     cmds = default_shell_splitter(word)
                     return [w for cmd in cmds for w in cmd]
-            forms = self._through(node, lambda r: self.words(r, depth + 1) if r.type not in STRING_TYPES else None)
+            forms = self._through(node, lambda m, r: m.words(r, depth + 1) if r.type not in STRING_TYPES else None)
             return forms[0] if forms else None
         return None
 
@@ -403,7 +419,7 @@ class PythonModule:
                 return Word(inner.text, loc, inner.dynamic)
             if name in ("os.getcwd", "pathlib.Path.cwd", "Path.cwd"):
                 return Word("<cwd>", loc)
-            forms = self._through(node, lambda r: self.word(r, depth + 1))
+            forms = self._through(node, lambda m, r: m.word(r, depth + 1))
             if forms:
                 chosen = next((w for w in forms if not w.dynamic), forms[0])
                 return Word(chosen.text, chosen.location, chosen.dynamic)
@@ -490,7 +506,8 @@ class PythonModule:
                 if first is None:
                     return EnvInfo(EnvMode.MINIMAL, loc, "an explicit env mapping", tuple(names))
         if t == "call" and depth < 4:
-            forms = self._through(node, lambda r: self.env_info(r, call, launcher, depth + 1))
+            # The environment a helper of another module builds is read in this file only.
+            forms = self._through(node, lambda m, r: self.env_info(r, call, launcher, depth + 1) if m is self else None)
             known = [f for f in forms or () if f.mode is not EnvMode.UNKNOWN]
             if known:
                 # The environment a helper builds: judged on its worst form.
