@@ -377,8 +377,10 @@ def _tool_tables() -> dict:
     }
 
 
-_CODE_EVAL = {"eval", "Function", "vm.runInNewContext", "vm.runInThisContext", "vm.runInContext", "vm.Script",
-              "node:vm.runInNewContext", "vm.compileFunction"}
+@lru_cache(maxsize=1)
+def _code_eval() -> frozenset[str]:
+    """rules/frameworks.yaml `javascript.code_eval`: calls that run their argument as code."""
+    return frozenset(str(n) for n in load_catalog().frameworks.section("javascript").get("code_eval") or ())
 
 
 class JsToolScan:
@@ -508,7 +510,7 @@ class JsToolScan:
             return None, None
         args = d._args(node)
         name = mod.qualified(callee)
-        if name in _CODE_EVAL or name.rsplit(".", 1)[-1] in ("runInNewContext", "runInThisContext") and name.startswith(("vm", "node:vm")):
+        if name in _code_eval() or name.rsplit(".", 1)[-1] in ("runInNewContext", "runInThisContext") and name.startswith(("vm", "node:vm")):
             return (f"{name}() of the model's input", None) if args and _js_uses(d, args[0], tainted) else (None, None)
         if name.endswith(".default") and name not in self.table:
             name = name[: -len(".default")]
