@@ -27,7 +27,7 @@ from scanner.containment.judge import SiteJudge
 from scanner.model import Capped, Coverage, Finding, LaunchSite, ScanResult, Severity, Silencer, Skip, Verdict
 from scanner.parse.trees import OverBudget, SourceFile, check_budget, file_budget
 from scanner.discover.walk import _is_dir
-from scanner.launch.filekinds import ANALYZERS, EXTERNAL_KINDS, UNFILTERED_KINDS, classify_path, kind_from_shebang
+from scanner.launch.filekinds import ANALYZERS, EXTERNAL_KINDS, KINDS, UNFILTERED_KINDS, classify_path, kind_from_shebang
 from scanner.post.suppress import Directive, find_directives
 from scanner.discover.tiers import SHIPPED, apply_tiers, is_generated_bundle, tier_of
 
@@ -282,6 +282,8 @@ class _Worker:
         if kind not in UNFILTERED_KINDS and not self.names_agent(cand, data, result) \
                 and not self.calls_script(cand, data, result):
             return result
+        if not KINDS[kind].admits(data):
+            return result  # analysed: nothing any of its analyzers reads is in the file
         src = SourceFile(cand.path, data)
         analysis = Analysis(src, kind, root=root)
         result.parsed = True
