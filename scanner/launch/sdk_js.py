@@ -466,7 +466,11 @@ class JsToolScan:
         return None
 
     def scan(self) -> None:
+        # The helper-call budget is per process: each file and each tool starts with a whole one,
+        # so what is found does not depend on which files a worker read before.
+        fresh_budget()
         for fn, label, registration in self.entries():
+            fresh_budget()
             tainted = self._params(fn)
             if not tainted:
                 continue
