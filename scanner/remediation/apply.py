@@ -158,14 +158,15 @@ def _multiplexers() -> frozenset[str]:
 
 
 def plan_apply(root: Path, result: ScanResult, runner: str, key_names: dict[str, tuple[str, ...]], *,
-               anchored: bool = True, runner_env: frozenset[str] = frozenset()) -> ApplyPlan:
+               anchored: bool = True, runner_env: frozenset[str] = frozenset(), preview: bool = False) -> ApplyPlan:
     """Work out every rewrite for the sites that need one; nothing is written here.
 
     `runner` is the generated agent-bwrap.sh by its path from the repository root. With
     `anchored` (the default), rewritten launches reach it from wherever their program runs (see
     `LaunchCtx`), configuration sites are rewritten to their safe values, and `runner_env` names
     the variables the runner already hands on; without it only argv launches are rewritten, with
-    the runner path as given."""
+    the runner path as given. A `preview` plan (the report's) has the same edits, and may give a
+    shorter reason for a site it cannot rewrite."""
     plan = ApplyPlan()
     runner_text = runner if runner.startswith(("./", "/", "../")) else "./" + runner
     blocking = _blocking(result)
@@ -223,7 +224,7 @@ def plan_apply(root: Path, result: ScanResult, runner: str, key_names: dict[str,
         ctx = LaunchCtx(depth=depth, runner_env=runner_env,
                         esm=_js_is_esm(root, path, text) if path.endswith(_JS_EXTENSIONS) else False) \
             if anchored else None
-        new, done, manual, notes = _rewrite_file(path, text, items, runner_text, key_names, result, ctx)
+        new, done, manual, notes = _rewrite_file(path, text, items, runner_text, key_names, result, ctx, preview)
         plan.rewritten.extend(s for s in done if s not in plan.rewritten)
         plan.manual.extend(manual)
         plan.notes.extend(Note(path, 0, n) for n in dict.fromkeys(notes))
@@ -367,7 +368,7 @@ def _workflow_workdir(text: str, line: int) -> bool:
 
 
 def _rewrite_file(path: str, text: str, tasks: list[_Task], runner: str, key_names: dict[str, tuple[str, ...]],
-                  result: ScanResult, ctx: LaunchCtx | None = None
+                  result: ScanResult, ctx: LaunchCtx | None = None, preview: bool = False
                   ) -> tuple[str, list[LaunchSite], list[Manual], list[str]]:
     """All the rewrites of one file: the new text, the sites rewritten, the manual ones, notes."""
     from scanner.remediation import configs, frameworks
@@ -391,7 +392,8 @@ def _rewrite_file(path: str, text: str, tasks: list[_Task], runner: str, key_nam
     for item in by_kind.get("python-framework", []):
         launcher = item.sites[0].launcher
         try:
-            new, more = frameworks.rewrite_python_framework(new, launcher, item.lines, keys_of(item.sites))
+            new, more = frameworks.rewrite_python_framework(new, launcher, item.lines, keys_of(item.sites),
+                                                            preview=preview)
             notes.extend(more)
             done.extend(item.sites)
         except configs.Manual as exc:
@@ -2383,7 +2385,7 @@ def _report_plan(root: Path, result: ScanResult) -> ApplyPlan:
     except Exception:  # noqa: BLE001 - a spec value that cannot be rendered: no runner names then
         spec = None
     runner_env = frozenset((*spec.secrets, *spec.pass_env)) if spec is not None else frozenset()
-    return plan_apply(root, result, "./sandbox/agent-bwrap.sh", key_names(result), runner_env=runner_env)
+    return plan_apply(root, result, "./sandbox/agent-bwrap.sh", key_names(result), runner_env=runner_env, preview=True)
 
 
 def finding_fixes(root: Path, result: ScanResult) -> dict[tuple[str, str], Any]:
