@@ -282,11 +282,13 @@ class _Worker:
         if kind not in UNFILTERED_KINDS and not self.names_agent(cand, data, result) \
                 and not self.calls_script(cand, data, result):
             return result
+        # Counted as read for agents (the report's "parsed": it matched a search term) even when
+        # no analyzer's gate admits it: then it has no launch, and is not parsed at all.
+        result.parsed = True
         if not KINDS[kind].admits(data):
-            return result  # analysed: nothing any of its analyzers reads is in the file
+            return result
         src = SourceFile(cand.path, data)
         analysis = Analysis(src, kind, root=root)
-        result.parsed = True
         try:
             with file_budget(FILE_BUDGET_SECONDS):
                 for item in analyzer(analysis):

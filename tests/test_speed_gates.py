@@ -110,15 +110,24 @@ def test_identifiers_are_the_words_a_bytes_pattern_bounds() -> None:
     assert {b"os", b"system", b"os_2", b"r", b"run"} <= words and b"x" in words
 
 
-def test_a_file_that_only_names_an_agent_is_not_parsed_but_is_analysed(tmp_path: Path) -> None:
+def test_a_file_that_only_names_an_agent_is_not_parsed_but_is_analysed(tmp_path: Path, monkeypatch) -> None:
+    import scanner.launch.javascript as javascript
+    import scanner.launch.python_lang as python_lang
+
+    parsed: list[bytes] = []
+    for module in (python_lang, javascript):
+        real = module.parse
+        monkeypatch.setattr(module, "parse", lambda name, data, real=real: parsed.append(data) or real(name, data))
+    launch = "import subprocess\nsubprocess.run(['claude', '-p', 'hi'])\n"
     root = write_tree(tmp_path / "repo", {
         "names.py": "AGENTS = ['claude', 'codex']\nfrom crewai import Agent\n",
         "names.ts": "export const AGENT = 'claude';\n",
-        "launch.py": "import subprocess\nsubprocess.run(['claude', '-p', 'hi'])\n",
+        "launch.py": launch,
     })
     result = scan(root, ScanOptions(jobs=1))
-    assert result.coverage.files_scanned == 3
-    assert result.coverage.files_parsed == 1  # launch.py only
+    assert parsed == [launch.encode()]
+    # All three matched a search term and were read: the report counts them as before.
+    assert result.coverage.files_scanned == result.coverage.files_parsed == 3
     assert result.coverage.not_analysed == ()
     assert {s.location.path for s in result.launch_sites} == {"launch.py"}
 

@@ -1,6 +1,6 @@
 """Byte gates: whether a Python or JavaScript file can hold anything its front end or its
 in-process detector reports. A file that names an agent but that no gate admits is not parsed:
-it has no launch (it still counts as scanned).
+it has no launch (the report still counts it among the files read for agents).
 
 Each gate is built, when first used, from the data its analyzer matches:
 
