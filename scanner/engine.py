@@ -26,11 +26,12 @@ from scanner.post.gitdiff import Changes
 from scanner.containment.judge import SiteJudge
 from scanner.model import Capped, Coverage, Finding, LaunchSite, ScanResult, Severity, Silencer, Skip, Verdict
 from scanner.parse.trees import OverBudget, SourceFile, check_budget, file_budget
+from scanner.launch.gates import javascript_launches, python_launches
 from scanner.project.files import ProjectFiles
 from scanner.project.module_paths import js_module_path, python_module_path
 from scanner.project.summaries import IMPORTS, PyImport, summarize, summarize_source
 from scanner.discover.walk import _is_dir
-from scanner.launch.filekinds import ANALYZERS, EXTERNAL_KINDS, UNFILTERED_KINDS, classify_path, kind_from_shebang
+from scanner.launch.filekinds import ANALYZERS, EXTERNAL_KINDS, KINDS, UNFILTERED_KINDS, classify_path, kind_from_shebang
 from scanner.post.suppress import Directive, find_directives
 from scanner.discover.tiers import SHIPPED, apply_tiers, is_generated_bundle, tier_of
 
@@ -304,9 +305,13 @@ class _Worker:
             # mentions are known.
             result.deferred = kind if _may_launch(kind, data) else ""
             return result
+        # Counted as read for agents (the report's "parsed": it matched a search term) even when
+        # no analyzer's gate admits it: then it has no launch, and is not parsed at all.
+        result.parsed = True
+        if not KINDS[kind].admits(data):
+            return result
         src = SourceFile(cand.path, data)
         analysis = Analysis(src, kind, self.catalog, self.project)
-        result.parsed = True
         try:
             with file_budget(FILE_BUDGET_SECONDS):
                 for item in analyzer(analysis):
@@ -375,24 +380,11 @@ _UNREAD_SCRIPT_CALL = re.compile(rb"(?<![\w.-])(?:ba|z|da|k)?sh[ \t]+(?:-[a-z]+[
 _UNREAD_SCRIPT_NATIVE = r"(?-u)(?:^|[^\w.\x2d])(?:ba|z|da|k)?sh[ \t]+(?:\x2d[a-z]+[ \t]+)*[\w./\x2d]+\.[A-Za-z0-9]+\b"
 
 
-@lru_cache(maxsize=2)
-def _launch_hint(language: str) -> re.Pattern[bytes]:
-    """What a file that starts a program holds, from the launcher table (rules/launchers.yaml):
-    a call of a Python launcher's function (`run(`, `Popen(`, `system(`), however it was
-    imported; the module a JavaScript launcher comes from (`child_process`, `execa`, `Bun`)."""
-    from scanner.launch.base import launch_tables
-
-    names = launch_tables()[language]
-    if language == "python":
-        calls = sorted({name.rsplit(".", 1)[-1] for name in names})
-        return re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in calls) + rb")\s*\(")
-    modules = sorted({name.rsplit(".", 1)[0] for name in names})
-    return re.compile(b"|".join(re.escape(m.encode()) for m in modules))
-
-
 def _may_launch(kind: str, data: bytes) -> bool:
-    language = "python" if kind == "python" else "javascript" if kind in ("javascript", "typescript", "tsx") else ""
-    return bool(language) and _launch_hint(language).search(data) is not None
+    """Whether a source file starts a program (the front end's own gate, scanner.launch.gates)."""
+    if kind == "python":
+        return python_launches(data)
+    return kind in ("javascript", "typescript", "tsx") and javascript_launches(data)
 
 
 def _import_specs(imports: tuple[PyImport, ...]) -> Iterator[str]:

@@ -320,3 +320,29 @@ def test_promisified_exec_goes_through_promisified_execfile(tmp_path: Path) -> N
         proc = subprocess.run([node, str(repo / "src" / "check.cjs")], capture_output=True, text=True, cwd=tmp_path,
                               env={"PATH": f"{Path(node).parent}:/usr/bin:/bin"})
         assert proc.returncode == 0 and proc.stdout.strip() == "42", proc.stderr
+
+
+def test_the_report_preview_does_not_parse_a_file_with_nothing_to_edit() -> None:
+    """The FIX section shows edits, not why there is none: a file that names none of the calls the
+    rewrite edits is left unparsed there (`blastwall fix` still parses it for its reason)."""
+    text = "from langchain_community.tools import ShellTool\ntools = [ShellTool()]\nbroken = (\n"
+    with pytest.raises(Manual, match="no option"):
+        rewrite_python_framework(text, "ShellTool", [2], preview=True)
+    with pytest.raises(Manual, match="does not parse"):
+        rewrite_python_framework(text, "ShellTool", [2])
+
+
+def test_the_report_preview_plans_the_same_edits_as_fix() -> None:
+    from scanner.remediation.apply import plan_apply
+    from scanner.remediation.tailor import key_names
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    folders = [*sorted((fixtures / "repos").iterdir()), *sorted((fixtures / "rules").iterdir())]
+    planned = 0
+    for folder in (f for f in folders if f.is_dir()):
+        result = scan(folder, ScanOptions(jobs=1))
+        plans = [plan_apply(folder, result, "./sandbox/agent-bwrap.sh", key_names(result), preview=p) for p in (False, True)]
+        assert plans[0].edits == plans[1].edits, folder.name
+        assert plans[0].rewritten == plans[1].rewritten, folder.name
+        planned += len(plans[0].edits)
+    assert planned > 20

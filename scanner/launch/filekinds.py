@@ -17,7 +17,7 @@ from typing import Union
 
 from scanner.launch import agent_configs as ac
 from scanner.launch.base import Analysis, LaunchFound
-from scanner.launch.sdk_gates import may_wrap_launcher, mentions_sdk
+from scanner.launch.gates import javascript_detectors, javascript_launches, python_detectors, python_launches
 from scanner.discover.filenames import is_compose, is_devcontainer, is_dockerfile, is_kubernetes, is_scheduler
 from scanner.model import Finding, LaunchSite
 
@@ -47,6 +47,10 @@ class FileKind:
     # Read even when no agent term is in the file: configs whose content alone makes a launch.
     unfiltered: bool = False
 
+    def admits(self, data: bytes) -> bool:
+        """Whether any step would read the file: one that none would is not parsed at all."""
+        return any(step.gate is None or step.gate(data) for step in self.steps)
+
     def analyze(self, analysis: Analysis) -> Iterator[Union[LaunchFound, SiteFound]]:
         data = analysis.source.data
         for step in self.steps:
@@ -71,14 +75,12 @@ def _shell_installs_cron(data: bytes) -> bool:
     return b"crontab" in data or b"/cron" in data
 
 
-def _sdk_or_helper(data: bytes) -> bool:
-    return mentions_sdk(data) or may_wrap_launcher(data)
-
-
-_PY = Step("scanner.launch.python_lang:analyze_python")
-_PY_SDK = Step("scanner.launch.sdk_python:detect_python", _sdk_or_helper)
-_JS = Step("scanner.launch.javascript:analyze_javascript")
-_JS_SDK = Step("scanner.launch.sdk_js:detect_javascript", mentions_sdk)
+# Most source files that name an agent (often the project's own name) hold nothing either step
+# reports; the gates (scanner.launch.gates) keep them from being parsed.
+_PY = Step("scanner.launch.python_lang:analyze_python", python_launches)
+_PY_SDK = Step("scanner.launch.sdk_python:detect_python", python_detectors)
+_JS = Step("scanner.launch.javascript:analyze_javascript", javascript_launches)
+_JS_SDK = Step("scanner.launch.sdk_js:detect_javascript", javascript_detectors)
 _CONFIGS = "scanner.launch.agent_configs"
 
 FILE_KINDS: tuple[FileKind, ...] = (

@@ -377,8 +377,10 @@ def _tool_tables() -> dict:
     }
 
 
-_CODE_EVAL = {"eval", "Function", "vm.runInNewContext", "vm.runInThisContext", "vm.runInContext", "vm.Script",
-              "node:vm.runInNewContext", "vm.compileFunction"}
+@lru_cache(maxsize=1)
+def _code_eval() -> frozenset[str]:
+    """rules/frameworks.yaml `javascript.code_eval`: calls that run their argument as code."""
+    return frozenset(str(n) for n in load_catalog().frameworks.section("javascript").get("code_eval") or ())
 
 
 class JsToolScan:
@@ -464,7 +466,11 @@ class JsToolScan:
         return None
 
     def scan(self) -> None:
+        # The helper-call budget is per process: each file and each tool starts with a whole one,
+        # so what is found does not depend on which files a worker read before.
+        fresh_budget()
         for fn, label, registration in self.entries():
+            fresh_budget()
             tainted = self._params(fn)
             if not tainted:
                 continue
@@ -508,7 +514,7 @@ class JsToolScan:
             return None, None
         args = d._args(node)
         name = mod.qualified(callee)
-        if name in _CODE_EVAL or name.rsplit(".", 1)[-1] in ("runInNewContext", "runInThisContext") and name.startswith(("vm", "node:vm")):
+        if name in _code_eval() or name.rsplit(".", 1)[-1] in ("runInNewContext", "runInThisContext") and name.startswith(("vm", "node:vm")):
             return (f"{name}() of the model's input", None) if args and _js_uses(d, args[0], tainted) else (None, None)
         if name.endswith(".default") and name not in self.table:
             name = name[: -len(".default")]

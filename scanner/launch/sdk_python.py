@@ -768,7 +768,7 @@ def _local_factory(d: PythonDetector, call: Call) -> bool:
     px = d.px
     words = _tool_list("factory_words")
     leaf = call.leaf.lower()
-    if not any(w in leaf for w in words) or not re.fullmatch(r"(get|make|create|build|load|new|init|setup|select)_?[a-z_]*", leaf):
+    if not any(w in leaf for w in words) or not _factory_name().fullmatch(leaf):
         return False
     keys = set(_tool_list("factory_keywords"))
     hosts = set(_tool_list("host_values"))
@@ -780,6 +780,12 @@ def _local_factory(d: PythonDetector, call: Call) -> bool:
                         fix=_alternative("agent-local-environment-factory"), confidence=Confidence.MEDIUM)
             return True
     return False
+
+
+@lru_cache(maxsize=1)
+def _factory_name() -> re.Pattern[str]:
+    prefixes = "|".join(re.escape(p) for p in _tool_list("factory_prefixes"))
+    return re.compile(rf"(?:{prefixes})_?[a-z_]*")
 
 
 _HANDLERS = (_claude, _openai_agents, _langchain, _autogen, _crewai, _smolagents, _oi, _others, _local_factory)
@@ -997,7 +1003,7 @@ class ToolScan:
         """What the call runs with the model's input in command position, or None."""
         px = self.px
         name = call.name
-        if name in ("exec", "eval") and call.positional and _uses(px, call.positional[0], tainted):
+        if name in _tool_list("code_eval") and call.positional and _uses(px, call.positional[0], tainted):
             return f"{name}() of the model's input"
         spec = self.table.get(name)
         if spec is None:

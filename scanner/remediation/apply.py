@@ -62,6 +62,9 @@ from scanner.remediation.syntax import js_prop as _js_prop
 from scanner.remediation.syntax import js_prop_key as _js_prop_key
 from scanner.remediation.syntax import js_unwrap as _js_unwrap
 from scanner.remediation.syntax import too_deep as _too_deep
+from scanner.discover.bounded import read_bounded
+from scanner.project.files import MAX_LINKED_BYTES
+from scanner.project.module_paths import python_module_path
 from scanner.remediation.write import safe_write, unsafe_reason
 
 _PY_LAUNCHERS = {"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen"}
@@ -159,14 +162,15 @@ def _multiplexers() -> frozenset[str]:
 
 
 def plan_apply(root: Path, result: ScanResult, runner: str, key_names: dict[str, tuple[str, ...]], *,
-               anchored: bool = True, runner_env: frozenset[str] = frozenset()) -> ApplyPlan:
+               anchored: bool = True, runner_env: frozenset[str] = frozenset(), preview: bool = False) -> ApplyPlan:
     """Work out every rewrite for the sites that need one; nothing is written here.
 
     `runner` is the generated agent-bwrap.sh by its path from the repository root. With
     `anchored` (the default), rewritten launches reach it from wherever their program runs (see
     `LaunchCtx`), configuration sites are rewritten to their safe values, and `runner_env` names
     the variables the runner already hands on; without it only argv launches are rewritten, with
-    the runner path as given."""
+    the runner path as given. A `preview` plan (the report's) has the same edits, and may give a
+    shorter reason for a site it cannot rewrite."""
     plan = ApplyPlan()
     runner_text = runner if runner.startswith(("./", "/", "../")) else "./" + runner
     blocking = _blocking(result)
@@ -224,7 +228,8 @@ def plan_apply(root: Path, result: ScanResult, runner: str, key_names: dict[str,
         ctx = LaunchCtx(depth=depth, runner_env=runner_env,
                         esm=_js_is_esm(root, path, text) if path.endswith(_JS_EXTENSIONS) else False) \
             if anchored else None
-        new, done, manual, notes, explained = _rewrite_file(path, text, items, runner_text, key_names, result, ctx)
+        new, done, manual, notes, explained = _rewrite_file(path, text, items, runner_text, key_names, result, ctx,
+                                                            preview, root if root.is_dir() else None)
         plan.rewritten.extend(s for s in done if s not in plan.rewritten)
         plan.explained.update(explained)
         plan.manual.extend(manual)
@@ -369,7 +374,8 @@ def _workflow_workdir(text: str, line: int) -> bool:
 
 
 def _rewrite_file(path: str, text: str, tasks: list[_Task], runner: str, key_names: dict[str, tuple[str, ...]],
-                  result: ScanResult, ctx: LaunchCtx | None = None
+                  result: ScanResult, ctx: LaunchCtx | None = None, preview: bool = False,
+                  root: Path | None = None,
                   ) -> tuple[str, list[LaunchSite], list[Manual], list[str], dict[str, str]]:
     """All the rewrites of one file: the new text, the sites rewritten, the manual ones, notes, and
     what each rewrite that is not the rule's own fix does (site id -> explanation)."""
@@ -395,7 +401,8 @@ def _rewrite_file(path: str, text: str, tasks: list[_Task], runner: str, key_nam
     for item in by_kind.get("python-framework", []):
         launcher = item.sites[0].launcher
         try:
-            new, more = frameworks.rewrite_python_framework(new, launcher, item.lines, keys_of(item.sites))
+            new, more = frameworks.rewrite_python_framework(new, launcher, item.lines, keys_of(item.sites),
+                                                            preview=preview)
             notes.extend(more)
             done.extend(item.sites)
         except configs.Manual as exc:
@@ -406,7 +413,8 @@ def _rewrite_file(path: str, text: str, tasks: list[_Task], runner: str, key_nam
     python = [s for item in by_kind.get("python-call", []) for s in item.sites]
     if python:
         # One pass over one syntax tree, so an import added at the top moves no other site.
-        new, outcome = _rewrite_python(new, python, runner, key_names, ctx)
+        imported = (lambda tree: _imported_list_functions(root, path, tree)) if root is not None else None
+        new, outcome = _rewrite_python(new, python, runner, key_names, ctx, imported)
         for site in python:
             (fail(site, outcome[site.site_id], _group(outcome[site.site_id])) if outcome[site.site_id]
              else done.append(site))
@@ -944,8 +952,10 @@ _AST_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, 
 
 
 def _rewrite_python(text: str, sites: list[LaunchSite], runner: str,
-                    key_names: dict[str, tuple[str, ...]], ctx: LaunchCtx | None = None) -> tuple[str, dict[str, str]]:
+                    key_names: dict[str, tuple[str, ...]], ctx: LaunchCtx | None = None,
+                    imported: Callable[[ast.Module], frozenset[str]] | None = None) -> tuple[str, dict[str, str]]:
     """Rewrite `sites` (Python subprocess launches of one file); with `ctx`, anchored (see LaunchCtx).
+    `imported`: the functions the file imports from repository modules that return a list there.
 
     Returns the new text and, per site id, "" when it was rewritten or the reason it was not.
     """
@@ -1024,7 +1034,7 @@ def _rewrite_python(text: str, sites: list[LaunchSite], runner: str,
                     outcome[site.site_id] = "os.system is not called with one command"
                     continue
             if helpers is None:
-                helpers = _ast_list_functions(tree)
+                helpers = _ast_list_functions(tree) | (imported(tree) if imported is not None else frozenset())
         hint = _ast_env_var_entries(tree, call) if ctx is not None else None
         build, reason = _py_call_builder(node, site, runner, keys, environ, ctx=ctx, osname=osname,
                                          helpers=helpers or frozenset(), env_hint=hint)
@@ -1312,6 +1322,38 @@ def _ast_list_functions(tree: ast.Module) -> frozenset[str]:
 
         if returns and all(listy(r.value) for r in returns):
             out.add(node.name)
+    return frozenset(out)
+
+
+class _RepositoryFiles:
+    """The regular files of a repository, for resolving an import to its module's path."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __contains__(self, rel: object) -> bool:
+        path = self.root / str(rel)
+        return isinstance(rel, str) and not unsafe_reason(self.root, rel) and path.is_file()
+
+
+def _imported_list_functions(root: Path, path: str, tree: ast.Module) -> frozenset[str]:
+    """Functions the file imports by name from a repository module (`from .commands import
+    claude_argv`) that return a list there: their call can be spread into a new argv, as a
+    same-file helper's can."""
+    files = _RepositoryFiles(root)
+    out: set[str] = set()
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        rel = python_module_path(files, path, "." * node.level + (node.module or ""))
+        data, cut = read_bounded(root / rel, MAX_LINKED_BYTES) if rel is not None else (b"", "none")
+        if cut:
+            continue
+        try:
+            listed = _ast_list_functions(ast.parse(data))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        out.update(a.asname or a.name for a in node.names if a.name in listed)
     return frozenset(out)
 
 
@@ -2425,7 +2467,7 @@ def _report_plan(root: Path, result: ScanResult) -> ApplyPlan:
     except Exception:  # noqa: BLE001 - a spec value that cannot be rendered: no runner names then
         spec = None
     runner_env = frozenset((*spec.secrets, *spec.pass_env)) if spec is not None else frozenset()
-    return plan_apply(root, result, "./sandbox/agent-bwrap.sh", key_names(result), runner_env=runner_env)
+    return plan_apply(root, result, "./sandbox/agent-bwrap.sh", key_names(result), runner_env=runner_env, preview=True)
 
 
 def finding_fixes(root: Path, result: ScanResult) -> dict[tuple[str, str], Any]:

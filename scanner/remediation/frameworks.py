@@ -33,6 +33,10 @@ TS_SANDBOX = "{ enabled: true, allowUnsandboxedCommands: false }"
 _OPTION_CLASSES = {"ClaudeAgentOptions", "ClaudeCodeOptions"}
 _SMOL_AGENTS = {"CodeAgent", "ToolCallingAgent", "MultiStepAgent"}
 _AUTOGEN_AGENTS = {"UserProxyAgent", "AssistantAgent", "ConversableAgent", "GroupChatManager"}
+_CREW_AGENT = "Agent"
+_CREW_INTERPRETER = "CodeInterpreterTool"
+_MCP_CLIENTS = {"StdioServerParameters", "StdioServerParams", "MCPServerStdio"}
+_OI_SWITCH = "auto_run"
 
 Edit = tuple[int, int, str]
 
@@ -104,16 +108,27 @@ def _remove_list_item(text: str, lst: Any, index: int, positions: Any, starts: l
     return (start, end, "")
 
 
+def _edits_nothing(text: str) -> bool:
+    """Whether the file names none of the calls and attributes the rewrite below edits for a
+    launcher other than the Agent SDK's (the SDK's options may be edited by value alone)."""
+    names = sorted({*_SMOL_AGENTS, _AG_LOCAL, *_AUTOGEN_AGENTS, _CREW_AGENT, _CREW_INTERPRETER, *_MCP_CLIENTS, _OI_SWITCH})
+    return re.search(r"(?<![\w])(?:" + "|".join(names) + r")(?![\w])", text, re.ASCII) is None
+
+
 def rewrite_python_framework(text: str, site_launcher: str, finding_lines: Iterable[int],
-                             model_keys: Iterable[str] = ()) -> tuple[str, list[str]]:
-    """The framework's own safe option, set where the scan found the hazard (see the module doc)."""
+                             model_keys: Iterable[str] = (), *, preview: bool = False) -> tuple[str, list[str]]:
+    """The framework's own safe option, set where the scan found the hazard (see the module doc).
+    With `preview` (the report's FIX section, which shows edits and not why there is none), a
+    file with nothing to edit is not parsed."""
+    claude = site_launcher.startswith(("claude_agent_sdk", "claude_code_sdk")) or site_launcher in _OPTION_CLASSES
+    if preview and not claude and _edits_nothing(text):
+        raise Manual(f"{site_launcher} has no option blastwall can switch to a safe value here")
     import libcst as cst
 
     module, positions, starts, wrapper = _py_positions(text)
     lines = set(finding_lines)
     edits: list[Edit] = []
     notes: list[str] = []
-    claude = site_launcher.startswith(("claude_agent_sdk", "claude_code_sdk")) or site_launcher in _OPTION_CLASSES
     sandbox_added = False
     ag_calls: list[Any] = []
     for node in positions:
@@ -144,25 +159,25 @@ def rewrite_python_framework(text: str, site_launcher: str, finding_lines: Itera
                 ag_calls.append(node)
             elif name in _AUTOGEN_AGENTS and on_finding and "code_execution_config" in keywords:
                 edits.extend(_autogen(keywords["code_execution_config"].value, positions, starts, notes))
-            elif name == "Agent" and on_finding and "code_execution_mode" in keywords:
+            elif name == _CREW_AGENT and on_finding and "code_execution_mode" in keywords:
                 value = keywords["code_execution_mode"].value
                 if string_value(value) in ("unsafe", "unrestricted"):
                     edits.append((*_span(positions, starts, value), _quote_like(value, "safe")))
                     notes.append('CrewAI code_execution_mode="safe" (Docker)')
-            elif name == "Agent" and on_finding and "allow_code_execution" in keywords \
+            elif name == _CREW_AGENT and on_finding and "allow_code_execution" in keywords \
                     and "code_execution_mode" not in keywords:
                 edits.append(_add_kwarg(node, "code_execution_mode", '"safe"', positions, starts, text))
                 notes.append('CrewAI code_execution_mode="safe" (Docker)')
-            elif name == "CodeInterpreterTool" and on_finding and "unsafe_mode" in keywords:
+            elif name == _CREW_INTERPRETER and on_finding and "unsafe_mode" in keywords:
                 value = keywords["unsafe_mode"].value
                 if isinstance(value, cst.Name) and value.value == "True":
                     edits.append((*_span(positions, starts, value), "False"))
                     notes.append("CodeInterpreterTool runs code in Docker (unsafe_mode=False)")
-            elif name in ("StdioServerParameters", "StdioServerParams", "MCPServerStdio") and on_finding:
+            elif name in _MCP_CLIENTS and on_finding:
                 edits.extend(_mcp_env(node, keywords, positions, starts, notes))
         elif isinstance(node, cst.Assign) and on_finding and len(node.targets) == 1 \
                 and isinstance(node.targets[0].target, cst.Attribute) \
-                and node.targets[0].target.attr.value == "auto_run" \
+                and node.targets[0].target.attr.value == _OI_SWITCH \
                 and isinstance(node.value, cst.Name) and node.value.value == "True":
             edits.append((*_span(positions, starts, node.value), "False"))
             notes.append("Open Interpreter asks before running code (auto_run = False)")
