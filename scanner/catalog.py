@@ -145,6 +145,28 @@ class AllowRules:
 
 
 @dataclass(frozen=True)
+class SdkOptionNames:
+    """How one language spells the Claude Agent SDK's options (rules/frameworks.yaml
+    `claude_agent_sdk_options`); "" for an option the language does not have."""
+
+    language: str
+    written: str  # how a set option reads in evidence: "{name}={value}"
+    permission_mode: str
+    allowed_tools: str
+    sandbox: str
+    env: str
+    skip_permissions: str = ""
+    disallowed_tools: str = ""
+    tools: str = ""
+    sandbox_enabled: str = ""
+    user: str = ""
+    abort: str = ""
+
+    def spell(self, name: str, value: object) -> str:
+        return self.written.format(name=name, value=value)
+
+
+@dataclass(frozen=True)
 class AgentAction:
     """A GitHub Action that runs an agent (rules/actions.yaml `actions`)."""
 
@@ -267,6 +289,17 @@ class Catalog:
 
     def read_only_tools(self, agent_id: str) -> frozenset[str]:
         return frozenset(str(t) for t in self.permissions.section("read_only_tools").get(agent_id) or ())
+
+    # -- rules/frameworks.yaml ----------------------------------------------------------------------
+
+    @cached_property
+    def _sdk_option_names(self) -> dict[str, SdkOptionNames]:
+        return {str(language): SdkOptionNames(language=str(language), **{str(k): str(v) for k, v in row.items()})
+                for language, row in self.frameworks.section("claude_agent_sdk_options").items()}
+
+    def claude_sdk_options(self, language: str) -> SdkOptionNames:
+        """The Claude Agent SDK's option names in `language` (python, javascript)."""
+        return self._sdk_option_names[language]
 
     # -- rules/containment.yaml: wrappers --------------------------------------------------------
 

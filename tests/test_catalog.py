@@ -56,6 +56,20 @@ def test_framework_alternatives_used_by_the_detectors_exist() -> None:
     assert set(data) <= used, f"unused alternatives: {sorted(set(data) - used)}"
 
 
+def test_claude_sdk_option_names_are_all_judged() -> None:
+    """Every row of `claude_agent_sdk_options` names an option the one judge reads, in both languages."""
+    import re
+
+    judge = (ROOT / "scanner" / "launch" / "claude_options.py").read_text()
+    asked = set(re.findall(r'opts\.get\("([a-z_]+)"\)', judge)) | set(re.findall(r"\bn\.([a-z_]+)\b", judge))
+    table = yaml.safe_load((RULES / "frameworks.yaml").read_text())["claude_agent_sdk_options"]
+    assert set(table) == {"python", "javascript"}
+    for language, row in table.items():
+        assert set(row) - {"written"} <= asked, (language, sorted(set(row) - asked))
+        names = load_catalog().claude_sdk_options(language)
+        assert names.spell(names.permission_mode, "plan") in ("permission_mode=plan", "permissionMode: plan")
+
+
 @pytest.mark.parametrize("name", ["permissions", "config_files", "actions", "frameworks", "containment", "mcp_servers"])
 def test_knowledge_files_match_their_schemas(name: str) -> None:
     jsonschema = pytest.importorskip("jsonschema")

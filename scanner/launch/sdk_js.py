@@ -10,15 +10,14 @@ from tree_sitter import Node
 
 from scanner.launch.base import Analysis, LaunchFound, launch_tables
 from scanner.launch.javascript import fresh_budget, import_bindings, js_module
+from scanner.launch.claude_options import ClaudeOptions, judge_options, judge_session
 from scanner.launch.sdk_sites import JS_STRINGS, SiteBuilder, command_comes_from
-from scanner.launch.sdk_python import passive_session, read_only
 from scanner.catalog import load_catalog
 from scanner.launch.commandline import Word
 from scanner.containment.reader import EnvInfo
-from scanner.model import Boundary, Confidence, EnvMode, FactKind, Location
-from scanner.parse.trees import JS_READS, reads_any
+from scanner.model import Boundary, EnvMode, FactKind, Location
+from scanner.parse.trees import JS_READS, UNSET, reads_any
 
-_UNSET = object()
 
 
 @lru_cache(maxsize=1)
@@ -76,24 +75,24 @@ class JsDetector:
 
     def const(self, node: Node | None, depth: int = 0):
         if node is None or depth > 5:
-            return _UNSET
+            return UNSET
         if node.type in ("as_expression", "satisfies_expression", "parenthesized_expression") and node.named_children:
             return self.const(node.named_children[0], depth + 1)
         if node.type in ("identifier", "shorthand_property_identifier"):
             target = self.mod.resolve(node) if node.type == "identifier" else self._resolve_short(node)
-            return self.const(target, depth + 1) if target is not None else _UNSET
+            return self.const(target, depth + 1) if target is not None else UNSET
         if node.type == "string":
             return self.mod.word(node).text
         if node.type == "template_string":
             w = self.mod.word(node)
-            return _UNSET if w.dynamic else w.text
+            return UNSET if w.dynamic else w.text
         if node.type == "true":
             return True
         if node.type == "false":
             return False
         if node.type in ("null", "undefined"):
             return None
-        return _UNSET
+        return UNSET
 
     def forms(self, node: Node, depth: int = 0) -> list[Node]:
         """The values an expression can take: both sides of `c ? a : b`, `a || b`, `a ?? b`."""
@@ -132,14 +131,17 @@ class JsDetector:
             return None
         return self.mod.options(node)
 
-    def strings(self, node: Node | None) -> list[str] | None:
-        if node is None:
-            return None
-        if node.type == "identifier":
+    def strings(self, node: Node | None) -> list[str | None] | None:
+        """An array's items (None for one that is not a constant string); None when not an array."""
+        if node is not None and node.type == "identifier":
             node = self.mod.resolve(node)
+        elif node is not None and node.type == "shorthand_property_identifier":
+            node = self._resolve_short(node)
         if node is None or node.type != "array":
             return None
-        return [v for v in (self.const(c) for c in node.named_children) if isinstance(v, str)]
+        return [v if isinstance(v, str) else None for v in (self.const(c) for c in node.named_children)]
+
+    mapping = options  # the name the language-neutral readers (launch/claude_options.py) ask for
 
     def env_opts(self, opts: dict[str, Node]) -> dict[str, Node]:
         """`{ env }` shorthand: hand the env reader the object the name holds."""
@@ -220,59 +222,10 @@ class JsDetector:
         if "env" not in opts:
             env = EnvInfo(EnvMode.INHERITED, self.loc(call), "the Agent SDK passes process.env when options.env is not set")
         site.set_env(env.mode, env.detail, env.location)
-        site.secrets((w.text, w.location) for w in env.names)
-        cat = load_catalog()
-        sandbox = opts.get("sandbox")
-        sb = self.options(sandbox) if sandbox is not None else None
-        enabled = self.const(sb.get("enabled")) if sb is not None and "enabled" in sb else _UNSET
-
-        def off(value) -> bool:  # the mode approves without a person (rules/permissions.yaml)
-            meaning = cat.approval_mode("claude-code", value)
-            return meaning is not None and meaning.approvals_off(confined=enabled is True)
-
-        mode = opts.get("permissionMode")
-        if mode is not None:
-            value = self.const(mode)
-            forms = self.forms(mode) if value is _UNSET else []
-            worst = next((f for f in forms if off(self.const(f))), None)
-            if off(value):
-                site.fact(FactKind.BYPASS_FLAG, f"permissionMode: {value}", self.loc(mode))
-            elif worst is not None:
-                # One of several modes the value can take is a bypass: judged on it, less certain.
-                site.report("agent-permission-bypass", self.loc(worst),
-                            f"Claude Agent SDK can run with permissionMode: {self.const(worst)} (one of the modes "
-                            f"`{self.short(mode)}` can take): its approval prompts are then off with no sandbox "
-                            "to contain what it does.", confidence=Confidence.MEDIUM)
-            elif value is _UNSET:
-                site.unknown(f"the permission mode `{self.short(mode)}`", self.loc(mode))
-        skip = opts.get("allowDangerouslySkipPermissions")
-        if skip is not None and self.const(skip) is True:
-            site.fact(FactKind.BYPASS_FLAG, "allowDangerouslySkipPermissions: true", self.loc(skip))
-        tools = self.strings(opts.get("allowedTools"))
-        if tools and any(cat.allows_any_shell("claude-code", t) for t in tools):
-            site.fact(FactKind.BYPASS_FLAG, "allowedTools: [\"Bash\"]", self.loc(opts["allowedTools"]))
-        if sandbox is not None:
-            if enabled is True:
-                site.contain(Boundary.AGENT_SANDBOX, "Claude Code sandbox")
-                site.fact(FactKind.AGENT_SANDBOX, "sandbox enabled", self.loc(sandbox))
-            elif sb is None or enabled is _UNSET and "enabled" in sb:
-                site.contain(Boundary.UNKNOWN, "Claude Code sandbox")
-                site.unknown(f"whether the sandbox `{self.short(sandbox)}` is enabled", self.loc(sandbox))
-        self._timeout(site, call, opts)
-        tools_node = self.mod.resolve(opts["allowedTools"]) if opts.get("allowedTools") is not None and \
-            opts["allowedTools"].type == "identifier" else opts.get("allowedTools")
-        tools = [v if isinstance(v, str) else None for v in (self.const(c) for c in tools_node.named_children)] \
-            if tools_node is not None and tools_node.type == "array" else None
-        mode_value = self.const(mode) if mode is not None else None
-        if not site.has_bypass() and passive_session(mode_value, tools):
-            # Only reading tools, in a mode that asks first: a session that talks and reads.
-            read_only(site, f"allowedTools: {tools}", self.loc(opts["allowedTools"]))
+        options = ClaudeOptions(opts, self, load_catalog().claude_sdk_options("javascript"))
+        judge_options(site, options)
+        judge_session(site, options)
         self.out.append(site.build())
-
-    def _timeout(self, site: SiteBuilder, call: Node, opts: dict[str, Node]) -> None:
-        signal = opts.get("abortController") or opts.get("signal")
-        if signal is not None and "timeout" in self.text(self.mod.resolve(signal) or signal):
-            site.fact(FactKind.TIMEOUT, "AbortSignal.timeout", self.loc(signal))
 
     # Codex SDK ------------------------------------------------------------------------------
 
@@ -319,7 +272,7 @@ class JsDetector:
                 site.contain(Boundary.NONE, "")
                 site.facts = [f for f in site.facts if f.kind != FactKind.AGENT_SANDBOX]
                 site.fact(FactKind.BYPASS_FLAG, f"sandboxMode: {value}", self.loc(mode))
-            elif value is _UNSET:
+            elif value is UNSET:
                 site.contain(Boundary.UNKNOWN, "Codex sandbox")
                 site.unknown(f"the sandbox mode `{self.short(mode)}`", self.loc(mode))
         policy = opts.get("approvalPolicy")
@@ -538,7 +491,7 @@ class JsToolScan:
         shell = False
         if opts is not None:
             o = d.options(opts) or {}
-            shell = "shell" in o and d.const(o["shell"]) not in (False, None, _UNSET)
+            shell = "shell" in o and d.const(o["shell"]) not in (False, None, UNSET)
         if _js_uses(d, args[0], tainted) and (self._whole(args[0], tainted) or shell and self._command(args[0], tainted)):
             return f"{name} of the model's program", opts
         if len(args) > 1 and args[1].type == "array":

@@ -25,6 +25,7 @@ from scanner.project.python_module import (
     enclosing,
     nodes_of,
 )
+from scanner.launch.claude_options import ClaudeOptions, judge_options, judge_session
 from scanner.launch.sdk_sites import COMMAND_POSITION, PY_STRINGS, SiteBuilder, command_comes_from
 from scanner.catalog import load_catalog
 from scanner.launch.commandline import Word
@@ -188,44 +189,11 @@ def _claude(d: PythonDetector, call: Call) -> bool:
                      px.loc(options_node))
         d.emit(site)
         return True
-    _claude_options(site, px, opts)
+    options = _claude_options(site, px, opts)
     _claude_callers(d, call, options_node, site)
-    _claude_passive(site, px, opts)
+    judge_session(site, options)
     d.emit(site)
     return True
-
-
-def passive_session(mode, tools: list[str | None] | None) -> bool:
-    """A session whose tools only read (rules/permissions.yaml `read_only_tools`), in a mode that
-    asks before anything else (and nobody is there to answer): it can talk and read, not act."""
-    cat = load_catalog()
-    meaning = cat.approval_mode("claude-code", mode)
-    reads = cat.read_only_tools("claude-code")
-    return (mode is None or (meaning is not None and meaning.asks_first)) and tools is not None and all(
-        t in reads for t in tools)
-
-
-def _claude_passive(site: SiteBuilder, px: PythonModule, opts: dict[str, Node]) -> None:
-    mode_node, tools_node = opts.get("permission_mode"), opts.get("allowed_tools")
-    mode = px.const(mode_node) if mode_node is not None else None
-    tools = px.strings(tools_node) if tools_node is not None else None
-    if site.has_bypass() or not passive_session(mode, tools):
-        return
-    read_only(site, f"allowed_tools={tools} in the {mode or 'default'} permission mode",
-              px.loc(tools_node) if tools_node is not None else site.location)
-
-
-def read_only(site: SiteBuilder, what: str, at: Location) -> None:
-    """A session that can talk and read but not act: no inline launch of an acting agent, no
-    unbounded-session finding; the environment it inherits stays listed, as hardening."""
-    site.fact(FactKind.READ_ONLY_SESSION, what, at)
-    for rule in (INLINE, "agent-inherits-environment", "agent-unbounded-session"):
-        site.supersede(rule)
-    env = next((f for f in site.facts if f.kind == FactKind.ENV_INHERITED), None)
-    if env is not None:
-        site.report("agent-inherits-environment", env.location,
-                    f"{site.agent_name} receives the operator's whole environment ({env.value}); the session only "
-                    f"reads ({what}), so this is hardening, not an agent acting as the operator.", contained=True)
 
 
 _CALLER_FACTS = ("bypass-flag", "user-root")
@@ -263,70 +231,11 @@ def _claude_callers(d: PythonDetector, call: Call, options_node: Node | None, si
     px.bound = {}
 
 
-def _claude_options(site: SiteBuilder, px: PythonModule, opts: dict[str, Node]) -> None:
-    cat = load_catalog()
-    sandbox = opts.get("sandbox")
-    sb = px.mapping(sandbox) if sandbox is not None else None
-    enabled = px.const(sb.get("enabled")) if sb is not None and "enabled" in sb else UNSET
-
-    def off(value) -> bool:  # the mode approves without a person (rules/permissions.yaml)
-        meaning = cat.approval_mode("claude-code", value)
-        return meaning is not None and meaning.approvals_off(confined=enabled is True)
-
-    def unasked(value) -> bool:  # nobody is asked at all: every tool the rules do not deny runs
-        meaning = cat.approval_mode("claude-code", value)
-        return meaning is not None and not meaning.asks
-
-    mode = opts.get("permission_mode")
-    bypass_mode = False
-    if mode is not None:
-        values = px.const_forms(mode)
-        value = values[0] if len(values) == 1 else UNSET
-        bypassing = [v for v in values if off(v)]
-        if len(values) == 1 and off(value):
-            bypass_mode = unasked(value)
-            site.fact(FactKind.BYPASS_FLAG, f"permission_mode={value}", px.loc(mode))
-        elif bypassing:
-            # Several possible modes, one of them a bypass: judged on that form, less certain.
-            bypass_mode = any(unasked(v) for v in bypassing)
-            at = next((f for f in px.forms(mode) if off(px.const(f))), mode)
-            site.report("agent-permission-bypass", px.loc(at),
-                        f"{site.agent_name} can run with permission_mode={bypassing[0]} (one of the modes "
-                        f"`{px.text(mode)}` can take): its approval prompts are then off with no sandbox "
-                        "to contain what it does.", confidence=Confidence.MEDIUM)
-        elif UNSET in values:
-            site.unknown(f"the permission mode `{px.text(mode)}`", px.loc(mode))
-    tools = opts.get("allowed_tools")
-    if tools is not None:
-        names = px.strings(tools)
-        target = px.deref(tools)
-        if names and any(cat.allows_any_shell("claude-code", n) for n in names if n):
-            site.fact(FactKind.BYPASS_FLAG, "allowed_tools=[\"Bash\"]", px.loc(tools))
-        elif bypass_mode and target is not None and target.type == "none" and not (
-                {"disallowed_tools", "tools"} & set(opts)):
-            site.fact(FactKind.BYPASS_FLAG, "allowed_tools=None under a bypass permission mode: every tool, Bash included, "
-                      "runs without a prompt", px.loc(target))
-    if sandbox is not None:
-        if enabled is True:
-            site.contain(Boundary.AGENT_SANDBOX, "Claude Code sandbox")
-            site.fact(FactKind.AGENT_SANDBOX, "sandbox enabled", px.loc(sandbox))
-        elif sb is None or (enabled is UNSET and "enabled" in sb):
-            site.contain(Boundary.UNKNOWN, "Claude Code sandbox")
-            site.unknown(f"whether the sandbox `{px.text(sandbox)}` is enabled", px.loc(sandbox))
-    user = opts.get("user")
-    if user is not None:
-        value = px.const(user)
-        if value in ("root", "0", 0):
-            site.fact(FactKind.USER_ROOT, "user=root", px.loc(user))
-        elif value is not None:
-            if site.boundary in (Boundary.NONE, Boundary.AGENT_SANDBOX):
-                site.contain(Boundary.OTHER_USER, f"user={value if isinstance(value, str) else px.text(user)}")
-            site.fact(FactKind.OTHER_USER, str(value) if value is not UNSET else px.text(user), px.loc(user))
-    env = opts.get("env")
-    if env is not None:
-        envmap = px.mapping(env)
-        if envmap is not None:
-            site.secrets((k, px.loc(v)) for k, v in envmap.items())
+def _claude_options(site: SiteBuilder, px: PythonModule, opts: dict[str, Node]) -> ClaudeOptions:
+    """Judge `ClaudeAgentOptions` fields by the rules every language shares (claude_options)."""
+    options = ClaudeOptions(opts, px, load_catalog().claude_sdk_options("python"))
+    judge_options(site, options)
+    return options
 
 
 # -- OpenAI Agents SDK --------------------------------------------------------------------

@@ -16,6 +16,11 @@ from tree_sitter import Language, Node, Parser
 from scanner.model import Location
 
 
+# What a value reader's `const` answers for a value that is not a constant here (one sentinel, so
+# that a judge shared by the Python and JavaScript readers can ask either).
+UNSET: Any = object()
+
+
 @lru_cache(maxsize=None)
 def language(name: str) -> Language:
     if name == "python":

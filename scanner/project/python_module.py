@@ -19,7 +19,7 @@ from tree_sitter import Node, Query, QueryCursor
 from scanner.launch.commandline import Word
 from scanner.containment.reader import EnvInfo
 from scanner.model import EnvMode, Location
-from scanner.parse.trees import SourceFile, language, returned_values
+from scanner.parse.trees import UNSET, SourceFile, language, returned_values
 
 # Scopes whose `return`s are not the enclosing function's.
 PY_NESTED_SCOPES = ("function_definition", "lambda", "class_definition")
@@ -27,8 +27,6 @@ PY_NESTED_SCOPES = ("function_definition", "lambda", "class_definition")
 STRING_TYPES = ("string", "concatenated_string")
 # Helper calls followed while reading one launch or site (bounds hostile input).
 FOLLOW_BUDGET = 200
-# What `const` answers for a value that is not a constant here.
-UNSET = object()
 
 
 Importer = Callable[[str], "PythonModule | None"]
@@ -581,6 +579,8 @@ class PythonModule:
 
     def text(self, node: Node) -> str:
         return " ".join(self.src.node_text(node).split())[:80]
+
+    short = text  # the name the language-neutral readers (launch/claude_options.py) ask for
 
     def deref(self, node: Node | None, depth: int = 0) -> Node | None:
         """Follow a name to the one value it holds in this file; None when it cannot be seen.
