@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.launch.base import Analysis, LaunchFound
+from scanner.launch.cfgjudge import ConfigTools
 from scanner.post.baseline import postprocess
 from scanner.catalog import Catalog
 from scanner.launch.commandline import CommandReader, Invocation, Unresolved, Word
@@ -196,7 +197,7 @@ def _children_cpu() -> float:
 
 
 class _Worker:
-    """Per-process state: the catalog, the reader and the judge are built once."""
+    """Per-process state: the catalog, the reader, the judges and the tools are built once."""
 
     def __init__(self, agents: tuple[ExtraAgent, ...] = ()) -> None:
         self.agents = agents
@@ -209,9 +210,12 @@ class _Worker:
         self.seeds = False  # the link stage's process: files read here are kept for it
         self.reader.scripts = self._script_commands
         self.reader.unread_scripts = self._unread_script_commands
+        # What analyzers and the link stage judge with: this scan's catalog, and its reader with
+        # the hooks into the repository's scripts.
+        self.tools = ConfigTools(self.catalog, self.reader, self.judge.containment)
         from scanner.launch import cfgjudge
 
-        cfgjudge.bind(self.reader)  # config analyzers read commands with this scan's catalog and hooks
+        cfgjudge.bind(self.tools)
 
     def _script_commands(self, spelled: str) -> list[list[Word]]:
         """Commands of a repo script that hand "$@" on; [] for anything outside the repo."""
@@ -305,7 +309,7 @@ class _Worker:
             return result
         src = SourceFile(cand.path, data)
         result.summary.update(summarize_source(kind, data))
-        analysis = Analysis(src, kind, self.catalog, self.project)
+        analysis = Analysis(src, kind, self.tools, self.project)
         result.parsed = True
         try:
             with file_budget(FILE_BUDGET_SECONDS):
@@ -553,7 +557,8 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     from scanner.project.links import link  # cross-file context: workflow -> script, compose -> Dockerfile, firewall scripts
 
     clock.lap("verdict")
-    sites, findings = link(main_worker.project, [c.path for c in walked.candidates], sites, findings, main_worker.judge)
+    sites, findings = link(main_worker.project, [c.path for c in walked.candidates], sites, findings,
+                          main_worker.judge, main_worker.tools)
     clock.add("links.files-read", float(main_worker.project.reads))
     clock.lap("links")
     before_disable = findings

@@ -114,7 +114,7 @@ def _through_runner(words: list[Word], spec: AgentSpec) -> Invocation | None:
     its arguments on ("$@"): the wrappers the script puts around it judge it like any launch."""
     if not ("/" in words[0].text or words[0].text.endswith(".sh")):
         return None
-    found = tools()[1].read(words, program=spec)
+    found = tools().reader.read(words, program=spec)
     if isinstance(found, Invocation) and any(layer.tool.startswith("script ") for layer in found.layers):
         return found
     return None
@@ -174,7 +174,7 @@ def _wrapper(words: list[Word]) -> tuple[Boundary | None, str, Egress, list[Fact
         i = 1
         from scanner.launch.cfgjudge import tools
 
-        value_flags = tools()[2].run_value_flags
+        value_flags = tools().judge.run_value_flags
         while i < len(rest) and rest[i].text.startswith("-"):
             flags.append(rest[i])
             flag = rest[i].text.split("=", 1)[0]

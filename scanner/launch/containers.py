@@ -63,7 +63,7 @@ def _project_var(path: str) -> bool:
 
 def host_kind(src: str) -> str:
     """Classify the host side of a mount with the shared containment vocabulary."""
-    judge = tools()[2]
+    judge = tools().judge
     norm = (src.replace("${localEnv:HOME}", "$HOME").replace("${localEnv:USERPROFILE}", "$HOME")
             .replace("${env:HOME}", "$HOME").replace("${localWorkspaceFolder}", ".")
             .replace("${containerWorkspaceFolder}", "."))
@@ -114,7 +114,7 @@ def mount_fact(spec: str, loc: Location) -> Fact | None:
 def docker_option_facts(options: str | list[Word], loc: Location | None = None) -> list[Fact]:
     """Facts from `docker run` flags (job container options, devcontainer runArgs)."""
     words = split_words(options, loc) if isinstance(options, str) else list(options)
-    facts, env_names = tools()[2].container_flag_facts(words)
+    facts, env_names = tools().judge.container_flag_facts(words)
     for name in env_names:
         fact = secret_fact(name.text, name.location)
         if fact is not None:
@@ -617,7 +617,7 @@ def _devcontainer() -> dict:
 
 
 def _devcontainer_agent(doc: Node, src):
-    cat = tools()[0]
+    cat = tools().catalog
     table = _devcontainer()
     agent_features, path_words = set(table.get("agent_features") or ()), set(table.get("feature_path_words") or ())
     hints: dict[str, str] = table.get("agent_hints") or {}

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from scanner.catalog import Catalog
 from scanner.launch.base import Analysis
+from scanner.launch.cfgjudge import ConfigTools
 from scanner.launch.shell import REPO_ROOT
 from scanner.parse.trees import SourceFile
 from scanner.project.files import ProjectFiles
@@ -90,10 +91,11 @@ class EntryResolver:
     """Follows commands to the repository files they run, and those files to the agent launches
     in them (memoised per file)."""
 
-    def __init__(self, project: ProjectFiles, catalog: Catalog, paths: set[str], by_path: dict[str, list[LaunchSite]],
+    def __init__(self, project: ProjectFiles, tools: ConfigTools, paths: set[str], by_path: dict[str, list[LaunchSite]],
                  foreign: bool = False, contained: bool = False):
         self.project = project
-        self.catalog = catalog
+        self.tools = tools
+        self.catalog = tools.catalog
         self.paths = paths  # the files a command may name: those blastwall reads
         self.by_path = by_path
         self._memo: dict[tuple[str, str, str], list[LaunchSite]] = {}
@@ -114,7 +116,7 @@ class EntryResolver:
         """A workflow or action file read with the parse its analyzer already made."""
         from scanner.launch.workflow import WorkflowReader
 
-        return WorkflowReader(Analysis(src, "workflow", self.catalog, self.project))
+        return WorkflowReader(Analysis(src, "workflow", self.tools, self.project))
 
     def resolve(self, spelled: str, base: str, action_dir: str = "") -> str | None:
         """A path as a command spells it, as a repository file, or None."""
@@ -704,7 +706,7 @@ def step_reaches(resolver: EntryResolver, reader, job, step, depth: int = 0, act
     return out
 
 
-def entry_links(project: ProjectFiles, catalog: Catalog, paths, by_path):  # type: ignore[no-untyped-def]
+def entry_links(project: ProjectFiles, tools: ConfigTools, paths, by_path):  # type: ignore[no-untyped-def]
     """Launch sites for workflow steps (and calling jobs) that start a repository file which
     launches an agent, with the job's findings; and the reached launches, bounded by the job's
     timeout and marked with the step that starts them."""
@@ -713,7 +715,7 @@ def entry_links(project: ProjectFiles, catalog: Catalog, paths, by_path):  # typ
     if not any(s.agent != "unknown" for sites in by_path.values() for s in sites):
         return new_sites, reached
     existing = {s.site_id for sites in by_path.values() for s in sites}
-    resolver = EntryResolver(project, catalog, set(paths), by_path)  # one memo for every workflow
+    resolver = EntryResolver(project, tools, set(paths), by_path)  # one memo for every workflow
     for path in paths:
         if not _WORKFLOW.search(path):
             continue
@@ -876,7 +878,7 @@ def compose_links(project: ProjectFiles, paths, by_path):  # type: ignore[no-unt
     return out
 
 
-def scheduler_links(project: ProjectFiles, catalog: Catalog, paths, by_path):  # type: ignore[no-untyped-def]
+def scheduler_links(project: ProjectFiles, tools: ConfigTools, paths, by_path):  # type: ignore[no-untyped-def]
     """Launch sites for scheduler entries (crontab lines, launchd jobs, systemd services, crontab
     lines a script installs) that start a repository file which launches an agent, with their
     findings; and, for each launch reached, the facts it learns from the entry (who starts it,
@@ -902,7 +904,7 @@ def scheduler_links(project: ProjectFiles, catalog: Catalog, paths, by_path):  #
     for path, (kind, src) in files.items():
         if path.endswith(".timer"):
             timers.update(schedulers.timer_schedules(src))
-    resolver = EntryResolver(project, catalog, set(paths), by_path, foreign=True, contained=True)
+    resolver = EntryResolver(project, tools, set(paths), by_path, foreign=True, contained=True)
     existing = {s.site_id for sites in by_path.values() for s in sites}
     for path, (kind, src) in sorted(files.items()):
         for entry in schedulers.entries(kind, src, timers):
@@ -929,7 +931,7 @@ def scheduler_links(project: ProjectFiles, catalog: Catalog, paths, by_path):  #
             if not sites:
                 continue
             guessed = any(resolver._foreign_parts(t) and resolver.foreign_file(t) for t in entry.tokens())
-            for site, findings in schedulers.scheduled_sites(entry, sites, via, existing, catalog, guessed):
+            for site, findings in schedulers.scheduled_sites(entry, sites, via, existing, tools.catalog, guessed):
                 existing.add(site.site_id)
                 new_sites.append((site, findings))
             for target in sites:
