@@ -145,6 +145,7 @@ class WorkflowReader:
     def __init__(self, analysis: Analysis):
         self.analysis = analysis
         self.src: SourceFile = analysis.source
+        self.tools = analysis.tools
         self.cat = analysis.catalog
         # The link stage reads the same workflow again to follow its steps: one parse for both.
         self.root = analysis.shared("yaml", lambda: load_yaml(self.src.text, analysis.notes), keep=True)
@@ -333,9 +334,9 @@ class WorkflowReader:
         if cont.is_map:
             opts = cont.get("options")
             if opts is not None:
-                facts.extend(docker_option_facts(opts.text(), self.loc(opts)))
+                facts.extend(docker_option_facts(self.tools, opts.text(), self.loc(opts)))
             for vol in (cont.get("volumes").seq() if cont.get("volumes") is not None else []):
-                fact = volume_fact(vol.text(), self.loc(vol))
+                fact = volume_fact(self.tools, vol.text(), self.loc(vol))
                 if fact is not None:
                     facts.append(fact)
             job.facts.extend(self._env_facts(cont.get("env")))

@@ -832,7 +832,7 @@ def _carry(site: LaunchSite, reader, job, step, reach: StepReach) -> LaunchSite:
     return replace(site, containment=replace(c, facts=tuple(facts), unknowns=unknowns))
 
 
-def compose_links(project: ProjectFiles, paths, by_path):  # type: ignore[no-untyped-def]
+def compose_links(project: ProjectFiles, tools: ConfigTools, paths, by_path):  # type: ignore[no-untyped-def]
     """A Dockerfile's agent launch, run by a compose service built from it."""
     from scanner.parse.cfgtree import load_yaml
     from scanner.discover.filenames import is_compose
@@ -856,7 +856,7 @@ def compose_links(project: ProjectFiles, paths, by_path):  # type: ignore[no-unt
             targets = [s for s in by_path.get(dockerfile or "", []) if s.surface == "dockerfile"]
             if not targets:
                 continue
-            inv_own, _ = compose_agent(src, svc)
+            inv_own, _ = compose_agent(tools, src, svc)
             if inv_own is not None and svc.get("command") is not None:
                 continue  # the service's own command replaces the image's
             dsrc = project.source(dockerfile)
@@ -868,11 +868,11 @@ def compose_links(project: ProjectFiles, paths, by_path):  # type: ignore[no-unt
                 extra.extend(image_facts(summary["base"], dsrc.loc(summary["base_line"])))
             if summary["user"]:
                 extra.append(_user_fact(summary["user"], dsrc.loc(summary["user_line"])))
-            for line, _kind, item in dockerfile_invocations(dsrc, summary["launches"]):
+            for line, _kind, item in dockerfile_invocations(tools, dsrc, summary["launches"]):
                 for site in targets:
                     if site.location.line != line or not isinstance(item, Invocation):
                         continue
-                    new = compose_site(src, doc, name, svc, item, extra)
+                    new = compose_site(tools, src, doc, name, svc, item, extra)
                     out.append(replace(new, site_id=site.site_id, location=site.location,
                                        launcher=f"compose service `{name}` ({path})"))
     return out

@@ -79,7 +79,7 @@ def link(project: ProjectFiles, paths: list[str], sites: list[LaunchSite], findi
     for sid, site in reached.items():
         replaced.setdefault(sid, site)
     added.extend(new_sites)
-    for site in workflow_links.compose_links(project, paths, by_path):
+    for site in workflow_links.compose_links(project, tools, paths, by_path):
         replaced[site.site_id] = site
 
     # Scheduler entries: their sites come with their findings (an inline launch at the entry
