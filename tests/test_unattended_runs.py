@@ -183,7 +183,7 @@ def test_crontab_lines() -> None:
         "30 2 1,15 * * /opt/app/report.sh --to=ops 50% done\n"
         "@reboot ~/bin/start.sh\n"
         "1 2 3 4 5\n").encode())
-    found = schedulers.crontab_entries(src)
+    found = schedulers.crontab_entries(ConfigTools.of(load_catalog()), src)
     assert [(e.location.line, e.user, e.shell) for e in found] == [
         (3, "root", "/opt/app/run.sh"), (4, "deploy", "cd /srv/app && ./go.sh"),
         (5, "", "/opt/app/report.sh --to=ops 50"), (6, "", "~/bin/start.sh")]

@@ -786,13 +786,11 @@ def _token_reachable(text: str) -> bool:
 
 def _step_sites(reader, job, step, reach: StepReach, extra: list[Fact], existing: set[str]):
     """One site per agent a step's command reaches, at the step's line."""
-    from scanner.launch.cfgjudge import agent_by_name
-
     by_agent: dict[str, list[LaunchSite]] = {}
     for site in reach.sites:
         by_agent.setdefault(site.agent, []).append(site)
     for agent_id, sites in sorted(by_agent.items()):
-        spec = agent_by_name(agent_id)
+        spec = reader.tools.agent_by_name(agent_id)
         if spec is None:
             continue
         sid = f"{reach.location.path}:{reach.location.line}:{spec.id}"
@@ -907,7 +905,7 @@ def scheduler_links(project: ProjectFiles, tools: ConfigTools, paths, by_path): 
     resolver = EntryResolver(project, tools, set(paths), by_path, foreign=True, contained=True)
     existing = {s.site_id for sites in by_path.values() for s in sites}
     for path, (kind, src) in sorted(files.items()):
-        for entry in schedulers.entries(kind, src, timers):
+        for entry in schedulers.entries(tools, kind, src, timers):
             base = resolver.resolve_dir(entry.workdir, "") if entry.workdir else ""
             base = base or ""
             if entry.shell:
