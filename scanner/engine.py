@@ -213,9 +213,6 @@ class _Worker:
         # What analyzers and the link stage judge with: this scan's catalog, and its reader with
         # the hooks into the repository's scripts.
         self.tools = ConfigTools(self.catalog, self.reader, self.judge.containment)
-        from scanner.launch import cfgjudge
-
-        cfgjudge.bind(self.tools)
 
     def _script_commands(self, spelled: str) -> list[list[Word]]:
         """Commands of a repo script that hand "$@" on; [] for anything outside the repo."""
