@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from scanner.catalog import load_catalog
+from scanner.catalog import Catalog
 
 # Agent names already in the catalog's prefilter whose Python packages are read here too.
 _ALSO_READ = ("interpreter", "openhands", "sweagent", "swerex")
@@ -25,14 +25,14 @@ _ALSO_READ = ("interpreter", "openhands", "sweagent", "swerex")
 _HELPER_HINT = re.compile(rb"\b(?:subprocess|os\.(?:system|popen|exec|spawn|posix_spawn)|pty\.spawn|create_subprocess_)")
 
 
-@lru_cache(maxsize=1)
-def _terms_pattern() -> re.Pattern[bytes]:
-    terms = sorted({*load_catalog().sdk_terms, *_ALSO_READ}, key=lambda s: (-len(s), s))
+@lru_cache(maxsize=4)
+def _terms_pattern(cat: Catalog) -> re.Pattern[bytes]:
+    terms = sorted({*cat.sdk_terms, *_ALSO_READ}, key=lambda s: (-len(s), s))
     return re.compile(("(?:" + "|".join(re.escape(t) for t in terms) + ")").encode())
 
 
-def mentions_sdk(data: bytes) -> bool:
-    return bool(_terms_pattern().search(data))
+def mentions_sdk(cat: Catalog, data: bytes) -> bool:
+    return bool(_terms_pattern(cat).search(data))
 
 
 def may_wrap_launcher(data: bytes) -> bool:

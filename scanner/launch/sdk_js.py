@@ -12,7 +12,7 @@ from scanner.launch.base import Analysis, LaunchFound, launch_tables
 from scanner.launch.javascript import fresh_budget, import_bindings, js_module
 from scanner.launch.sdk_sites import JS_STRINGS, SiteBuilder, command_comes_from
 from scanner.launch.sdk_python import passive_session, read_only
-from scanner.catalog import load_catalog
+from scanner.catalog import Catalog
 from scanner.launch.commandline import Word
 from scanner.containment.reader import EnvInfo
 from scanner.model import Boundary, Confidence, EnvMode, FactKind, Location
@@ -21,10 +21,10 @@ from scanner.parse.trees import JS_READS, reads_any
 _UNSET = object()
 
 
-@lru_cache(maxsize=1)
-def _sdks() -> dict[str, tuple[str, ...]]:
+@lru_cache(maxsize=4)
+def _sdks(cat: Catalog) -> dict[str, tuple[str, ...]]:
     """rules/frameworks.yaml `javascript`: the SDK packages this detector reads, by role."""
-    js = load_catalog().frameworks.section("javascript")
+    js = cat.frameworks.section("javascript")
     claude, codex, mcp = js.get("claude_agent_sdk") or {}, js.get("codex_sdk") or {}, js.get("mcp_stdio") or {}
     out = {"claude": tuple(claude.get("packages") or ()), "claude_entry": tuple(claude.get("entry_points") or ()),
            "codex": tuple(codex.get("packages") or ()), "codex_threads": tuple(codex.get("threads") or ()),
@@ -33,14 +33,15 @@ def _sdks() -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _package(text: str) -> str | None:
+def _package(cat: Catalog, text: str) -> str | None:
     name = text.strip("'\"`")
-    return name if name in _sdks()["all"] else None
+    return name if name in _sdks(cat)["all"] else None
 
 
 class JsDetector:
     def __init__(self, analysis: Analysis, dialect: str):
         self.src = analysis.source
+        self.cat = analysis.catalog
         self.mod = js_module(analysis, dialect)
         self.root = self.mod.root
         self.imports: dict[str, str] = {}  # local name -> "package.export" (or "package" for namespaces)
@@ -58,7 +59,7 @@ class JsDetector:
 
     def _imports(self) -> None:
         for local, module_text, imported, _node in import_bindings(self.root, self.text):
-            pkg = _package(module_text)
+            pkg = _package(self.cat, module_text)
             if pkg is None:
                 continue
             if imported == "*":
@@ -151,7 +152,7 @@ class JsDetector:
         return opts
 
     def site(self, call: Node, agent: str, name: str, launcher: str) -> SiteBuilder:
-        return SiteBuilder(agent=agent, agent_name=name, surface="javascript", launcher=launcher,
+        return SiteBuilder(catalog=self.cat, agent=agent, agent_name=name, surface="javascript", launcher=launcher,
                            location=self.loc(call), command=self.short(call))
 
     # -- detection -----------------------------------------------------------------------
@@ -181,7 +182,7 @@ class JsDetector:
             return
         name = self.qualified(fn)
         pkg, _, export = name.rpartition(".")
-        sdks = _sdks()
+        sdks = _sdks(self.cat)
         if pkg in sdks["claude"] and export in sdks["claude_entry"]:
             self._claude(node)
         elif fn.type == "member_expression":
@@ -198,7 +199,7 @@ class JsDetector:
             return
         name = self.qualified(ctor)
         module, _, cls = name.rpartition(".")
-        if module in _sdks()["mcp_stdio"] and cls in _sdks()["mcp_classes"]:
+        if module in _sdks(self.cat)["mcp_stdio"] and cls in _sdks(self.cat)["mcp_classes"]:
             self._mcp(node)
 
     # Claude Agent SDK ---------------------------------------------------------------------
@@ -221,7 +222,7 @@ class JsDetector:
             env = EnvInfo(EnvMode.INHERITED, self.loc(call), "the Agent SDK passes process.env when options.env is not set")
         site.set_env(env.mode, env.detail, env.location)
         site.secrets((w.text, w.location) for w in env.names)
-        cat = load_catalog()
+        cat = self.cat
         sandbox = opts.get("sandbox")
         sb = self.options(sandbox) if sandbox is not None else None
         enabled = self.const(sb.get("enabled")) if sb is not None and "enabled" in sb else _UNSET
@@ -264,7 +265,7 @@ class JsDetector:
         tools = [v if isinstance(v, str) else None for v in (self.const(c) for c in tools_node.named_children)] \
             if tools_node is not None and tools_node.type == "array" else None
         mode_value = self.const(mode) if mode is not None else None
-        if not site.has_bypass() and passive_session(mode_value, tools):
+        if not site.has_bypass() and passive_session(self.cat, mode_value, tools):
             # Only reading tools, in a mode that asks first: a session that talks and reads.
             read_only(site, f"allowedTools: {tools}", self.loc(opts["allowedTools"]))
         self.out.append(site.build())
@@ -286,7 +287,7 @@ class JsDetector:
             target = target.named_children[0]
         if target.type == "new_expression":
             ctor = target.child_by_field_name("constructor")
-            if ctor is not None and self.qualified(ctor).rpartition(".")[0] in _sdks()["codex"]:
+            if ctor is not None and self.qualified(ctor).rpartition(".")[0] in _sdks(self.cat)["codex"]:
                 return target
         return None
 
@@ -315,7 +316,7 @@ class JsDetector:
         mode = opts.get("sandboxMode")
         if mode is not None:
             value = self.const(mode)
-            if load_catalog().sandbox_mode_on("codex", value) is False:
+            if self.cat.sandbox_mode_on("codex", value) is False:
                 site.contain(Boundary.NONE, "")
                 site.facts = [f for f in site.facts if f.kind != FactKind.AGENT_SANDBOX]
                 site.fact(FactKind.BYPASS_FLAG, f"sandboxMode: {value}", self.loc(mode))
@@ -323,7 +324,7 @@ class JsDetector:
                 site.contain(Boundary.UNKNOWN, "Codex sandbox")
                 site.unknown(f"the sandbox mode `{self.short(mode)}`", self.loc(mode))
         policy = opts.get("approvalPolicy")
-        meaning = load_catalog().approval_mode("codex", self.const(policy)) if policy is not None else None
+        meaning = self.cat.approval_mode("codex", self.const(policy)) if policy is not None else None
         if meaning is not None and meaning.approvals_off():
             site.fact(FactKind.BYPASS_FLAG, f"approvalPolicy: {meaning.value}", self.loc(policy))
         net = opts.get("networkAccessEnabled")
@@ -348,7 +349,7 @@ class JsDetector:
             env = EnvInfo(EnvMode.MINIMAL, self.loc(node), "the MCP SDK's default allow-list (getDefaultEnvironment)")
         self.out.append(LaunchFound(surface="javascript", launcher="MCP stdio server (StdioClientTransport)",
                                     location=self.loc(node), env=env, words=tuple(words)))
-        if env.mode is EnvMode.INHERITED and not _wrapped(words):
+        if env.mode is EnvMode.INHERITED and not _wrapped(self.cat, words):
             command = " ".join(w.text for w in words)
             site = self.site(node, "mcp-server", f"MCP server `{command[:60]}`", "MCP stdio client")
             site.set_env(EnvMode.INHERITED, env.detail, env.location)
@@ -362,11 +363,11 @@ class JsDetector:
 
 # -- Agent tools that run host commands ----------------------------------------------------
 
-@lru_cache(maxsize=1)
-def _tool_tables() -> dict:
+@lru_cache(maxsize=4)
+def _tool_tables(cat: Catalog) -> dict:
     """rules/frameworks.yaml `javascript`: packages whose exports define a tool the model calls —
     factories ((package, export) -> how its function is given), base classes, MCP servers."""
-    js = load_catalog().frameworks.section("javascript")
+    js = cat.frameworks.section("javascript")
     server = js.get("mcp_server") or {}
     return {
         "factories": {(str(f["package"]), str(f["export"])): str(f["function"]) for f in js.get("tool_factories") or ()},
@@ -406,7 +407,7 @@ class JsToolScan:
     def entries(self) -> Iterator[tuple[Node, str, Node]]:
         """(function, label, registration) for each tool function in the file."""
         d = self.d
-        tables = _tool_tables()
+        tables = _tool_tables(d.cat)
         servers = {local for local, (pkg, _e) in self.bindings.items() if pkg in tables["servers"]}
         stack = [d.root]
         while stack:
@@ -578,7 +579,7 @@ class JsToolScan:
             return
         self.reported.add(call.id)
         d = self.d
-        site = SiteBuilder(agent="agent-tool", agent_name=label, surface="javascript", launcher=what.split(" ")[0],
+        site = SiteBuilder(catalog=d.cat, agent="agent-tool", agent_name=label, surface="javascript", launcher=what.split(" ")[0],
                            location=d.loc(call), command=d.short(call))
         replaces = ["agent-inline-launch", "agent-unbounded-session"]
         opts = (d.options(opts_node) or {}) if opts_node is not None else {}
@@ -595,14 +596,14 @@ class JsToolScan:
         site.report("framework-host-code-execution", site.location,
                     f"The {label} runs {what} on the host, as the operator, with the operator's files, network and "
                     "environment: the model (and any prompt injection it reads) chooses what runs; "
-                    f"{_alternative_text()}.", replaces=tuple(replaces), related=(d.loc(registration).with_label("where the tool is given to the agent"),))
+                    f"{_alternative_text(d.cat)}.", replaces=tuple(replaces), related=(d.loc(registration).with_label("where the tool is given to the agent"),))
         d.out.append(site.build())
 
 
-def _alternative_text() -> str:
+def _alternative_text(cat: Catalog) -> str:
     from scanner.launch.sdk_python import _alternative
 
-    return _alternative("agent-tool-host-command")
+    return _alternative(cat, "agent-tool-host-command")
 
 
 def _js_walk(body: Node) -> Iterator[Node]:
@@ -640,9 +641,9 @@ def _js_uses(d: JsDetector, node: Node, names: set[str]) -> bool:
     return reads_any(node, names, d.text, JS_READS)
 
 
-def _wrapped(words: list[Word]) -> bool:
+def _wrapped(cat: Catalog, words: list[Word]) -> bool:
     """The server starts behind a wrapper (rules/containment.yaml: engines, OS sandboxes, microVMs)."""
-    return bool(words) and not words[0].dynamic and load_catalog().sandbox_wrapper([w.text for w in words]) is not None
+    return bool(words) and not words[0].dynamic and cat.sandbox_wrapper([w.text for w in words]) is not None
 
 
 def detect_javascript(analysis: Analysis) -> Iterator:
