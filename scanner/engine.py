@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.launch.base import Analysis, LaunchFound
+from scanner.launch.cfgjudge import ConfigTools
 from scanner.post.baseline import postprocess
 from scanner.catalog import Catalog
 from scanner.launch.commandline import CommandReader, Invocation, Unresolved, Word
@@ -197,7 +198,7 @@ def _children_cpu() -> float:
 
 
 class _Worker:
-    """Per-process state: the catalog, the reader and the judge are built once."""
+    """Per-process state: the catalog, the reader, the judges and the tools are built once."""
 
     def __init__(self, agents: tuple[ExtraAgent, ...] = ()) -> None:
         self.agents = agents
@@ -210,9 +211,9 @@ class _Worker:
         self.seeds = False  # the link stage's process: files read here are kept for it
         self.reader.scripts = self._script_commands
         self.reader.unread_scripts = self._unread_script_commands
-        from scanner.launch import cfgjudge
-
-        cfgjudge.bind(self.reader)  # config analyzers read commands with this scan's catalog and hooks
+        # What analyzers and the link stage judge with: this scan's catalog, and its reader with
+        # the hooks into the repository's scripts.
+        self.tools = ConfigTools(self.catalog, self.reader, self.judge.containment)
 
     def _script_commands(self, spelled: str) -> list[list[Word]]:
         """Commands of a repo script that hand "$@" on; [] for anything outside the repo."""
@@ -303,15 +304,15 @@ class _Worker:
                 and not self.calls_script(cand, data, result):
             # It may start an agent named in a module it imports: decided once every file's
             # mentions are known.
-            result.deferred = kind if _may_launch(kind, data) else ""
+            result.deferred = kind if _may_launch(self.catalog, kind, data) else ""
             return result
         # Counted as read for agents (the report's "parsed": it matched a search term) even when
         # no analyzer's gate admits it: then it has no launch, and is not parsed at all.
         result.parsed = True
-        if not KINDS[kind].admits(data):
+        if not KINDS[kind].admits(self.catalog, data):
             return result
         src = SourceFile(cand.path, data)
-        analysis = Analysis(src, kind, self.catalog, self.project)
+        analysis = Analysis(src, kind, self.tools, self.project)
         try:
             with file_budget(FILE_BUDGET_SECONDS):
                 for item in analyzer(analysis):
@@ -380,11 +381,11 @@ _UNREAD_SCRIPT_CALL = re.compile(rb"(?<![\w.-])(?:ba|z|da|k)?sh[ \t]+(?:-[a-z]+[
 _UNREAD_SCRIPT_NATIVE = r"(?-u)(?:^|[^\w.\x2d])(?:ba|z|da|k)?sh[ \t]+(?:\x2d[a-z]+[ \t]+)*[\w./\x2d]+\.[A-Za-z0-9]+\b"
 
 
-def _may_launch(kind: str, data: bytes) -> bool:
+def _may_launch(cat: Catalog, kind: str, data: bytes) -> bool:
     """Whether a source file starts a program (the front end's own gate, scanner.launch.gates)."""
     if kind == "python":
-        return python_launches(data)
-    return kind in ("javascript", "typescript", "tsx") and javascript_launches(data)
+        return python_launches(cat, data)
+    return kind in ("javascript", "typescript", "tsx") and javascript_launches(cat, data)
 
 
 def _import_specs(imports: tuple[PyImport, ...]) -> Iterator[str]:
@@ -557,7 +558,8 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     from scanner.project.links import link  # cross-file context: workflow -> script, compose -> Dockerfile, firewall scripts
 
     clock.lap("verdict")
-    sites, findings = link(main_worker.project, [c.path for c in walked.candidates], sites, findings, main_worker.judge)
+    sites, findings = link(main_worker.project, [c.path for c in walked.candidates], sites, findings,
+                          main_worker.judge, main_worker.tools)
     clock.add("links.files-read", float(main_worker.project.reads))
     clock.lap("links")
     before_disable = findings

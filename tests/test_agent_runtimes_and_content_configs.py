@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scanner.launch.agent_configs import is_codex_config, is_mcp_file
-from scanner.launch.cfgjudge import config_name
+from scanner.catalog import load_catalog
+from scanner.launch.cfgjudge import ConfigTools, config_name
 from scanner.parse.cfgtree import load_json, load_toml
 from scanner.launch.containers import agent_installs, agent_named, host_kind
 from scanner.discover.walk import Candidate
@@ -21,6 +22,7 @@ from scanner.model import Severity
 from scanner.launch.filekinds import classify_path
 from scanner.discover.tiers import SHIPPED, tier_of
 
+TOOLS = ConfigTools.of(load_catalog())  # the shipped rules, no project configuration
 REPOS = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
 SCENARIOS = [
     "dotfiles-codex-config",
@@ -122,13 +124,13 @@ def test_agent_runtime_containers() -> None:
     ("my-gemini-cli", "gemini-cli"), ("opencode", "opencode"), ("qwen-code", "qwen-code"), ("cline", "cline"),
 ])
 def test_agent_named(name: str, agent: str) -> None:
-    spec = agent_named(name)
+    spec = agent_named(TOOLS.catalog, name)
     assert spec is not None and spec.id == agent
 
 
 @pytest.mark.parametrize("name", ["claude-proxy", "claude-api", "web", "goose", "agent", "codex-docs-site", "db", "qwen"])
 def test_not_agent_named(name: str) -> None:
-    assert agent_named(name) is None
+    assert agent_named(TOOLS.catalog, name) is None
 
 
 @pytest.mark.parametrize("line, agent", [
@@ -140,13 +142,13 @@ def test_not_agent_named(name: str) -> None:
     ("pnpm add -g @google/gemini-cli", "gemini-cli"),
 ])
 def test_agent_installs(line: str, agent: str) -> None:
-    assert [spec.id for spec, _ in agent_installs(line)] == [agent]
+    assert [spec.id for spec, _ in agent_installs(TOOLS, line)] == [agent]
 
 
 @pytest.mark.parametrize("line", ["npm install -g typescript", "pip install anthropic openai", "apt-get install -y git",
                                   "npm ls @anthropic-ai/claude-code"])
 def test_not_agent_installs(line: str) -> None:
-    assert agent_installs(line) == []
+    assert agent_installs(TOOLS, line) == []
 
 
 @pytest.mark.parametrize("src, kind", [
@@ -156,25 +158,25 @@ def test_not_agent_installs(line: str) -> None:
     ("/home/me/src/app", "host-path"), ("${HOME}/.claude", "credentials"), ("${HOME:-/home/me}/.ssh", "credentials"),
 ])
 def test_host_kind(src: str, kind: str) -> None:
-    assert host_kind(src) == kind
+    assert host_kind(TOOLS, src) == kind
 
 
 def test_codex_needs_its_own_keys() -> None:
-    assert not is_codex_config(load_toml('[mcp_servers.docs]\ncommand = "npx"\nargs = ["-y", "docs-mcp"]\n', []))
-    assert not is_codex_config(load_toml('[tool.black]\nline-length = 100\n', []))
-    assert is_codex_config(load_toml('[profiles.fast]\nsandbox_mode = "danger-full-access"\n', []))
-    assert is_codex_config(load_toml('model_reasoning_effort = "high"\n', []))
+    assert not is_codex_config(TOOLS.catalog, load_toml('[mcp_servers.docs]\ncommand = "npx"\nargs = ["-y", "docs-mcp"]\n', []))
+    assert not is_codex_config(TOOLS.catalog, load_toml('[tool.black]\nline-length = 100\n', []))
+    assert is_codex_config(TOOLS.catalog, load_toml('[profiles.fast]\nsandbox_mode = "danger-full-access"\n', []))
+    assert is_codex_config(TOOLS.catalog, load_toml('model_reasoning_effort = "high"\n', []))
 
 
 def test_mcp_file_shapes() -> None:
     servers = '{"mcpServers": {"x": {"command": "npx", "args": ["-y", "x-mcp"]}}}'
-    assert is_mcp_file(load_json(servers, []), "anything.json")
-    assert is_mcp_file(load_json('{"servers": {"x": {"command": "uvx"}}, "inputs": []}', []), "cfg/tools.json")
-    assert is_mcp_file(load_json('{"mcp": {"servers": {"x": {"command": "uvx"}}}, "editor.fontSize": 13}', []), "settings.json")
-    assert not is_mcp_file(load_json('{"servers": {"x": {"url": "https://mcp.example.com"}}}', []), "mcp.json")
-    assert not is_mcp_file(load_json('{"theme": "dark", ' + servers[1:], []), "settings.json")
-    assert is_mcp_file(load_json('{"theme": "dark", ' + servers[1:], []), "cline_mcp_settings.json")
-    assert is_mcp_file(load_json('{"numStartups": 3, ' + servers[1:], []), "home/.claude.json")  # Claude's user config
+    assert is_mcp_file(TOOLS.catalog, load_json(servers, []), "anything.json")
+    assert is_mcp_file(TOOLS.catalog, load_json('{"servers": {"x": {"command": "uvx"}}, "inputs": []}', []), "cfg/tools.json")
+    assert is_mcp_file(TOOLS.catalog, load_json('{"mcp": {"servers": {"x": {"command": "uvx"}}}, "editor.fontSize": 13}', []), "settings.json")
+    assert not is_mcp_file(TOOLS.catalog, load_json('{"servers": {"x": {"url": "https://mcp.example.com"}}}', []), "mcp.json")
+    assert not is_mcp_file(TOOLS.catalog, load_json('{"theme": "dark", ' + servers[1:], []), "settings.json")
+    assert is_mcp_file(TOOLS.catalog, load_json('{"theme": "dark", ' + servers[1:], []), "cline_mcp_settings.json")
+    assert is_mcp_file(TOOLS.catalog, load_json('{"numStartups": 3, ' + servers[1:], []), "home/.claude.json")  # Claude's user config
 
 
 @pytest.mark.parametrize("path, kind", [

@@ -49,7 +49,7 @@ def test_framework_alternatives_used_by_the_detectors_exist() -> None:
     import re
 
     data = yaml.safe_load((RULES / "frameworks.yaml").read_text())["alternatives"]
-    used = set(re.findall(r'_alternative\("([a-z0-9-]+)"\)', (ROOT / "scanner" / "launch" / "sdk_python.py").read_text()))
+    used = set(re.findall(r'_alternative\((?:[\w.]+, )?"([a-z0-9-]+)"\)', (ROOT / "scanner" / "launch" / "sdk_python.py").read_text()))
     frameworks = yaml.safe_load((RULES / "frameworks.yaml").read_text())["frameworks"]
     used |= {fw["host_site"]["alternative"] for fw in frameworks.values() if isinstance(fw, dict) and fw.get("host_site")}
     assert used and used <= set(data), sorted(used - set(data))

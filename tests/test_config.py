@@ -164,3 +164,45 @@ def test_configured_agents_reach_every_analyzer_and_keep_the_catalog(tmp_path: P
         (".mcp.json", 1), ("Dockerfile", 3), ("Makefile", 3)]
     assert {s.agent for s in result.launch_sites if s.location.path != ".mcp.json"} == {"config-acme-agent"}
     assert not [f for f in result.findings if f.location.path == "Makefile" and f.location.line == 2]
+
+
+def test_configured_agent_reaches_every_config_surface_and_the_link_stage(tmp_path: Path) -> None:
+    """A configured agent is read with the scan's own catalog wherever a config file starts it:
+    a Dockerfile CMD, a compose command, a Kubernetes pod, an MCP server, a workflow run step; and
+    the link stage sees it too (a workflow step running a script that starts it, a compose service
+    built from the Dockerfile). Without the configuration none of them is that agent."""
+    from scanner.cli import _project_options
+
+    files = {
+        ".blastwall.toml": 'agents = [{ name = "Hexa Agent", binaries = ["hexa-agent"] }]\n',
+        "Dockerfile": 'FROM node:20\nUSER node\nCMD ["hexa-agent", "--task", "triage"]\n',
+        "compose.yaml": ("services:\n  worker:\n    image: node:20\n    command: [\"hexa-agent\", \"--task\", \"triage\"]\n"
+                         "  app:\n    build: .\n"),
+        "k8s/pod.yaml": ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: triage\nspec:\n  containers:\n    - name: main\n"
+                         "      image: node:20\n      command: [\"hexa-agent\", \"--task\", \"triage\"]\n"),
+        ".mcp.json": '{\n  "mcpServers": {\n    "hexa": {"command": "hexa-agent", "args": ["--task", "triage"]}\n  }\n}\n',
+        ".github/workflows/triage.yml": ("on: push\njobs:\n  triage:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                         "      - run: hexa-agent --task triage\n      - run: ./scripts/triage.sh\n"),
+        "scripts/triage.sh": "#!/bin/sh\nhexa-agent --task nightly\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+
+    result = scan(tmp_path, ScanOptions(jobs=1, **_project_options(tmp_path, None, None, None)))
+    hexa = {(s.location.path, s.location.line): s for s in result.launch_sites if s.agent == "config-hexa-agent"}
+    assert sorted(hexa) == [
+        (".github/workflows/triage.yml", 6),  # run step
+        (".github/workflows/triage.yml", 7),  # link stage: the step runs a script that starts it
+        (".mcp.json", 3),
+        ("Dockerfile", 3),  # link stage: run by the compose service built from it
+        ("compose.yaml", 2),
+        ("k8s/pod.yaml", 9),
+        ("scripts/triage.sh", 2),
+    ]
+    assert [s.surface for s in result.launch_sites if s.agent != "config-hexa-agent"] == []
+    assert hexa[("Dockerfile", 3)].launcher == "compose service `app` (compose.yaml)"
+
+    (tmp_path / ".blastwall.toml").unlink()
+    plain = scan(tmp_path, ScanOptions(jobs=1, **_project_options(tmp_path, None, None, None)))
+    assert [s.agent for s in plain.launch_sites] == ["mcp-server"]  # a program, not an agent, without the config

@@ -15,6 +15,7 @@ from scanner.discover.walk import read_candidate, walk
 from scanner.engine import ScanOptions, scan
 from scanner.launch import gates
 from scanner.launch.base import Analysis
+from scanner.launch.cfgjudge import ConfigTools
 from scanner.launch.filekinds import KINDS, kind_from_shebang
 from scanner.parse.trees import SourceFile
 from scanner.project.files import ProjectFiles
@@ -31,6 +32,7 @@ def _yields() -> dict[str, list[tuple[str, bytes, bool]]]:
     out: dict[str, list[tuple[str, bytes, bool]]] = {target: [] for target in GATED}
     walked = walk(FIXTURES)
     project = ProjectFiles(FIXTURES, walked.readable)
+    tools = ConfigTools.of(load_catalog())
     for cand in walked.candidates:
         data, _reason = read_candidate(FIXTURES, cand)
         if not data:
@@ -38,10 +40,10 @@ def _yields() -> dict[str, list[tuple[str, bytes, bool]]]:
         kind = kind_from_shebang(data.split(b"\n", 1)[0]) if cand.kind == "shebang" else cand.kind
         if kind not in SOURCE_KINDS:
             continue
-        analysis = Analysis(SourceFile(cand.path, data), kind, load_catalog(), project)
+        analysis = Analysis(SourceFile(cand.path, data), kind, tools, project)
         for step in KINDS[kind].steps:
             if list(step.run(analysis)):
-                out[step.target].append((cand.path, data, step.gate is None or step.gate(data)))
+                out[step.target].append((cand.path, data, step.gate is None or step.gate(tools.catalog, data)))
     return out
 
 
@@ -89,7 +91,7 @@ def test_every_gate_key_names_something_in_the_rules() -> None:
     (b"def helper(cmd):\n    return subprocess.run(cmd)\nimport subprocess\n", True),
 ])
 def test_python_gates(source: bytes, admitted: bool) -> None:
-    assert KINDS["python"].admits(source) is admitted
+    assert KINDS["python"].admits(load_catalog(), source) is admitted
 
 
 @pytest.mark.parametrize("source,admitted", [
@@ -105,7 +107,7 @@ def test_python_gates(source: bytes, admitted: bool) -> None:
     (b"import { runAgent } from './agents.js';\nrunAgent('claude');\n", False),
 ])
 def test_javascript_gates(source: bytes, admitted: bool) -> None:
-    assert KINDS["javascript"].admits(source) is admitted
+    assert KINDS["javascript"].admits(load_catalog(), source) is admitted
 
 
 def test_identifiers_are_the_words_a_bytes_pattern_bounds() -> None:
@@ -139,4 +141,4 @@ def test_the_mention_only_rule_fixtures_are_not_parsed() -> None:
     for rel in ("rules/agent-inline-launch/names_agents_only.py", "rules/agent-inline-launch/names_agents_only.js",
                 "rules/framework-host-code-execution/names_framework_only.py"):
         data = (FIXTURES / rel).read_bytes()
-        assert load_catalog() and not KINDS["javascript" if rel.endswith(".js") else "python"].admits(data), rel
+        assert not KINDS["javascript" if rel.endswith(".js") else "python"].admits(load_catalog(), data), rel

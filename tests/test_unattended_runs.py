@@ -12,6 +12,7 @@ import pytest
 from fixture_harness import read_annotations, write_tree
 from scanner.project.files import ProjectFiles
 from scanner.catalog import load_catalog
+from scanner.launch.cfgjudge import ConfigTools
 from scanner.launch import schedulers
 from scanner.launch.shell import ShellText, script_path_expr
 from scanner.launch.workflow_links import EntryResolver
@@ -116,7 +117,7 @@ def test_ambiguous_suffix_links_nothing(tmp_path: Path) -> None:
 
 def test_longest_unique_suffix(tmp_path: Path) -> None:
     paths = {"a/run.sh", "b/run.sh", "scripts/auto.sh", "tools/x/auto.sh", "lib/deep/auto.sh", "bin/tool"}
-    resolver = EntryResolver(ProjectFiles(tmp_path, paths), load_catalog(), paths, {}, foreign=True)
+    resolver = EntryResolver(ProjectFiles(tmp_path, paths), ConfigTools.of(load_catalog()), paths, {}, foreign=True)
     assert resolver.foreign_file("/Users/kim/proj/scripts/auto.sh") == "scripts/auto.sh"
     assert resolver.foreign_file("/home/kim/proj/a/run.sh") == "a/run.sh"
     assert resolver.foreign_file("/home/kim/proj/run.sh") is None  # two files end in run.sh
@@ -126,7 +127,7 @@ def test_longest_unique_suffix(tmp_path: Path) -> None:
     assert resolver.foreign_file("/tmp/scripts/auto.sh") is None  # scratch space is never a checkout
     assert resolver.foreign_dir("/srv/app/tools/x") == "tools/x"
     assert resolver.foreign_dir("/srv/app") == ""  # the checkout itself
-    plain = EntryResolver(ProjectFiles(tmp_path, paths), load_catalog(), paths, {})
+    plain = EntryResolver(ProjectFiles(tmp_path, paths), ConfigTools.of(load_catalog()), paths, {})
     assert plain.resolve("/Users/kim/proj/scripts/auto.sh", "") is None  # workflows: not matched
 
 
@@ -182,7 +183,7 @@ def test_crontab_lines() -> None:
         "30 2 1,15 * * /opt/app/report.sh --to=ops 50% done\n"
         "@reboot ~/bin/start.sh\n"
         "1 2 3 4 5\n").encode())
-    found = schedulers.crontab_entries(src)
+    found = schedulers.crontab_entries(ConfigTools.of(load_catalog()), src)
     assert [(e.location.line, e.user, e.shell) for e in found] == [
         (3, "root", "/opt/app/run.sh"), (4, "deploy", "cd /srv/app && ./go.sh"),
         (5, "", "/opt/app/report.sh --to=ops 50"), (6, "", "~/bin/start.sh")]
@@ -228,7 +229,7 @@ def test_only_scheduler_looking_files_are_parsed(monkeypatch: pytest.MonkeyPatch
     from scanner.launch.base import Analysis
 
     info = SourceFile("Info.plist", b"<plist><dict><key>CFBundleName</key><string>claude</string></dict></plist>")
-    assert list(schedulers.analyze_scheduler(Analysis(info, "scheduler", load_catalog()))) == []
+    assert list(schedulers.analyze_scheduler(Analysis(info, "scheduler", ConfigTools.of(load_catalog())))) == []
 
 
 # -- scripts that find their own folder --------------------------------------------------------

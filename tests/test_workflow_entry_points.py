@@ -11,6 +11,7 @@ import pytest
 from fixture_harness import read_annotations, write_tree
 from scanner.launch.workflow import mask_expressions, unmask
 from scanner.catalog import load_catalog
+from scanner.launch.cfgjudge import ConfigTools
 from scanner.launch.workflow_links import EntryResolver, _make_rules
 from scanner.project.files import ProjectFiles
 from scanner.project.summaries import python_imports
@@ -125,7 +126,7 @@ def test_gemini_core_tools(tmp_path: Path) -> None:
 def resolver(tmp_path: Path) -> EntryResolver:
     paths = {"tools/run.py", "pkg/jobs/main.py", "pkg/jobs/__init__.py", "src/app/cli.py", "scripts/go.sh",
              "web/agent.ts", "web/package.json", "package.json", "Makefile", "sub/Makefile", "bin/agent.mjs"}
-    return EntryResolver(ProjectFiles(tmp_path, paths), load_catalog(), paths, {})
+    return EntryResolver(ProjectFiles(tmp_path, paths), ConfigTools.of(load_catalog()), paths, {})
 
 
 @pytest.mark.parametrize(("command", "base", "want"), [
@@ -167,7 +168,7 @@ def test_command_targets(resolver: EntryResolver, command: str | list[str], base
 def test_python_imports_follow_src_layout(tmp_path: Path) -> None:
     paths = {"scripts/entry.py", "src/bot/__init__.py", "src/bot/agent.py", "scripts/helpers.py"}
     texts = {"scripts/entry.py": "import os\nfrom bot.agent import go\nimport helpers\nfrom . import nothing\n"}
-    res = EntryResolver(ProjectFiles(tmp_path, paths), load_catalog(), paths, {})
+    res = EntryResolver(ProjectFiles(tmp_path, paths), ConfigTools.of(load_catalog()), paths, {})
     got = res._python_imports("scripts/entry.py", python_imports(texts["scripts/entry.py"]), "")
     assert got == ["src/bot/agent.py", "scripts/helpers.py"]
 

@@ -18,10 +18,10 @@ import re
 from functools import lru_cache
 
 from scanner.launch.base import Analysis
-from scanner.launch.cfgjudge import agent_by_name, catalog, config_name, make_site, read, secret_fact, template_suffixes, tools
+from scanner.launch.cfgjudge import ConfigTools, config_name, template_suffixes
 from scanner.parse.cfgtree import Node, load_json, load_toml, load_yaml
 from scanner.launch.containers import docker_option_facts, image_facts
-from scanner.catalog import AgentSpec
+from scanner.catalog import AgentSpec, Catalog
 from scanner.launch.commandline import Invocation, Word, basename
 from scanner.containment.reader import network_egress
 from scanner.model import Boundary, Egress, EnvMode, Fact, FactKind, Location
@@ -29,11 +29,11 @@ from scanner.model import Boundary, Egress, EnvMode, Fact, FactKind, Location
 _NO_SESSION = "a settings file does not start or bound the session"
 
 
-def _config_site(spec: AgentSpec, src, loc: Location, launcher: str, facts: list[Fact],
+def _config_site(tools: ConfigTools, spec: AgentSpec, src, loc: Location, launcher: str, facts: list[Fact],
                  boundary: Boundary = Boundary.UNKNOWN, tool: str = "", egress: Egress = Egress.UNKNOWN,
                  env: EnvMode = EnvMode.MINIMAL):
     facts = [*facts, Fact(FactKind.TIMEOUT, _NO_SESSION, loc)]
-    return make_site(agent=spec, location=loc, surface="agent-config", launcher=launcher,
+    return tools.make_site(agent=spec, location=loc, surface="agent-config", launcher=launcher,
                      command=f"{spec.name} configured by {src.path}", boundary=boundary, tool=tool, env=env,
                      egress=egress, facts=facts)
 
@@ -46,7 +46,7 @@ def _server_spec(name: str, program: str) -> AgentSpec:
                      bypass=(), sandbox_default_on=False, sandbox_enable=(), sandbox_disable=(), endpoints=(), api_keys=())
 
 
-def mcp_sites(src, servers: Node | None, config_label: str, trust_key: str = "trust"):
+def mcp_sites(tools: ConfigTools, src, servers: Node | None, config_label: str, trust_key: str = "trust"):
     """One site per stdio server in a `{name: {command, args, env}}` mapping."""
     if servers is None or not servers.is_map:
         return
@@ -71,50 +71,50 @@ def mcp_sites(src, servers: Node | None, config_label: str, trust_key: str = "tr
         for key, value in (env.items() if env is not None else []):
             ref = re.search(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)", value.text())
             refname = (ref.group(1) or ref.group(2)) if ref else ""
-            fact = secret_fact(key, loc(value), secret_ref=refname if refname and refname != key else "")
+            fact = tools.secret_fact(key, loc(value), secret_ref=refname if refname and refname != key else "")
             if fact is None and refname:
-                fact = secret_fact(refname, loc(value))
+                fact = tools.secret_fact(refname, loc(value))
             if fact is None and value.text() and not ref and _looks_secret(key):
                 fact = Fact(FactKind.SECRET_OPERATOR, key, loc(value))
             if fact is not None:
                 facts.append(Fact(fact.kind, key, fact.location))
-        facts.extend(_argv_secrets(words[1:]))
-        facts.extend(_engine_control(words))
+        facts.extend(_argv_secrets(tools, words[1:]))
+        facts.extend(_engine_control(tools.catalog, words))
         trust = server.get(trust_key)
         if trust is not None and trust.truthy():
             facts.append(Fact(FactKind.BYPASS_FLAG, f"{trust_key}: true", loc(trust)))
         site_loc = src.loc(server.key_line or server.line)
-        found = read(words)
+        found = tools.read(words)
         inv = found[0] if found and isinstance(found[0], Invocation) else None
         if inv is not None:  # an agent serving MCP (claude mcp serve, codex mcp-server)
-            yield make_site(agent=inv.agent, location=site_loc, surface="mcp-config", launcher=f"MCP server `{name}` in {config_label}",
+            yield tools.make_site(agent=inv.agent, location=site_loc, surface="mcp-config", launcher=f"MCP server `{name}` in {config_label}",
                             command=" ".join(w.text for w in inv.all_words), boundary=None, env=EnvMode.MINIMAL,
                             env_detail="an MCP client passes a small default environment plus `env`",
                             facts=[*facts, Fact(FactKind.TIMEOUT, "the MCP client ends the server with the session", site_loc)],
                             invocation=inv), ()
             continue
         spec = _server_spec(name, basename(words[0].text))
-        wrapped = _through_runner(words, spec)
+        wrapped = _through_runner(tools, words, spec)
         if wrapped is not None:  # a repository script that hands "$@" to a sandbox (a runner)
-            yield make_site(agent=spec, location=site_loc, surface="mcp-config", launcher=f"MCP server `{name}` in {config_label}",
+            yield tools.make_site(agent=spec, location=site_loc, surface="mcp-config", launcher=f"MCP server `{name}` in {config_label}",
                             command=" ".join(w.text for w in words), boundary=None, env=EnvMode.MINIMAL,
                             env_detail="an MCP client passes a small default environment plus `env`",
                             facts=[*facts, Fact(FactKind.TIMEOUT, "the MCP client ends the server with the session", site_loc)],
                             invocation=wrapped), ()
             continue
-        boundary, tool, egress, extra = _wrapper(words)
-        yield make_site(agent=spec, location=site_loc, surface="mcp-config", launcher=f"MCP server `{name}` in {config_label}",
+        boundary, tool, egress, extra = _wrapper(tools, words)
+        yield tools.make_site(agent=spec, location=site_loc, surface="mcp-config", launcher=f"MCP server `{name}` in {config_label}",
                         command=" ".join(w.text for w in words), boundary=boundary, tool=tool, env=EnvMode.MINIMAL,
                         env_detail="an MCP client passes a small default environment plus `env`", egress=egress,
                         facts=[*facts, *extra, Fact(FactKind.TIMEOUT, "the MCP client ends the server with the session", site_loc)]), ()
 
 
-def _through_runner(words: list[Word], spec: AgentSpec) -> Invocation | None:
+def _through_runner(tools: ConfigTools, words: list[Word], spec: AgentSpec) -> Invocation | None:
     """The server read through the repository script it is started by, when that script hands
     its arguments on ("$@"): the wrappers the script puts around it judge it like any launch."""
     if not ("/" in words[0].text or words[0].text.endswith(".sh")):
         return None
-    found = tools()[1].read(words, program=spec)
+    found = tools.reader.read(words, program=spec)
     if isinstance(found, Invocation) and any(layer.tool.startswith("script ") for layer in found.layers):
         return found
     return None
@@ -133,7 +133,7 @@ def _secret_flag(flag: str) -> bool:
 _REF = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::?[-=?+][^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def _argv_secrets(args: list[Word]) -> list[Fact]:
+def _argv_secrets(tools: ConfigTools, args: list[Word]) -> list[Fact]:
     """Credentials handed to a server on its command line: `--access-token $SENTRY_TOKEN`,
     `--api-key=sk-...`. A token on argv is also readable by every process of the user."""
     facts: list[Fact] = []
@@ -141,7 +141,7 @@ def _argv_secrets(args: list[Word]) -> list[Fact]:
         text = word.text
         refs = [m.group(1) or m.group(2) for m in _REF.finditer(text)]
         for name in refs:
-            fact = secret_fact(name, word.location)
+            fact = tools.secret_fact(name, word.location)
             if fact is not None:
                 facts.append(Fact(fact.kind, name, word.location))
         if refs:
@@ -155,9 +155,9 @@ def _argv_secrets(args: list[Word]) -> list[Fact]:
     return facts
 
 
-def _engine_control(words: list[Word]) -> list[Fact]:
+def _engine_control(cat: Catalog, words: list[Word]) -> list[Fact]:
     """A server that drives the host's container engine holds the equivalent of the docker socket."""
-    patterns = catalog().containment.list("engine_control_mcp")
+    patterns = cat.containment.list("engine_control_mcp")
     for word in words:
         name = word.text.lower().rsplit("/", 1)[-1].split("@", 1)[0]
         if name and any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(word.text.lower(), p) for p in patterns):
@@ -165,16 +165,14 @@ def _engine_control(words: list[Word]) -> list[Fact]:
     return []
 
 
-def _wrapper(words: list[Word]) -> tuple[Boundary | None, str, Egress, list[Fact]]:
+def _wrapper(tools: ConfigTools, words: list[Word]) -> tuple[Boundary | None, str, Egress, list[Fact]]:
     head = basename(words[0].text)
     rest = words[1:]
-    cat = catalog()
+    cat = tools.catalog
     if head in cat.containment.list("container_engines") and rest and rest[0].text == "run":
         flags: list[Word] = []
         i = 1
-        from scanner.launch.cfgjudge import tools
-
-        value_flags = tools()[2].run_value_flags
+        value_flags = tools.judge.run_value_flags
         while i < len(rest) and rest[i].text.startswith("-"):
             flags.append(rest[i])
             flag = rest[i].text.split("=", 1)[0]
@@ -182,7 +180,7 @@ def _wrapper(words: list[Word]) -> tuple[Boundary | None, str, Egress, list[Fact
                 flags.append(rest[i + 1])
                 i += 1
             i += 1
-        facts = docker_option_facts(flags) if flags else []
+        facts = docker_option_facts(tools, flags) if flags else []
         if i < len(rest):
             facts.extend(image_facts(rest[i].text, rest[i].location))
         egress = network_egress(facts)
@@ -210,12 +208,12 @@ def _document(analysis: Analysis, load) -> tuple:  # type: ignore[no-untyped-def
 
 def analyze_claude_settings(analysis: Analysis):
     src, doc = _document(analysis, load_json)
-    return claude_sites(src, doc) if doc is not None else ()
+    return claude_sites(analysis.tools, src, doc) if doc is not None else ()
 
 
-def claude_sites(src, doc: Node):
-    spec = agent_by_name("claude-code")
-    cat = catalog()
+def claude_sites(tools: ConfigTools, src, doc: Node):
+    spec = tools.agent_by_name("claude-code")
+    cat = tools.catalog
     loc = lambda n: src.loc(n.anchor)  # noqa: E731
     facts: list[Fact] = []
     sandbox = doc.path("sandbox", "enabled")
@@ -233,20 +231,20 @@ def claude_sites(src, doc: Node):
             facts.append(Fact(FactKind.BYPASS_FLAG, f"{key}: true", loc(switch)))
     if facts:
         if sandboxed:
-            yield _config_site(spec, src, facts[0].location, f"Claude Code settings {src.path}", facts,
+            yield _config_site(tools, spec, src, facts[0].location, f"Claude Code settings {src.path}", facts,
                                Boundary.AGENT_SANDBOX, "Claude Code sandbox", Egress.ALLOW_LIST), ()
         else:
-            yield _config_site(spec, src, facts[0].location, f"Claude Code settings {src.path}", facts), ()
-    yield from mcp_sites(src, doc.get("mcpServers"), src.path)
+            yield _config_site(tools, spec, src, facts[0].location, f"Claude Code settings {src.path}", facts), ()
+    yield from mcp_sites(tools, src, doc.get("mcpServers"), src.path)
 
 
 def analyze_mcp_json(analysis: Analysis):
     src, doc = _document(analysis, load_json)
-    return mcp_sites(src, _server_map(doc), src.path) if doc is not None else ()
+    return mcp_sites(analysis.tools, src, _server_map(analysis.catalog, doc), src.path) if doc is not None else ()
 
 
-def _server_map(doc: Node) -> Node | None:
-    for path in catalog().config_files.section("mcp").get("server_maps") or ():
+def _server_map(cat: Catalog, doc: Node) -> Node | None:
+    for path in cat.config_files.section("mcp").get("server_maps") or ():
         node = doc.path(*path)
         if node is not None and node.is_map:
             return node
@@ -258,13 +256,12 @@ def _server_map(doc: Node) -> Node | None:
 
 def analyze_codex_config(analysis: Analysis):
     src, doc = _document(analysis, load_toml)
-    return codex_sites(src, doc) if doc is not None else ()
+    return codex_sites(analysis.tools, src, doc) if doc is not None else ()
 
 
-def _codex_table(src, table: Node) -> tuple[list[Fact], Boundary, Egress, EnvMode]:
+def _codex_table(cat: Catalog, src, table: Node) -> tuple[list[Fact], Boundary, Egress, EnvMode]:
     """What one table of Codex settings (the top level or a profile) turns off."""
     loc = lambda n: src.loc(n.anchor)  # noqa: E731
-    cat = catalog()
     facts: list[Fact] = []
     boundary, egress, env = Boundary.AGENT_SANDBOX, Egress.NONE, EnvMode.MINIMAL
     mode = table.get("sandbox_mode")
@@ -288,21 +285,21 @@ def _codex_table(src, table: Node) -> tuple[list[Fact], Boundary, Egress, EnvMod
     return facts, boundary, egress, env
 
 
-def codex_sites(src, doc: Node):
-    spec = agent_by_name("codex")
-    facts, boundary, egress, env = _codex_table(src, doc)
+def codex_sites(tools: ConfigTools, src, doc: Node):
+    spec = tools.agent_by_name("codex")
+    facts, boundary, egress, env = _codex_table(tools.catalog, src, doc)
     if facts:
-        yield _config_site(spec, src, facts[0].location, f"Codex config {src.path}", facts, boundary, "Codex sandbox", egress, env), ()
+        yield _config_site(tools, spec, src, facts[0].location, f"Codex config {src.path}", facts, boundary, "Codex sandbox", egress, env), ()
     # A profile is a named way to run Codex (`codex --profile NAME`, or `profile = NAME` by default).
     profiles = doc.get("profiles")
     for name, table in (profiles.items() if profiles is not None and profiles.is_map else []):
         if not table.is_map:
             continue
-        facts, boundary, egress, env = _codex_table(src, table)
+        facts, boundary, egress, env = _codex_table(tools.catalog, src, table)
         if facts:
-            yield _config_site(spec, src, facts[0].location, f"Codex profile `{name}` in {src.path}", facts, boundary,
+            yield _config_site(tools, spec, src, facts[0].location, f"Codex profile `{name}` in {src.path}", facts, boundary,
                                "Codex sandbox", egress, env), ()
-    yield from mcp_sites(src, doc.get("mcp_servers"), src.path)
+    yield from mcp_sites(tools, src, doc.get("mcp_servers"), src.path)
 
 
 # -- Gemini CLI, OpenCode, Aider ----------------------------------------------------------------
@@ -310,14 +307,14 @@ def codex_sites(src, doc: Node):
 
 def analyze_gemini_settings(analysis: Analysis):
     src, doc = _document(analysis, load_json)
-    return gemini_sites(src, doc) if doc is not None else ()
+    return gemini_sites(analysis.tools, src, doc) if doc is not None else ()
 
 
-def gemini_sites(src, doc: Node):
-    spec = agent_by_name("qwen-code" if "qwen" in src.path.lower() else "gemini-cli") or agent_by_name("gemini-cli")
+def gemini_sites(tools: ConfigTools, src, doc: Node):
+    spec = tools.agent_by_name("qwen-code" if "qwen" in src.path.lower() else "gemini-cli") or tools.agent_by_name("gemini-cli")
     label = "Qwen Code" if spec.id == "qwen-code" else "Gemini"
     loc = lambda n: src.loc(n.anchor)  # noqa: E731
-    cat = catalog()
+    cat = tools.catalog
     keys = cat.config_files.section("gemini-cli")
     facts: list[Fact] = []
     for path in keys.get("auto_accept_keys") or ():
@@ -332,21 +329,21 @@ def gemini_sites(src, doc: Node):
     sandbox = doc.path("tools", "sandbox") or doc.get("sandbox")
     if facts:
         if sandbox is not None and sandbox.text() not in ("", "false"):
-            yield _config_site(spec, src, facts[0].location, f"{label} settings {src.path}", facts,
+            yield _config_site(tools, spec, src, facts[0].location, f"{label} settings {src.path}", facts,
                                Boundary.CONTAINER if sandbox.text() in ("docker", "podman", "true", "runsc") else Boundary.OS_SANDBOX,
                                f"{spec.name} sandbox ({sandbox.text()})", Egress.OPEN), ()
         else:
-            yield _config_site(spec, src, facts[0].location, f"{label} settings {src.path}", facts), ()
-    yield from mcp_sites(src, doc.get("mcpServers"), src.path)
+            yield _config_site(tools, spec, src, facts[0].location, f"{label} settings {src.path}", facts), ()
+    yield from mcp_sites(tools, src, doc.get("mcpServers"), src.path)
 
 
 def analyze_opencode(analysis: Analysis):
     src, doc = _document(analysis, load_json)
-    return opencode_sites(src, doc) if doc is not None else ()
+    return opencode_sites(analysis.tools, src, doc) if doc is not None else ()
 
 
-def opencode_sites(src, doc: Node):
-    spec = agent_by_name("opencode")
+def opencode_sites(tools: ConfigTools, src, doc: Node):
+    spec = tools.agent_by_name("opencode")
     loc = lambda n: src.loc(n.anchor)  # noqa: E731
     facts: list[Fact] = []
     perm = doc.get("permission")
@@ -355,28 +352,28 @@ def opencode_sites(src, doc: Node):
     elif perm.is_scalar and perm.text() == "allow":
         facts.append(Fact(FactKind.BYPASS_FLAG, '"permission": "allow"', loc(perm)))
     elif perm.is_map:
-        for key in catalog().allow_rules("opencode").shell_tools:
+        for key in tools.catalog.allow_rules("opencode").shell_tools:
             node = perm.get(key)
             if node is not None and node.is_scalar and node.text() == "allow":
                 facts.append(Fact(FactKind.BYPASS_FLAG, f'"permission.{key}": "allow"', loc(node)))
     if facts:
-        yield _config_site(spec, src, facts[0].location, f"OpenCode config {src.path}", facts), ()
+        yield _config_site(tools, spec, src, facts[0].location, f"OpenCode config {src.path}", facts), ()
     mcp = doc.get("mcp")
     if mcp is not None and mcp.is_map:
         local = {k: v for k, v in mcp.items() if v.is_map and (v.get("type") is None or v.get("type").text() == "local")}
-        yield from mcp_sites(src, Node(local, mcp.line, mcp.key_line), src.path)
+        yield from mcp_sites(tools, src, Node(local, mcp.line, mcp.key_line), src.path)
 
 
 def analyze_aider_conf(analysis: Analysis):
     src, doc = _document(analysis, load_yaml)
     if doc is None:
         return
-    spec = agent_by_name("aider")
-    for key in catalog().approval_switches("aider"):
+    spec = analysis.tools.agent_by_name("aider")
+    for key in analysis.catalog.approval_switches("aider"):
         node = doc.get(key)
         if node is not None and node.truthy():
             fact = Fact(FactKind.BYPASS_FLAG, f"{key}: true", src.loc(node.anchor))
-            yield _config_site(spec, src, fact.location, f"Aider config {src.path}", [fact]), ()
+            yield _config_site(analysis.tools, spec, src, fact.location, f"Aider config {src.path}", [fact]), ()
             return
 
 
@@ -389,10 +386,10 @@ def analyze_aider_conf(analysis: Analysis):
 # The keys are data: rules/config_files.yaml.
 
 
-@lru_cache(maxsize=1)
-def _keyset() -> dict:
-    """rules/config_files.yaml as sets, built once per process."""
-    cfg = catalog().config_files
+@lru_cache(maxsize=4)
+def _keyset(cat: Catalog) -> dict:
+    """rules/config_files.yaml as sets, built once per catalog."""
+    cfg = cat.config_files
     claude, gemini = cfg.section("claude-code"), cfg.section("gemini-cli")
     codex = frozenset(cfg.section("codex").get("keys") or ())
     return {
@@ -414,9 +411,9 @@ def _keys(node: Node | None) -> set[str]:
     return {k for k, _v in node.items()} if node is not None and node.is_map else set()
 
 
-def is_claude_settings(doc: Node) -> bool:
+def is_claude_settings(cat: Catalog, doc: Node) -> bool:
     perms = doc.get("permissions")
-    keys = _keyset()
+    keys = _keyset(cat)
     if perms is not None and perms.is_map and _keys(perms) & keys["claude_permissions"]:
         return all(perms.get(k) is None or perms.get(k).is_seq for k in ("allow", "deny", "ask"))
     sandbox = doc.get("sandbox")
@@ -425,8 +422,8 @@ def is_claude_settings(doc: Node) -> bool:
     return bool(_keys(doc) & keys["claude_top"])
 
 
-def is_gemini_settings(doc: Node) -> bool:
-    keys = _keyset()
+def is_gemini_settings(cat: Catalog, doc: Node) -> bool:
+    keys = _keyset(cat)
     if _keys(doc) & keys["gemini_top"]:
         return True
     sandbox = doc.get("sandbox")
@@ -435,12 +432,12 @@ def is_gemini_settings(doc: Node) -> bool:
     return any(_keys(doc.get(key)) & wanted for key, wanted in keys["gemini_nested"].items())
 
 
-def is_opencode_config(doc: Node) -> bool:
+def is_opencode_config(cat: Catalog, doc: Node) -> bool:
     schema = doc.get("$schema")
     if schema is not None and "opencode" in schema.text():
         return True
     perm = doc.get("permission")
-    return perm is not None and perm.is_map and bool(_keys(perm) & _keyset()["opencode_permissions"]) and \
+    return perm is not None and perm.is_map and bool(_keys(perm) & _keyset(cat)["opencode_permissions"]) and \
         all(v.is_scalar or v.is_map for _k, v in perm.items())
 
 
@@ -450,57 +447,57 @@ def stdio_servers(servers: Node | None) -> bool:
         for _k, v in servers.items())
 
 
-def is_mcp_file(doc: Node, path: str) -> bool:
+def is_mcp_file(cat: Catalog, doc: Node, path: str) -> bool:
     """A file devoted to MCP servers: its name says so, or the server map is all it holds. (A
     server map inside some other tool's settings runs wherever that tool runs: unknown here.)"""
-    servers = _server_map(doc)
+    servers = _server_map(cat, doc)
     if not stdio_servers(servers):
         return False
     name = config_name(path).lower()
     if "mcp" in name or name.startswith("claude_desktop_config") or name in (".claude.json", "claude.json") \
             or doc.path("mcp", "servers") is servers:
         return True
-    return _keys(doc) <= _keyset()["mcp_file"]
+    return _keys(doc) <= _keyset(cat)["mcp_file"]
 
 
 def analyze_json_config(analysis: Analysis):
     """Any JSON file: a Claude, Gemini/Qwen or OpenCode settings file, or an MCP server list."""
-    src = analysis.source
-    if not _keyset()["json_hint"].search(src.data):
+    src, tools, cat = analysis.source, analysis.tools, analysis.catalog
+    if not _keyset(cat)["json_hint"].search(src.data):
         return
     try:  # the C parser decides cheaply; only an agent config pays for the line-keeping one
         quick = json.loads(src.data)
     except (ValueError, RecursionError):
         quick = None  # JSON with comments (or not JSON): the JSONC reader decides
-    if quick is not None and (not isinstance(quick, dict) or _json_kind(_shallow(quick), src.path) is None):
+    if quick is not None and (not isinstance(quick, dict) or _json_kind(cat, _shallow(quick), src.path) is None):
         return
     doc = load_json(src.text, [])  # most JSON files are not agent configs: no note when one is not JSON
     if doc is None or not doc.is_map:
         return
-    kind = _json_kind(doc, src.path)
+    kind = _json_kind(cat, doc, src.path)
     if kind == "claude":
-        sites = claude_sites(src, doc)
+        sites = claude_sites(tools, src, doc)
     elif kind == "gemini":
-        sites = gemini_sites(src, doc)
+        sites = gemini_sites(tools, src, doc)
     elif kind == "opencode":
-        sites = opencode_sites(src, doc)
+        sites = opencode_sites(tools, src, doc)
     elif kind == "mcp":
-        sites = mcp_sites(src, _server_map(doc), src.path)
+        sites = mcp_sites(tools, src, _server_map(cat, doc), src.path)
     else:
         return
     yield from sites
 
 
-def _json_kind(doc: Node, path: str) -> str | None:
+def _json_kind(cat: Catalog, doc: Node, path: str) -> str | None:
     if not doc.is_map:
         return None
-    if is_claude_settings(doc):
+    if is_claude_settings(cat, doc):
         return "claude"
-    if is_gemini_settings(doc):
+    if is_gemini_settings(cat, doc):
         return "gemini"
-    if is_opencode_config(doc):
+    if is_opencode_config(cat, doc):
         return "opencode"
-    if is_mcp_file(doc, path):
+    if is_mcp_file(cat, doc, path):
         return "mcp"
     return None
 
@@ -516,8 +513,8 @@ def _shallow(value, depth: int = 0) -> Node:
     return Node(value, 1)
 
 
-def is_codex_config(doc: Node) -> bool:
-    codex = _keyset()["codex"]
+def is_codex_config(cat: Catalog, doc: Node) -> bool:
+    codex = _keyset(cat)["codex"]
     if _keys(doc) & codex:
         return True
     profiles = doc.get("profiles")
@@ -527,12 +524,12 @@ def is_codex_config(doc: Node) -> bool:
 def analyze_toml_config(analysis: Analysis):
     """Any TOML file with Codex's own keys: a Codex config wherever it is checked in."""
     src = analysis.source
-    if not _keyset()["toml_hint"].search(src.data):
+    if not _keyset(analysis.catalog)["toml_hint"].search(src.data):
         return
     doc = load_toml(src.text, [])
-    if doc is None or not doc.is_map or not is_codex_config(doc):
+    if doc is None or not doc.is_map or not is_codex_config(analysis.catalog, doc):
         return
-    yield from codex_sites(src, doc)
+    yield from codex_sites(analysis.tools, src, doc)
 
 
 def analyze_config_by_content(analysis: Analysis):

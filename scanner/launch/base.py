@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from scanner.catalog import Catalog
+from scanner.launch.cfgjudge import ConfigTools
 from scanner.launch.commandline import Word
 from scanner.project.files import NO_PROJECT, ProjectFiles
 from scanner.containment.reader import EnvInfo
@@ -42,15 +43,20 @@ def possible_forms(uncertain: bool, location: Location) -> tuple[Fact, ...]:
 
 @dataclass
 class Analysis:
-    """One file being analysed, with the scan's catalog and its project files (the only way an
-    analyzer reads beyond its own file)."""
+    """One file being analysed, with the scan's tools (its one catalog, command reader and
+    containment judge) and its project files (the only way an analyzer reads beyond its own file)."""
 
     source: SourceFile
     kind: str
-    catalog: Catalog
+    tools: ConfigTools
     project: ProjectFiles = NO_PROJECT
     notes: list[str] = field(default_factory=list)
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The scan's catalog: the shipped rules with the project's configured agents."""
+        return self.tools.catalog
 
     @property
     def root(self) -> Path | None:

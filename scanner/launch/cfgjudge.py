@@ -2,8 +2,12 @@
 
 Config files describe a launch in pieces (a service's command, its volumes, its network...).
 The analyzers turn those pieces into `Fact`s anchored at their exact lines, then call
-`make_site`, which runs the agent's own flags and the environment names through the shared
-`ContainmentJudge` and sets the boundary the config file creates.
+`ConfigTools.make_site`, which runs the agent's own flags and the environment names through the
+scan's `ContainmentJudge` and sets the boundary the config file creates.
+
+The tools are the scan's own (its catalog, with the project's configured agents, and its command
+reader, with the hooks into the repository's scripts): the engine builds them once per worker and
+hands them to analyzers on `Analysis.tools` and to the link stage. Nothing here is module state.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from scanner.catalog import AgentSpec, Catalog, load_catalog
@@ -20,29 +24,113 @@ from scanner.containment.reader import ContainmentJudge, EnvInfo, LaunchContext
 from scanner.findings import new_site
 from scanner.model import Boundary, Containment, Egress, EnvMode, Fact, FactKind, LaunchSite, Location
 
-_BOUND: list[tuple[Catalog, CommandReader, ContainmentJudge]] = []
+# Agent binaries too generic to name an image (`agent`, `q`): an image called that runs anything.
+_GENERIC = {"agent", "mini", "q", "i", "cn", "amp", "goose"}
 
 
-def bind(reader: CommandReader) -> None:
-    """Use the scan's own command reader: its catalog (with the project's configured agents) and
-    its hooks into the repository's scripts (so a config that runs `./sandbox/run.sh agent` is
-    judged by what that script does). The engine calls this once per worker."""
-    _BOUND[:] = [(reader.catalog, reader, ContainmentJudge(reader.catalog))]
+@dataclass(frozen=True, eq=False)
+class ConfigTools:
+    """The scan's catalog, command reader and containment judge, for the analyzers of config
+    files and the link stage. All three read the same catalog."""
 
+    catalog: Catalog
+    reader: CommandReader
+    judge: ContainmentJudge
 
-def tools() -> tuple[Catalog, CommandReader, ContainmentJudge]:
-    """Built once per process: config analyzers call this for every site."""
-    return _BOUND[0] if _BOUND else _standalone()
+    def __post_init__(self) -> None:
+        if self.reader.catalog is not self.catalog or self.judge.catalog is not self.catalog:
+            raise ValueError("ConfigTools: the reader and the judge must read the tools' own catalog")
 
+    @classmethod
+    def of(cls, catalog: Catalog) -> ConfigTools:
+        """Tools for `catalog` whose reader has no hooks into a repository's scripts."""
+        return cls(catalog, CommandReader(catalog), ContainmentJudge(catalog))
 
-@lru_cache(maxsize=1)
-def _standalone() -> tuple[Catalog, CommandReader, ContainmentJudge]:
-    catalog = load_catalog()
-    return catalog, CommandReader(catalog), ContainmentJudge(catalog)
+    # -- reading commands ------------------------------------------------------------------
 
+    def read(self, words: list[Word]) -> list[Invocation | Unresolved]:
+        """The words of one command (exec form) as what they start: [] when no agent."""
+        if not words:
+            return []
+        found = self.reader.read(words)
+        return [found] if found is not None else []
 
-def catalog() -> Catalog:
-    return tools()[0]
+    def read_shell(self, text: str, loc: Location) -> list[Invocation | Unresolved]:
+        """A shell string, every command in it."""
+        return self.reader.read_shell(Word(text, loc, False))
+
+    # -- catalog questions -----------------------------------------------------------------
+
+    def agent_by_name(self, name: str) -> AgentSpec | None:
+        """An agent by its id, a binary or a package."""
+        cat = self.catalog
+        for spec in cat.agents:
+            if spec.id == name:
+                return spec
+        return cat.by_binary.get(name) or cat.by_package.get(name)
+
+    def agent_in_image(self, image: str) -> AgentSpec | None:
+        """An image whose name is an agent's (`ghcr.io/x/claude-code:1`) runs that agent by default."""
+        name = image.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0].lower()
+        parts = set(re.split(r"[-_.]", name))
+        for spec in self.catalog.agents:
+            for binary in spec.binaries:
+                if binary in _GENERIC:
+                    continue
+                if binary == name or binary in parts:
+                    return spec
+        return None
+
+    def credential_kind(self, name: str) -> str:
+        return self.catalog.credential_kind(name)
+
+    def secret_fact(self, name: str, loc: Location, *, secret_ref: str = "") -> Fact | None:
+        """A fact for a variable the agent receives: the agent's model key, an operator credential, or nothing."""
+        cat = self.catalog
+        for candidate in (secret_ref, name):
+            if candidate and any(candidate in a.api_keys for a in cat.agents):
+                return Fact(FactKind.SECRET_MODEL_KEY, name, loc)
+        kind = cat.credential_kind(name) or (cat.credential_kind(secret_ref) if secret_ref else "")
+        if kind == "model-key":
+            return Fact(FactKind.SECRET_MODEL_KEY, name, loc)
+        if kind or secret_ref:
+            return Fact(FactKind.SECRET_OPERATOR, name, loc)
+        return None
+
+    # -- judged sites ----------------------------------------------------------------------
+
+    def make_site(
+        self,
+        *,
+        agent: AgentSpec,
+        location: Location,
+        surface: str,
+        launcher: str,
+        command: str,
+        boundary: Boundary | None,
+        tool: str = "",
+        env: EnvMode = EnvMode.MINIMAL,
+        env_detail: str = "",
+        env_location: Location | None = None,
+        egress: Egress = Egress.OPEN,
+        facts: list[Fact] | tuple[Fact, ...] = (),
+        unknowns: list[Fact] | tuple[Fact, ...] = (),
+        invocation: Invocation | None = None,
+        args: list[Word] | tuple[Word, ...] = (),
+        timeout: Location | None = None,
+    ) -> LaunchSite:
+        """Judge the agent's flags and environment, then apply the boundary the config creates."""
+        inv = invocation or Invocation(agent, Word(agent.binaries[0] if agent.binaries else agent.id, location), tuple(args), ())
+        ctx = LaunchContext(surface, launcher, location,
+                            EnvInfo(env, env_location or location, env_detail or "the environment the config sets"),
+                            timeout, tuple(facts), tuple(unknowns))
+        judged = self.judge.judge(inv, ctx)
+        if boundary is not None and boundary.strength > judged.boundary.strength:
+            judged = replace(judged, boundary=boundary, boundary_tool=tool, egress=egress)
+        elif judged.boundary is Boundary.NONE:
+            judged = replace(judged, egress=Egress.OPEN)
+        return new_site(agent=inv.agent.id, agent_name=inv.agent.name, surface=surface, launcher=launcher,
+                        location=location, command=command, containment=judged)
 
 
 def split_words(text: str, loc: Location) -> list[Word]:
@@ -52,96 +140,6 @@ def split_words(text: str, loc: Location) -> list[Word]:
     except ValueError:
         parts = text.split()
     return [Word(p, loc, "$" in p and not p.startswith("-")) for p in parts]
-
-
-def read(words: list[Word]) -> list[Invocation | Unresolved]:
-    """Words of one command (exec form), or a single shell string when `shell` is set."""
-    _cat, reader, _j = tools()
-    if not words:
-        return []
-    found = reader.read(words)
-    return [found] if found is not None else []
-
-
-def read_shell(text: str, loc: Location) -> list[Invocation | Unresolved]:
-    _cat, reader, _j = tools()
-    return reader.read_shell(Word(text, loc, False))
-
-
-def agent_by_name(name: str) -> AgentSpec | None:
-    cat = catalog()
-    for spec in cat.agents:
-        if spec.id == name:
-            return spec
-    return cat.by_binary.get(name) or cat.by_package.get(name)
-
-
-_GENERIC = {"agent", "mini", "q", "i", "cn", "amp", "goose"}
-
-
-def agent_in_image(image: str) -> AgentSpec | None:
-    """An image whose name is an agent's (`ghcr.io/x/claude-code:1`) runs that agent by default."""
-    name = image.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0].lower()
-    parts = set(re.split(r"[-_.]", name))
-    for spec in catalog().agents:
-        for binary in spec.binaries:
-            if binary in _GENERIC:
-                continue
-            if binary == name or binary in parts:
-                return spec
-    return None
-
-
-def credential_kind(name: str) -> str:
-    return catalog().credential_kind(name)
-
-
-def secret_fact(name: str, loc: Location, *, secret_ref: str = "") -> Fact | None:
-    """A fact for a variable the agent receives: the agent's model key, an operator credential, or nothing."""
-    cat = catalog()
-    for candidate in (secret_ref, name):
-        if candidate and any(candidate in a.api_keys for a in cat.agents):
-            return Fact(FactKind.SECRET_MODEL_KEY, name, loc)
-    kind = cat.credential_kind(name) or (cat.credential_kind(secret_ref) if secret_ref else "")
-    if kind == "model-key":
-        return Fact(FactKind.SECRET_MODEL_KEY, name, loc)
-    if kind or secret_ref:
-        return Fact(FactKind.SECRET_OPERATOR, name, loc)
-    return None
-
-
-def make_site(
-    *,
-    agent: AgentSpec,
-    location: Location,
-    surface: str,
-    launcher: str,
-    command: str,
-    boundary: Boundary | None,
-    tool: str = "",
-    env: EnvMode = EnvMode.MINIMAL,
-    env_detail: str = "",
-    env_location: Location | None = None,
-    egress: Egress = Egress.OPEN,
-    facts: list[Fact] | tuple[Fact, ...] = (),
-    unknowns: list[Fact] | tuple[Fact, ...] = (),
-    invocation: Invocation | None = None,
-    args: list[Word] | tuple[Word, ...] = (),
-    timeout: Location | None = None,
-) -> LaunchSite:
-    """Judge the agent's flags and environment, then apply the boundary the config creates."""
-    _cat, _reader, judge = tools()
-    inv = invocation or Invocation(agent, Word(agent.binaries[0] if agent.binaries else agent.id, location), tuple(args), ())
-    ctx = LaunchContext(surface, launcher, location,
-                        EnvInfo(env, env_location or location, env_detail or "the environment the config sets"),
-                        timeout, tuple(facts), tuple(unknowns))
-    judged = judge.judge(inv, ctx)
-    if boundary is not None and boundary.strength > judged.boundary.strength:
-        judged = replace(judged, boundary=boundary, boundary_tool=tool, egress=egress)
-    elif judged.boundary is Boundary.NONE:
-        judged = replace(judged, egress=Egress.OPEN)
-    return new_site(agent=inv.agent.id, agent_name=inv.agent.name, surface=surface, launcher=launcher,
-                    location=location, command=command, containment=judged)
 
 
 def undecided_site(reason: str, location: Location, surface: str, launcher: str, command: str,
@@ -160,8 +158,9 @@ def undecided_site(reason: str, location: Location, surface: str, launcher: str,
 def template_suffixes() -> tuple[str, ...]:
     """Suffixes a config file may carry and still be read as that config (`mcp.json.template`).
     Where a file sits (an examples or docs folder, an `.example` suffix) is weighed for every
-    finding alike by `scanner.discover.tiers`."""
-    return tuple(catalog().containment.list("config_template_suffixes"))
+    finding alike by `scanner.discover.tiers`. Path classification runs before any scan's
+    catalog exists, and configuration cannot change this table: the shipped rules decide."""
+    return tuple(load_catalog().containment.list("config_template_suffixes"))
 
 
 def config_name(path: str) -> str:

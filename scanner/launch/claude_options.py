@@ -16,7 +16,7 @@ from typing import Protocol
 
 from tree_sitter import Node
 
-from scanner.catalog import SdkOptionNames, load_catalog
+from scanner.catalog import Catalog, SdkOptionNames
 from scanner.launch.sdk_sites import SiteBuilder
 from scanner.model import Boundary, Confidence, FactKind, Location
 from scanner.parse.trees import UNSET
@@ -96,7 +96,7 @@ def judge_options(site: SiteBuilder, opts: ClaudeOptions) -> None:
 
 def _permission_mode(site: SiteBuilder, opts: ClaudeOptions, confined: bool) -> bool:
     """Judge the permission mode; whether a mode it can take asks nobody at all."""
-    cat, r, n = load_catalog(), opts.values, opts.names
+    cat, r, n = site.catalog, opts.values, opts.names
     mode = opts.get("permission_mode")
     if mode is None:
         return False
@@ -139,7 +139,7 @@ def _allowed_tools(site: SiteBuilder, opts: ClaudeOptions, unasked_bypass: bool)
     if tools is None:
         return
     names = r.strings(tools)
-    if names and any(load_catalog().allows_any_shell(AGENT, t) for t in names if t):
+    if names and any(site.catalog.allows_any_shell(AGENT, t) for t in names if t):
         site.fact(FactKind.BYPASS_FLAG, n.spell(n.allowed_tools, '["Bash"]'), r.loc(tools))
     elif unasked_bypass and r.const(tools) is None and opts.get("disallowed_tools") is None and opts.get("tools") is None:
         at = next(iter(r.forms(tools)), tools)
@@ -169,15 +169,14 @@ def judge_session(site: SiteBuilder, opts: ClaudeOptions) -> None:
     mode_node, tools_node = opts.get("permission_mode"), opts.get("allowed_tools")
     mode = r.const(mode_node) if mode_node is not None else None
     tools = r.strings(tools_node) if tools_node is not None else None
-    if tools_node is None or site.has_bypass() or not passive_session(mode, tools):
+    if tools_node is None or site.has_bypass() or not passive_session(site.catalog, mode, tools):
         return
     read_only(site, f"{n.spell(n.allowed_tools, tools)} in the {mode or 'default'} permission mode", r.loc(tools_node))
 
 
-def passive_session(mode: object, tools: list[str | None] | None) -> bool:
+def passive_session(cat: Catalog, mode: object, tools: list[str | None] | None) -> bool:
     """A session whose tools only read (rules/permissions.yaml `read_only_tools`), in a mode that
     asks before anything else (and nobody is there to answer): it can talk and read, not act."""
-    cat = load_catalog()
     meaning = cat.approval_mode(AGENT, mode)
     reads = cat.read_only_tools(AGENT)
     return (mode is None or (meaning is not None and meaning.asks_first)) and tools is not None and all(

@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from scanner.launch.base import Analysis
-from scanner.launch.cfgjudge import (agent_by_name, agent_in_image, catalog, make_site, read, read_shell, secret_fact,
-                                        split_words, tools)
+from scanner.launch.cfgjudge import ConfigTools, split_words
 from scanner.parse.cfgtree import Node, load_json, load_yaml, strings
-from scanner.catalog import AgentSpec
+from scanner.catalog import AgentSpec, Catalog
 from scanner.launch.commandline import Invocation, Unresolved, Word
 from scanner.containment.reader import network_egress
 from scanner.model import Boundary, Egress, EnvMode, Fact, FactKind, Location
@@ -61,9 +60,9 @@ def _project_var(path: str) -> bool:
     return bool(_PROJECT_WORDS & set(words)) or "WORK_DIR" in m.group(1).upper()
 
 
-def host_kind(src: str) -> str:
+def host_kind(tools: ConfigTools, src: str) -> str:
     """Classify the host side of a mount with the shared containment vocabulary."""
-    judge = tools()[2]
+    judge = tools.judge
     norm = (src.replace("${localEnv:HOME}", "$HOME").replace("${localEnv:USERPROFILE}", "$HOME")
             .replace("${env:HOME}", "$HOME").replace("${localWorkspaceFolder}", ".")
             .replace("${containerWorkspaceFolder}", "."))
@@ -80,20 +79,20 @@ def host_kind(src: str) -> str:
     return kind
 
 
-def volume_fact(spec: str, loc: Location, readonly: bool | None = None) -> Fact | None:
+def volume_fact(tools: ConfigTools, spec: str, loc: Location, readonly: bool | None = None) -> Fact | None:
     """`src:dst[:mode]` (docker -v / compose short syntax)."""
     parts = spec.split(":")
     if len(parts) < 2:
         return None
     src = parts[0]
     ro = readonly if readonly is not None else any(p in ("ro", "readonly") or p.startswith("ro,") for p in parts[2:])
-    kind = host_kind(src)
+    kind = host_kind(tools, src)
     if kind == "volume":
         return None
     return Fact(FactKind.mount(kind, writable=not ro), src, loc)
 
 
-def mount_fact(spec: str, loc: Location) -> Fact | None:
+def mount_fact(tools: ConfigTools, spec: str, loc: Location) -> Fact | None:
     """`type=bind,source=...,target=...[,readonly]` (docker --mount / devcontainer mounts)."""
     opts: dict[str, str] = {}
     for part in spec.split(","):
@@ -105,18 +104,18 @@ def mount_fact(spec: str, loc: Location) -> Fact | None:
     if not src:
         return None
     ro = opts.get("readonly", opts.get("ro", "false")) in ("true", "1", "")
-    kind = host_kind(src)
+    kind = host_kind(tools, src)
     if kind == "volume":
         return None
     return Fact(FactKind.mount(kind, writable=not ro), src, loc)
 
 
-def docker_option_facts(options: str | list[Word], loc: Location | None = None) -> list[Fact]:
+def docker_option_facts(tools: ConfigTools, options: str | list[Word], loc: Location | None = None) -> list[Fact]:
     """Facts from `docker run` flags (job container options, devcontainer runArgs)."""
     words = split_words(options, loc) if isinstance(options, str) else list(options)
-    facts, env_names = tools()[2].container_flag_facts(words)
+    facts, env_names = tools.judge.container_flag_facts(words)
     for name in env_names:
-        fact = secret_fact(name.text, name.location)
+        fact = tools.secret_fact(name.text, name.location)
         if fact is not None:
             facts.append(fact)
     return facts
@@ -201,10 +200,10 @@ def _package_name(token: str) -> str:
     return re.split(r"[@=<>!~\[;]", token, maxsplit=1)[0]
 
 
-def agent_installs(text: str) -> list[tuple[AgentSpec, str]]:
+def agent_installs(tools: ConfigTools, text: str) -> list[tuple[AgentSpec, str]]:
     """Agents a shell command line installs: a package manager install of an agent package, or
     the agent's install script."""
-    cat = catalog()
+    cat = tools.catalog
     out: list[tuple[AgentSpec, str]] = []
     for pattern in (_NPM_INSTALL, _PY_INSTALL):
         for m in pattern.finditer(text):
@@ -218,18 +217,18 @@ def agent_installs(text: str) -> list[tuple[AgentSpec, str]]:
     for agent_id, needles in cat.containment.section("agent_installers").items():
         for needle in needles or ():
             if needle in text:
-                spec = agent_by_name(agent_id)
+                spec = tools.agent_by_name(agent_id)
                 if spec is not None:
                     out.append((spec, f"runs the {spec.name} installer ({needle})"))
     return out
 
 
-def dockerfile_invocations(src, launches) -> Iterator[tuple[int, str, Invocation | Unresolved]]:
+def dockerfile_invocations(tools: ConfigTools, src, launches) -> Iterator[tuple[int, str, Invocation | Unresolved]]:
     """Agent launches of the image, then — when nothing in it starts an agent — the agents it
     installs, as kind "INSTALL": an image that installs an agent is an agent runtime, and
     whatever runs it (a compose service, a pod) is the launch site."""
     launched = False
-    for line, name, item in _dockerfile_launches(src, launches):
+    for line, name, item in _dockerfile_launches(tools, src, launches):
         launched = launched or isinstance(item, Invocation)
         yield line, name, item
     if launched:
@@ -238,14 +237,14 @@ def dockerfile_invocations(src, launches) -> Iterator[tuple[int, str, Invocation
     for line, name, args in launches:
         if name != "RUN":
             continue
-        for spec, what in agent_installs(args):
+        for spec, what in agent_installs(tools, args):
             if spec.id in seen:
                 continue
             seen.add(spec.id)
             yield line, "INSTALL", Invocation(spec, Word(spec.binaries[0] if spec.binaries else spec.id, src.loc(line)), (), ())
 
 
-def _dockerfile_launches(src, launches) -> Iterator[tuple[int, str, Invocation | Unresolved]]:
+def _dockerfile_launches(tools: ConfigTools, src, launches) -> Iterator[tuple[int, str, Invocation | Unresolved]]:
     entry: list[Word] = []
     # Only the last ENTRYPOINT and CMD of the stage take effect; they run as one command.
     last = {name: (line, name, args) for line, name, args in launches if name != "RUN"}
@@ -268,28 +267,28 @@ def _dockerfile_launches(src, launches) -> Iterator[tuple[int, str, Invocation |
             if "CMD" in last and words is not None:
                 continue  # read together with the CMD that follows
         if words is not None:
-            found = read([*entry, *words] if name == "CMD" and entry else words)
+            found = tools.read([*entry, *words] if name == "CMD" and entry else words)
         else:
-            found = read_shell(args, loc)
+            found = tools.read_shell(args, loc)
         for item in found:
             if isinstance(item, Invocation) and name == "RUN":
                 first = item.args[0].text if item.args else ""
-                if not item.args or first in catalog().non_session_args:
+                if not item.args or first in tools.catalog.non_session_args:
                     continue
             yield line, name, item
 
 
 def analyze_dockerfile(analysis: Analysis):
-    src = analysis.source
+    src, tools = analysis.source, analysis.tools
     summary = dockerfile_summary(src.text)
-    for line, name, item in dockerfile_invocations(src, summary["launches"]):
+    for line, name, item in dockerfile_invocations(tools, src, summary["launches"]):
         if not isinstance(item, Invocation):
             continue
         loc = src.loc(line)
         if name == "INSTALL":
             # Nothing in this file runs the agent: the image is judged where it is run (a compose
             # service built from it is linked by scanner.project.links); on its own it decides nothing.
-            site = make_site(agent=item.agent, location=loc, surface="dockerfile", launcher="Dockerfile RUN (installs the agent)",
+            site = tools.make_site(agent=item.agent, location=loc, surface="dockerfile", launcher="Dockerfile RUN (installs the agent)",
                              command=f"{item.agent.name} installed in the image built from {src.path}",
                              boundary=Boundary.CONTAINER, tool="container image", env=EnvMode.MINIMAL, egress=Egress.UNKNOWN,
                              facts=[Fact(FactKind.AGENT_INSTALLED, f"the image installs {item.agent.name}; nothing in it starts the agent", loc),
@@ -306,7 +305,7 @@ def analyze_dockerfile(analysis: Analysis):
             facts.append(Fact(FactKind.USER_ROOT, "no USER: the base image's default user, root for most images",
                               src.loc(summary["base_line"])))
         unknowns = [Fact(FactKind.UNKNOWN, f"how the image built from `{src.path}` is run (its mounts, network and user)", loc)]
-        site = make_site(agent=item.agent, location=loc, surface="dockerfile", launcher=f"Dockerfile {name}",
+        site = tools.make_site(agent=item.agent, location=loc, surface="dockerfile", launcher=f"Dockerfile {name}",
                          command=" ".join(w.text for w in item.all_words), boundary=Boundary.CONTAINER,
                          tool="container image", env=EnvMode.MINIMAL, egress=Egress.UNKNOWN,
                          facts=facts, unknowns=unknowns, invocation=item)
@@ -318,7 +317,7 @@ def analyze_dockerfile(analysis: Analysis):
 # -- compose -----------------------------------------------------------------------------------
 
 
-def compose_service_facts(src, doc: Node, name: str, svc: Node) -> tuple[list[Fact], Egress]:
+def compose_service_facts(tools: ConfigTools, src, doc: Node, name: str, svc: Node) -> tuple[list[Fact], Egress]:
     loc = lambda n: src.loc(n.anchor if isinstance(n, Node) else n)  # noqa: E731
     facts: list[Fact] = []
     image = svc.get("image")
@@ -326,14 +325,14 @@ def compose_service_facts(src, doc: Node, name: str, svc: Node) -> tuple[list[Fa
         facts.extend(image_facts(image.text(), loc(image)))
     for vol in (svc.get("volumes").seq() if svc.get("volumes") is not None else []):
         if vol.is_scalar:
-            fact = volume_fact(vol.text(), loc(vol))
+            fact = volume_fact(tools, vol.text(), loc(vol))
         elif vol.is_map:
             src_node = vol.get("source")
             if (vol.get("type").text() if vol.get("type") is not None else "volume") != "bind" or src_node is None:
                 fact = None
             else:
                 ro = vol.get("read_only")
-                kind = host_kind(src_node.text())
+                kind = host_kind(tools, src_node.text())
                 fact = None if kind == "volume" else Fact(
                     FactKind.mount(kind, writable=not (ro is not None and ro.truthy())), src_node.text(), loc(src_node))
         else:
@@ -376,12 +375,12 @@ def compose_service_facts(src, doc: Node, name: str, svc: Node) -> tuple[list[Fa
             entries = [(n.text().split("=", 1)[0], n) for n in env.seq() if n.is_scalar]
         for key, node in entries:
             ref = re.search(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", node.text())
-            fact = secret_fact(key, loc(node), secret_ref=ref.group(1) if ref and ref.group(1) != key else "")
-            if fact is not None and (fact.kind == FactKind.SECRET_MODEL_KEY or credential_like(key, ref.group(1) if ref else "")):
+            fact = tools.secret_fact(key, loc(node), secret_ref=ref.group(1) if ref and ref.group(1) != key else "")
+            if fact is not None and (fact.kind == FactKind.SECRET_MODEL_KEY or credential_like(tools, key, ref.group(1) if ref else "")):
                 facts.append(fact)
     for sec in (svc.get("secrets").seq() if svc.get("secrets") is not None else []):
         sname = sec.text() if sec.is_scalar else (sec.get("source").text() if sec.get("source") is not None else "")
-        fact = secret_fact(sname.upper(), loc(sec))
+        fact = tools.secret_fact(sname.upper(), loc(sec))
         if fact is not None:
             facts.append(fact)
     for key in ("mem_limit", "cpus", "pids_limit", "memswap_limit"):
@@ -394,10 +393,8 @@ def compose_service_facts(src, doc: Node, name: str, svc: Node) -> tuple[list[Fa
     return facts, _compose_egress(src, doc, name, svc, facts)
 
 
-def credential_like(key: str, ref: str) -> bool:
-    from scanner.launch.cfgjudge import credential_kind
-
-    return bool(credential_kind(key) or (ref and credential_kind(ref)))
+def credential_like(tools: ConfigTools, key: str, ref: str) -> bool:
+    return bool(tools.credential_kind(key) or (ref and tools.credential_kind(ref)))
 
 
 def _networks_of(svc: Node) -> dict[str, Node]:
@@ -469,7 +466,7 @@ def _compose_egress(src, doc: Node, name: str, svc: Node, facts: list[Fact]) -> 
     return Egress.NONE
 
 
-def compose_agent(src, svc: Node, name: str = "") -> tuple[Invocation | None, list[Unresolved]]:
+def compose_agent(tools: ConfigTools, src, svc: Node, name: str = "") -> tuple[Invocation | None, list[Unresolved]]:
     """The agent a service runs: its command, its image's name, then what the service is called
     (`claude`, `codex-sandbox`) or the agent config folder it mounts (`~/.claude`)."""
     loc = lambda n: src.loc(n.anchor if n.is_scalar and not n.key_line else n.line)  # noqa: E731
@@ -477,20 +474,20 @@ def compose_agent(src, svc: Node, name: str = "") -> tuple[Invocation | None, li
     command = _words_of(svc.get("command"), loc)
     unresolved: list[Unresolved] = []
     for words in ([*entry, *command], command):
-        for item in read(words):
+        for item in tools.read(words):
             if isinstance(item, Invocation):
                 return item, []
             if isinstance(item, Unresolved):
                 unresolved.append(item)
     image = svc.get("image")
     if image is not None:
-        spec = agent_in_image(image.text())
+        spec = tools.agent_in_image(image.text())
         if spec is not None:
             word = Word(image.text(), src.loc(image.anchor))
             return Invocation(spec, word, tuple(command), ()), []
     if not name and svc.key_line:  # called without the service's name: read it off its key line
         name = src.quote(svc.key_line).split(":", 1)[0].strip("'\" ")
-    hint = _runtime_hint(src, svc, name)
+    hint = _runtime_hint(tools, src, svc, name)
     if hint is not None:
         spec, word = hint
         return Invocation(spec, word, tuple(command), ()), []
@@ -501,20 +498,20 @@ def compose_agent(src, svc: Node, name: str = "") -> tuple[Invocation | None, li
 # rules/config_files.yaml `runtimes`.
 
 
-def _runtimes() -> dict:
-    return catalog().config_files.section("runtimes")
+def _runtimes(cat: Catalog) -> dict:
+    return cat.config_files.section("runtimes")
 
 
-def agent_named(name: str) -> AgentSpec | None:
+def agent_named(cat: Catalog, name: str) -> AgentSpec | None:
     """The agent a container, service or pod name designates: `claude`, `claude-code`,
     `codex_sandbox`, `aider-dev` — the agent's name plus only neutral words."""
     words = [w for w in re.split(r"[-_.\s/]+", name.lower()) if w and not w.isdigit()]
     if not words:
         return None
-    runtimes = _runtimes()
+    runtimes = _runtimes(cat)
     neutral = set(runtimes.get("neutral_name_words") or ())
     not_a_name = set(runtimes.get("not_a_name") or ())
-    for spec in catalog().agents:
+    for spec in cat.agents:
         aliases = {spec.id, *(b for b in spec.binaries if b not in not_a_name)}
         aliases.update(p.rsplit("/", 1)[-1] for p in spec.packages)
         for alias in aliases - not_a_name:
@@ -527,26 +524,26 @@ def agent_named(name: str) -> AgentSpec | None:
     return None
 
 
-def agent_of_config_path(path: str) -> AgentSpec | None:
+def agent_of_config_path(tools: ConfigTools, path: str) -> AgentSpec | None:
     """The agent whose config folder or file a path names (`~/.claude`, `/home/node/.codex`)."""
-    marks = _runtimes().get("config_paths") or {}
+    marks = _runtimes(tools.catalog).get("config_paths") or {}
     for part in re.split(r"[/:]", path):
         agent = marks.get(part)
         if agent is not None:
-            return agent_by_name(agent)
+            return tools.agent_by_name(agent)
     return None
 
 
-def agent_of_config_var(name: str) -> AgentSpec | None:
+def agent_of_config_var(tools: ConfigTools, name: str) -> AgentSpec | None:
     """The agent whose config variable this is (`CLAUDE_CONFIG_DIR`, `CODEX_HOME`)."""
-    agent = (_runtimes().get("config_vars") or {}).get(name)
-    return agent_by_name(agent) if agent is not None else None
+    agent = (_runtimes(tools.catalog).get("config_vars") or {}).get(name)
+    return tools.agent_by_name(agent) if agent is not None else None
 
 
-def _idle_command(svc: Node) -> bool:
+def _idle_command(cat: Catalog, svc: Node) -> bool:
     """The service only keeps the container up (`sleep infinity`, a shell): an agent runtime's
     usual command. Any other program makes the service that program, whatever its name."""
-    runtimes = _runtimes()
+    runtimes = _runtimes(cat)
     idle, shell_args = set(runtimes.get("idle_commands") or ()), set(runtimes.get("shell_args") or ())
     for key in ("entrypoint", "command"):
         node = svc.get(key)
@@ -556,42 +553,42 @@ def _idle_command(svc: Node) -> bool:
     return True
 
 
-def _runtime_hint(src, svc: Node, name: str) -> tuple[AgentSpec, Word] | None:
-    if _idle_command(svc):
+def _runtime_hint(tools: ConfigTools, src, svc: Node, name: str) -> tuple[AgentSpec, Word] | None:
+    if _idle_command(tools.catalog, svc):
         for node in (None, svc.get("container_name"), svc.get("hostname")):
             text = name if node is None else node.text()
-            spec = agent_named(text) if text else None
+            spec = agent_named(tools.catalog, text) if text else None
             if spec is not None:
                 return spec, Word(text, src.loc(node.anchor if node is not None else (svc.key_line or svc.line)))
     for vol in (svc.get("volumes").seq() if svc.get("volumes") is not None else []):
         text = vol.text() if vol.is_scalar else " ".join(v.text() for k, v in vol.items() if k in ("source", "target"))
-        spec = agent_of_config_path(text)
+        spec = agent_of_config_path(tools, text)
         if spec is not None:
             return spec, Word(text, src.loc(vol.anchor))
     env = svc.get("environment")
     entries = list(env.items()) if env is not None and env.is_map else \
         [(n.text().split("=", 1)[0], n) for n in (env.seq() if env is not None else []) if n.is_scalar]
     for key, node in entries:
-        spec = agent_of_config_var(key)
+        spec = agent_of_config_var(tools, key)
         if spec is not None:
             return spec, Word(key, src.loc(node.anchor))
     return None
 
 
-def compose_site(src, doc: Node, name: str, svc: Node, inv: Invocation, extra: list[Fact] = ()):
-    facts, egress = compose_service_facts(src, doc, name, svc)
+def compose_site(tools: ConfigTools, src, doc: Node, name: str, svc: Node, inv: Invocation, extra: list[Fact] = ()):
+    facts, egress = compose_service_facts(tools, src, doc, name, svc)
     facts = [*extra, *facts]
     if svc.get("user") is not None:
         facts = [f for f in facts if not (f in extra and f.kind == FactKind.USER_ROOT)]
     loc = src.loc(svc.anchor)
-    return make_site(agent=inv.agent, location=loc, surface="compose", launcher=f"compose service `{name}`",
+    return tools.make_site(agent=inv.agent, location=loc, surface="compose", launcher=f"compose service `{name}`",
                      command=" ".join(w.text for w in inv.all_words), boundary=Boundary.CONTAINER,
                      tool=f"compose service `{name}`", env=EnvMode.MINIMAL, egress=egress, facts=facts,
                      invocation=inv)
 
 
 def analyze_compose(analysis: Analysis):
-    src = analysis.source
+    src, tools = analysis.source, analysis.tools
     doc = analysis.shared("yaml", lambda: load_yaml(src.text, analysis.notes), keep=True)  # the link stage reads it too
     services = doc.get("services") if doc is not None and doc.is_map else None
     if services is None or not services.is_map:
@@ -599,10 +596,10 @@ def analyze_compose(analysis: Analysis):
     for name, svc in services.items():
         if not svc.is_map:
             continue
-        inv, _unresolved = compose_agent(src, svc, name)
+        inv, _unresolved = compose_agent(tools, src, svc, name)
         if inv is None:
             continue
-        site = compose_site(src, doc, name, svc, inv)
+        site = compose_site(tools, src, doc, name, svc, inv)
         dockerfile = dockerfile_path_of(src.path, svc)
         if dockerfile is not None:  # the same launch as the image's own, when scanner.project.links joins them
             site = replace(site, site_id=image_site_id(dockerfile, inv.agent.id))
@@ -611,23 +608,23 @@ def analyze_compose(analysis: Analysis):
 
 # -- devcontainer ------------------------------------------------------------------------------
 
-def _devcontainer() -> dict:
+def _devcontainer(cat: Catalog) -> dict:
     """rules/config_files.yaml `devcontainer`: lifecycle commands, agent features and hints."""
-    return catalog().config_files.section("devcontainer")
+    return cat.config_files.section("devcontainer")
 
 
-def _devcontainer_agent(doc: Node, src):
-    cat = tools()[0]
-    table = _devcontainer()
+def _devcontainer_agent(tools: ConfigTools, doc: Node, src):
+    cat = tools.catalog
+    table = _devcontainer(cat)
     agent_features, path_words = set(table.get("agent_features") or ()), set(table.get("feature_path_words") or ())
     hints: dict[str, str] = table.get("agent_hints") or {}
     features = doc.get("features")
     for key, node in (features.items() if features is not None else []):
         base = key.split(":", 1)[0] if not key.startswith("ghcr.io") else key.rsplit(":", 1)[0]
         for part in re.split(r"[/]", base):
-            spec = agent_by_name(part) or cat.by_binary.get(part.split("-")[0]) if part else None
+            spec = tools.agent_by_name(part) or cat.by_binary.get(part.split("-")[0]) if part else None
             if part in agent_features:
-                spec = agent_by_name(part) or spec
+                spec = tools.agent_by_name(part) or spec
             if spec is not None and part not in path_words:
                 return spec, src.loc(node.anchor)
     for key in table.get("lifecycle_commands") or ():
@@ -638,31 +635,31 @@ def _devcontainer_agent(doc: Node, src):
             for pkg, spec in cat.by_package.items():
                 if pkg in text_node.text():
                     return spec, src.loc(text_node.anchor)
-            for item in read_shell(text_node.text(), src.loc(text_node.anchor)):
+            for item in tools.read_shell(text_node.text(), src.loc(text_node.anchor)):
                 if isinstance(item, Invocation):
                     return item.agent, src.loc(text_node.anchor)
     for node in doc.walk():
         if node.is_scalar and isinstance(node.value, str):
             for hint, agent in hints.items():
                 if hint in node.text():
-                    return agent_by_name(agent), src.loc(node.anchor)
+                    return tools.agent_by_name(agent), src.loc(node.anchor)
         if node.is_map:
             for key, child in node.items():
                 if key in hints:
-                    return agent_by_name(hints[key]), src.loc(child.anchor)
+                    return tools.agent_by_name(hints[key]), src.loc(child.anchor)
     name = doc.get("name")  # "claude-sandbox", "Codex dev container"
-    spec = agent_named(name.text()) if name is not None and name.is_scalar else None
+    spec = agent_named(cat, name.text()) if name is not None and name.is_scalar else None
     if spec is not None:
         return spec, src.loc(name.anchor)
     return None, None
 
 
 def analyze_devcontainer(analysis: Analysis):
-    src = analysis.source
+    src, tools = analysis.source, analysis.tools
     doc = load_json(src.text, analysis.notes)
     if doc is None or not doc.is_map:
         return
-    spec, agent_loc = _devcontainer_agent(doc, src)
+    spec, agent_loc = _devcontainer_agent(tools, doc, src)
     if spec is None:
         return
     loc = lambda n: src.loc(n.anchor)  # noqa: E731
@@ -674,17 +671,17 @@ def analyze_devcontainer(analysis: Analysis):
         facts.extend(image_facts(image.text(), loc(image)))
     wsm = doc.get("workspaceMount")
     if wsm is not None and wsm.text():
-        fact = mount_fact(wsm.text(), loc(wsm))
+        fact = mount_fact(tools, wsm.text(), loc(wsm))
         if fact is not None:
             facts.append(fact)
     elif doc.get("dockerComposeFile") is None:
         facts.append(Fact(FactKind.MOUNT_TARGET_RW, "${localWorkspaceFolder} (the default workspace mount)", site_loc))
     for mount in (doc.get("mounts").seq() if doc.get("mounts") is not None else []):
         if mount.is_scalar:
-            fact = mount_fact(mount.text(), loc(mount))
+            fact = mount_fact(tools, mount.text(), loc(mount))
         elif mount.is_map:
             parts = [f"{k}={v.text()}" for k, v in mount.items()]
-            fact = mount_fact(",".join(parts), loc(mount))
+            fact = mount_fact(tools, ",".join(parts), loc(mount))
         else:
             fact = None
         if fact is not None:
@@ -695,7 +692,7 @@ def analyze_devcontainer(analysis: Analysis):
         for arg in run_args.seq():
             words.extend(split_words(arg.text(), loc(arg)) if " " in arg.text() and not arg.text().startswith("--") else
                          [Word(arg.text(), loc(arg))])
-        facts.extend(docker_option_facts(words))
+        facts.extend(docker_option_facts(tools, words))
     user = doc.get("remoteUser") or doc.get("containerUser")
     if user is not None:
         facts.append(_user_fact(user.text(), loc(user)))
@@ -704,25 +701,25 @@ def analyze_devcontainer(analysis: Analysis):
         for name, value in (env.items() if env is not None else []):
             ref = re.search(r"\$\{localEnv:([A-Za-z_][A-Za-z0-9_]*)", value.text())
             if ref:
-                fact = secret_fact(name, loc(value), secret_ref=ref.group(1))
-                if fact is not None and (fact.kind == FactKind.SECRET_MODEL_KEY or credential_like(name, ref.group(1))):
+                fact = tools.secret_fact(name, loc(value), secret_ref=ref.group(1))
+                if fact is not None and (fact.kind == FactKind.SECRET_MODEL_KEY or credential_like(tools, name, ref.group(1))):
                     facts.append(fact)
     egress = network_egress(facts)
     if egress not in (Egress.HOST, Egress.NONE):
-        firewall = _firewall_command(doc, src)
+        firewall = _firewall_command(tools.catalog, doc, src)
         if firewall is not None:
             facts.append(firewall)
         if egress is None:
             egress = Egress.OPEN
             facts.append(Fact(FactKind.NETWORK_DEFAULT, "the devcontainer's default network", site_loc))
-    site = make_site(agent=spec, location=site_loc, surface="devcontainer", launcher="devcontainer",
+    site = tools.make_site(agent=spec, location=site_loc, surface="devcontainer", launcher="devcontainer",
                      command=f"{spec.name} in the dev container", boundary=Boundary.CONTAINER,
                      tool="devcontainer", env=EnvMode.MINIMAL, egress=egress, facts=facts)
     yield site, ()
 
 
-def _firewall_command(doc: Node, src) -> Fact | None:
-    for key in _devcontainer().get("lifecycle_commands") or ():
+def _firewall_command(cat: Catalog, doc: Node, src) -> Fact | None:
+    for key in _devcontainer(cat).get("lifecycle_commands") or ():
         node = doc.get(key)
         if node is None:
             continue

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Union
 
+from scanner.catalog import Catalog
 from scanner.launch import agent_configs as ac
 from scanner.launch.base import Analysis, LaunchFound
 from scanner.launch.gates import javascript_detectors, javascript_launches, python_detectors, python_launches
@@ -29,10 +30,11 @@ Analyzer = Callable[[Analysis], Iterable[Union[LaunchFound, SiteFound]]]
 
 @dataclass(frozen=True)
 class Step:
-    """One analyzer of a kind: `module:function`, run when `gate` (over the file's bytes) allows."""
+    """One analyzer of a kind: `module:function`, run when `gate` (over the scan's catalog and
+    the file's bytes) allows."""
 
     target: str
-    gate: Callable[[bytes], bool] | None = None
+    gate: Callable[[Catalog, bytes], bool] | None = None
 
     def run(self, analysis: Analysis) -> Iterable[Union[LaunchFound, SiteFound]]:
         module, _, name = self.target.partition(":")
@@ -47,14 +49,14 @@ class FileKind:
     # Read even when no agent term is in the file: configs whose content alone makes a launch.
     unfiltered: bool = False
 
-    def admits(self, data: bytes) -> bool:
+    def admits(self, cat: Catalog, data: bytes) -> bool:
         """Whether any step would read the file: one that none would is not parsed at all."""
-        return any(step.gate is None or step.gate(data) for step in self.steps)
+        return any(step.gate is None or step.gate(cat, data) for step in self.steps)
 
     def analyze(self, analysis: Analysis) -> Iterator[Union[LaunchFound, SiteFound]]:
         data = analysis.source.data
         for step in self.steps:
-            if step.gate is None or step.gate(data):
+            if step.gate is None or step.gate(analysis.catalog, data):
                 yield from step.run(analysis)
 
 
@@ -69,7 +71,7 @@ def _ends(*suffixes: str) -> Callable[[str], bool]:
 _WORKFLOW = re.compile(r"(^|/)\.github/workflows/[^/]+\.ya?ml$")
 
 
-def _shell_installs_cron(data: bytes) -> bool:
+def _shell_installs_cron(_cat: Catalog, data: bytes) -> bool:
     # A crontab line the script installs (`echo "0 * * * * claude ..." | crontab -`) is a launch
     # of its own, with no person in the loop.
     return b"crontab" in data or b"/cron" in data

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-from scanner.catalog import load_catalog
+from scanner.catalog import Catalog
 from scanner.launch.base import launch_tables
 
 # The rules/frameworks.yaml keys whose names sdk_python.py's handlers call a site by, per row
@@ -98,14 +98,14 @@ def _python_launchers() -> tuple[tuple[frozenset[bytes], frozenset[bytes]], ...]
     return tuple((_encoded(module.split(".")), _encoded(functions)) for module, functions in sorted(by_module.items()))
 
 
-def python_launches(data: bytes) -> bool:
+def python_launches(cat: Catalog, data: bytes) -> bool:
     """A call of a Python launcher can be in the file: its module and function are both named."""
     words = identifiers(data)
     return any(parts <= words and not functions.isdisjoint(words) for parts, functions in _python_launchers())
 
 
-def _tool_names(*keys: str) -> list[str]:
-    tools = load_catalog().frameworks.section("agent_tools")
+def _tool_names(cat: Catalog, *keys: str) -> list[str]:
+    tools = cat.frameworks.section("agent_tools")
     return [str(v) for key in keys for v in tools.get(key) or ()]
 
 
@@ -138,9 +138,9 @@ class _Clause:
             self.keyword_pattern.search(data) is not None
 
 
-@lru_cache(maxsize=1)
-def _python_clauses() -> tuple[_Clause, ...]:
-    frameworks = load_catalog().frameworks.section("frameworks")
+@lru_cache(maxsize=4)
+def _python_clauses(cat: Catalog) -> tuple[_Clause, ...]:
+    frameworks = cat.frameworks.section("frameworks")
     out: list[_Clause] = []
     for name, row in sorted(frameworks.items()):
         if not isinstance(row, dict):
@@ -158,31 +158,31 @@ def _python_clauses() -> tuple[_Clause, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=1)
-def _python_tools() -> tuple[frozenset[bytes], frozenset[bytes], tuple[bytes, ...]]:
+@lru_cache(maxsize=4)
+def _python_tools(cat: Catalog) -> tuple[frozenset[bytes], frozenset[bytes], tuple[bytes, ...]]:
     """What a tool can run the model's input with besides a launcher (`exec`), and the names that
     make a function or class an agent tool: a base, a decorator, a registration, or a class name
     ending like an agent's execution environment."""
-    return (_encoded(_tool_names("code_eval")),
-            _encoded(_tool_names("bases", "decorators", "registration_keywords", "registration_calls")),
-            tuple(s.encode() for s in _tool_names("executor_suffixes")))
+    return (_encoded(_tool_names(cat, "code_eval")),
+            _encoded(_tool_names(cat, "bases", "decorators", "registration_keywords", "registration_calls")),
+            tuple(s.encode() for s in _tool_names(cat, "executor_suffixes")))
 
 
-@lru_cache(maxsize=1)
-def _factory() -> tuple[tuple[bytes, ...], tuple[bytes, ...], re.Pattern[bytes], frozenset[bytes], re.Pattern[bytes] | None]:
+@lru_cache(maxsize=4)
+def _factory(cat: Catalog) -> tuple[tuple[bytes, ...], tuple[bytes, ...], re.Pattern[bytes], frozenset[bytes], re.Pattern[bytes] | None]:
     """sdk_python.py `_local_factory`: a call whose name, lowercased, is one of the prefixes and
     letters or underscores with one of the factory words in it, given one of the keywords."""
-    prefixes = tuple(p.encode() for p in _tool_names("factory_prefixes"))
-    factory_words = tuple(w.encode() for w in _tool_names("factory_words"))
-    keywords = _tool_names("factory_keywords")
+    prefixes = tuple(p.encode() for p in _tool_names(cat, "factory_prefixes"))
+    factory_words = tuple(w.encode() for w in _tool_names(cat, "factory_words"))
+    keywords = _tool_names(cat, "factory_keywords")
     return prefixes, factory_words, re.compile(rb"[a-z_]+"), _encoded(keywords), _keywords(keywords)
 
 
 _WORD_BYTES = frozenset(b for b in range(256) if _SEPARATE[b] != 0x20)
 
 
-def _factory_call(data: bytes, words: frozenset[bytes]) -> bool:
-    prefixes, factory_words, letters, keywords, keyword_pattern = _factory()
+def _factory_call(cat: Catalog, data: bytes, words: frozenset[bytes]) -> bool:
+    prefixes, factory_words, letters, keywords, keyword_pattern = _factory(cat)
     if not prefixes or keyword_pattern is None or keywords.isdisjoint(words):
         return False
     return _factory_named(data, prefixes, factory_words, letters) and keyword_pattern.search(data) is not None
@@ -206,46 +206,46 @@ def _factory_named(data: bytes, prefixes: tuple[bytes, ...], factory_words: tupl
     return False
 
 
-def python_detectors(data: bytes) -> bool:
+def python_detectors(cat: Catalog, data: bytes) -> bool:
     """A framework site, an agent tool that runs the model's input, a same-file wrapper of a
     launcher, or an environment factory picked by name can be in the file."""
     words = identifiers(data)
-    if any(clause.admits(data, words) for clause in _python_clauses()):
+    if any(clause.admits(data, words) for clause in _python_clauses(cat)):
         return True
-    code_eval, entries, suffixes = _python_tools()
+    code_eval, entries, suffixes = _python_tools(cat)
     # Wrappers and tools are functions: their launch or code evaluation is inside a `def`.
-    if b"def" in words and (python_launches(data) or not code_eval.isdisjoint(words) and (
+    if b"def" in words and (python_launches(cat, data) or not code_eval.isdisjoint(words) and (
             not entries.isdisjoint(words) or any(w.endswith(suffixes) for w in words))):
         return True
-    return _factory_call(data, words)
+    return _factory_call(cat, data, words)
 
 
 # -- JavaScript / TypeScript ----------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def _javascript_launchers() -> tuple[tuple[bytes, ...], tuple[tuple[bytes, re.Pattern[bytes]], ...]]:
+@lru_cache(maxsize=4)
+def _javascript_launchers(cat: Catalog) -> tuple[tuple[bytes, ...], tuple[tuple[bytes, re.Pattern[bytes]], ...]]:
     """Where the table's launcher names start (`child_process`, `execa`, `Bun`, the `zx` of a
     shebang), and each package runner a command string can start with (its first word, and the
     runner with any whitespace between its words)."""
     modules = tuple(sorted({name.split(".", 1)[0].encode() for name in launch_tables()["javascript"]}))
     runners = []
-    for runner in sorted(load_catalog().containment.section("package_runners")):
+    for runner in sorted(cat.containment.section("package_runners")):
         parts = [re.escape(w.encode()) for w in runner.split()]
         runners.append((runner.split()[0].encode(), re.compile(rb"\s+".join(parts))))
     return modules, tuple(runners)
 
 
-def javascript_launches(data: bytes) -> bool:
-    modules, runners = _javascript_launchers()
+def javascript_launches(cat: Catalog, data: bytes) -> bool:
+    modules, runners = _javascript_launchers(cat)
     return any(m in data for m in modules) or any(first in data and runner.search(data) for first, runner in runners)
 
 
-@lru_cache(maxsize=1)
-def _javascript_detectors() -> tuple[tuple[bytes, ...], tuple[tuple[bytes, re.Pattern[bytes]], ...], tuple[bytes, ...]]:
+@lru_cache(maxsize=4)
+def _javascript_detectors(cat: Catalog) -> tuple[tuple[bytes, ...], tuple[tuple[bytes, re.Pattern[bytes]], ...], tuple[bytes, ...]]:
     """The SDK packages (spelled in full in their import), the packages that define a tool (the
     whole string of an import: bounded, not a substring), and what a tool can run its input with
     besides a launcher (`eval`, `Function`, `vm`)."""
-    js = load_catalog().frameworks.section("javascript")
+    js = cat.frameworks.section("javascript")
     sdks = {p for key, field in (("claude_agent_sdk", "packages"), ("codex_sdk", "packages"), ("mcp_stdio", "modules"))
             for p in (js.get(key) or {}).get(field) or ()}
     tools = {f.get("package") for key in ("tool_factories", "tool_classes") for f in js.get(key) or ()}
@@ -255,14 +255,14 @@ def _javascript_detectors() -> tuple[tuple[bytes, ...], tuple[tuple[bytes, re.Pa
     return tuple(sorted(_encoded(sdks))), packages, code_eval
 
 
-def javascript_detectors(data: bytes) -> bool:
+def javascript_detectors(cat: Catalog, data: bytes) -> bool:
     """An SDK import, or a tool package's with something that can run the tool's input."""
-    sdks, packages, code_eval = _javascript_detectors()
+    sdks, packages, code_eval = _javascript_detectors(cat)
     if any(s in data for s in sdks):
         return True
     if not any(p in data and bounded.search(data) for p, bounded in packages):
         return False
-    return any(c in data for c in code_eval) or any(m in data for m in _javascript_launchers()[0])
+    return any(c in data for c in code_eval) or any(m in data for m in _javascript_launchers(cat)[0])
 
 
 __all__ = ["identifiers", "javascript_detectors", "javascript_launches", "python_detectors", "python_launches"]

@@ -7,7 +7,8 @@ import json
 import re
 
 from scanner.launch.base import Analysis
-from scanner.launch.cfgjudge import agent_in_image, catalog, make_site, read, secret_fact, split_words
+from scanner.catalog import Catalog
+from scanner.launch.cfgjudge import ConfigTools, split_words
 from scanner.parse.cfgtree import Node, load_yaml_all
 from scanner.launch.containers import (agent_named, agent_of_config_path, agent_of_config_var, host_kind,
                                           image_facts)
@@ -16,10 +17,10 @@ from scanner.containment.reader import network_egress
 from scanner.model import Boundary, Egress, EnvMode, Fact, FactKind
 
 
-def _kinds(key: str) -> tuple[str, ...]:
+def _kinds(cat: Catalog, key: str) -> tuple[str, ...]:
     """rules/config_files.yaml `kubernetes`: the workload kinds (`workloads`), those whose pods end
     (`ephemeral`)."""
-    return tuple(catalog().config_files.section("kubernetes").get(key) or ())
+    return tuple(cat.config_files.section("kubernetes").get(key) or ())
 
 
 def pod_template(doc: Node) -> tuple[Node | None, Node | None, Node | None]:
@@ -105,7 +106,7 @@ def analyze_kubernetes(analysis: Analysis):
     policies = [(d, src) for d in expanded if d.get("kind") is not None and d.get("kind").text() == "NetworkPolicy"]
     for doc in expanded:
         kind = doc.get("kind").text() if doc.get("kind") is not None else ""
-        if kind not in _kinds("workloads"):
+        if kind not in _kinds(analysis.catalog, "workloads"):
             continue
         pod, meta, job = pod_template(doc)
         if pod is None or not pod.is_map:
@@ -115,7 +116,7 @@ def analyze_kubernetes(analysis: Analysis):
                 (pod.get("initContainers").seq() if pod.get("initContainers") is not None else []):
             if not container.is_map:
                 continue
-            site = _container_site(src, doc, kind, name, pod, meta, job, container, policies)
+            site = _container_site(analysis.tools, src, doc, kind, name, pod, meta, job, container, policies)
             if site is not None:
                 yield site, ()
 
@@ -128,29 +129,29 @@ def _words(src, node: Node | None) -> list[Word]:
     return split_words(node.text(), src.loc(node.anchor))
 
 
-def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
+def _container_site(tools: ConfigTools, src, doc, kind, name, pod, meta, job, container, policies):
     loc = lambda n: src.loc(n.anchor)  # noqa: E731
     command, args = container.get("command"), container.get("args")
     inv = None
-    for item in read([*_words(src, command), *_words(src, args)]) + read(_words(src, args)):
+    for item in tools.read([*_words(src, command), *_words(src, args)]) + tools.read(_words(src, args)):
         if isinstance(item, Invocation):
             inv = item
             break
     image = container.get("image")
     if inv is None and image is not None:
-        spec = agent_in_image(image.text())
+        spec = tools.agent_in_image(image.text())
         if spec is not None:
             inv = Invocation(spec, Word(image.text(), loc(image)), tuple(_words(src, args)), ())
     cname = container.get("name")
     if inv is None and cname is not None:  # a container called `claude` or `codex-sandbox` runs that agent
-        spec = agent_named(cname.text())
+        spec = agent_named(tools.catalog, cname.text())
         if spec is not None:
             inv = Invocation(spec, Word(cname.text(), loc(cname)), tuple(_words(src, args)), ())
     # ... or one that mounts the agent's config folder or sets its config variable.
     for items, key, agent_of in (("volumeMounts", "mountPath", agent_of_config_path), ("env", "name", agent_of_config_var)):
         for item in (container.get(items).seq() if inv is None and container.get(items) is not None else []):
             node = item.get(key) if item.is_map else None
-            spec = agent_of(node.text()) if node is not None else None
+            spec = agent_of(tools, node.text()) if node is not None else None
             if spec is not None:
                 inv = Invocation(spec, Word(node.text(), loc(node)), tuple(_words(src, args)), ())
                 break
@@ -179,7 +180,7 @@ def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
         if path is None:
             continue
         ro = vm.get("readOnly") is not None and vm.get("readOnly").truthy()
-        hk = host_kind(path.text())
+        hk = host_kind(tools, path.text())
         if hk == "volume" or hk == "target-part":
             hk = "host-path"
         facts.append(Fact(FactKind.mount(hk, writable=not ro), path.text(), loc(path)))
@@ -213,9 +214,9 @@ def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
         env_name = env.get("name").text()
         if ref is not None:
             key = ref.get("key").text() if ref.get("key") is not None else env_name
-            fact = secret_fact(env_name, loc(env.get("name")), secret_ref=key)
+            fact = tools.secret_fact(env_name, loc(env.get("name")), secret_ref=key)
         else:
-            fact = secret_fact(env_name, loc(env.get("name"))) if env.get("value") is not None else None
+            fact = tools.secret_fact(env_name, loc(env.get("name"))) if env.get("value") is not None else None
         if fact is not None:
             facts.append(fact)
     for ef in (container.get("envFrom").seq() if container.get("envFrom") is not None else []):
@@ -235,7 +236,7 @@ def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
     limits = container.path("resources", "limits")
     if limits is not None and limits.is_map:
         facts.append(Fact(FactKind.LIMIT, "resources.limits", loc(limits)))
-    if kind in _kinds("ephemeral"):
+    if kind in _kinds(tools.catalog, "ephemeral"):
         facts.append(Fact(FactKind.EPHEMERAL, kind, loc(doc.get("kind"))))
     egress = Egress.OPEN
     if network_egress(facts) is Egress.HOST:
@@ -251,6 +252,6 @@ def _container_site(src, doc, kind, name, pod, meta, job, container, policies):
             egress = decided[0]
             facts.append(decided[1])
     site_loc = loc(command) if command is not None else loc(image) if image is not None else loc(container)
-    return make_site(agent=inv.agent, location=site_loc, surface="kubernetes", launcher=f"Kubernetes {kind} `{name}`",
+    return tools.make_site(agent=inv.agent, location=site_loc, surface="kubernetes", launcher=f"Kubernetes {kind} `{name}`",
                      command=" ".join(w.text for w in inv.all_words), boundary=Boundary.CONTAINER,
                      tool=f"Kubernetes {kind}", env=EnvMode.MINIMAL, egress=egress, facts=facts, invocation=inv)

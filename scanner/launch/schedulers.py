@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from scanner.launch.base import Analysis, LaunchFound
+from scanner.launch.cfgjudge import ConfigTools
 from scanner.launch.commandline import Word
 from scanner.containment.reader import EnvInfo
 from scanner.model import Boundary, EnvMode, Fact, FactKind, Finding, LaunchSite, Location
@@ -122,14 +123,15 @@ def _shell_shebang(data: bytes) -> bool:
 
 # -- parsing --------------------------------------------------------------------------------------
 
-def entries(kind: str, src: SourceFile, timers: dict[str, tuple[str, Location]] | None = None) -> list[Entry]:
+def entries(tools: ConfigTools, kind: str, src: SourceFile,
+            timers: dict[str, tuple[str, Location]] | None = None) -> list[Entry]:
     """The scheduled commands of one file (call `looks_scheduled` first)."""
     if kind == "launchd":
         return launchd_entries(src)
     if kind == "systemd":
         return systemd_entries(src, timers or {})
     if kind == "crontab":
-        return crontab_entries(src)
+        return crontab_entries(tools, src)
     if kind == "script":
         if "." not in posixpath.basename(src.path) and not _shell_shebang(src.data):
             return []
@@ -137,7 +139,7 @@ def entries(kind: str, src: SourceFile, timers: dict[str, tuple[str, Location]] 
     return []
 
 
-def crontab_entries(src: SourceFile) -> list[Entry]:
+def crontab_entries(tools: ConfigTools, src: SourceFile) -> list[Entry]:
     out = []
     for number, line in enumerate(src.lines, start=1):
         if line.lstrip().startswith("#"):
@@ -147,7 +149,7 @@ def crontab_entries(src: SourceFile) -> list[Entry]:
             continue
         cmd, user = m.group("cmd"), ""
         first, _, rest = cmd.partition(" ")
-        if rest.strip() and _is_user_field(first, rest.strip()):
+        if rest.strip() and _is_user_field(tools, first, rest.strip()):
             user, cmd = first, rest.strip()
         sched = " ".join(m.group("sched").split())
         out.append(Entry("cron", src.loc(number, m.start("sched") + 1), f"crontab entry `{sched}`", _cron_words(sched),
@@ -157,12 +159,10 @@ def crontab_entries(src: SourceFile) -> list[Entry]:
     return out
 
 
-def _is_user_field(first: str, rest: str) -> bool:
+def _is_user_field(tools: ConfigTools, first: str, rest: str) -> bool:
     """The sixth field of a system crontab (`/etc/crontab`, `cron.d`) is the account to run as:
     a user name followed by a command."""
-    from scanner.launch.cfgjudge import agent_by_name
-
-    if not re.fullmatch(r"[a-z_][a-z0-9_-]*\$?", first) or first in _INTERPRETERS or agent_by_name(first):
+    if not re.fullmatch(r"[a-z_][a-z0-9_-]*\$?", first) or first in _INTERPRETERS or tools.agent_by_name(first):
         return False
     nxt = rest.split(None, 1)[0]
     return first == "root" or nxt.startswith(("/", "~", "$", "./")) or nxt in _INTERPRETERS
@@ -417,7 +417,7 @@ def analyze_scheduler(analysis: Analysis) -> Iterator[LaunchFound]:
     kind = entry_file_kind(path)
     if kind is None or kind == "script" or not looks_scheduled(kind, src.data):
         return
-    yield from entry_launches(entries(kind, src))
+    yield from entry_launches(entries(analysis.tools, kind, src))
 
 
 def installer_launches(src: SourceFile, text=None) -> Iterator[LaunchFound]:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from scanner.launch.base import Analysis, LaunchFound, launch_tables
 from scanner.launch.javascript import fresh_budget, import_bindings, js_module
 from scanner.launch.claude_options import ClaudeOptions, judge_options, judge_session
 from scanner.launch.sdk_sites import JS_STRINGS, SiteBuilder, command_comes_from
-from scanner.catalog import load_catalog
+from scanner.catalog import Catalog
 from scanner.launch.commandline import Word
 from scanner.containment.reader import EnvInfo
 from scanner.model import Boundary, EnvMode, FactKind, Location
@@ -20,10 +20,10 @@ from scanner.parse.trees import JS_READS, UNSET, reads_any
 
 
 
-@lru_cache(maxsize=1)
-def _sdks() -> dict[str, tuple[str, ...]]:
+@lru_cache(maxsize=4)
+def _sdks(cat: Catalog) -> dict[str, tuple[str, ...]]:
     """rules/frameworks.yaml `javascript`: the SDK packages this detector reads, by role."""
-    js = load_catalog().frameworks.section("javascript")
+    js = cat.frameworks.section("javascript")
     claude, codex, mcp = js.get("claude_agent_sdk") or {}, js.get("codex_sdk") or {}, js.get("mcp_stdio") or {}
     out = {"claude": tuple(claude.get("packages") or ()), "claude_entry": tuple(claude.get("entry_points") or ()),
            "codex": tuple(codex.get("packages") or ()), "codex_threads": tuple(codex.get("threads") or ()),
@@ -32,14 +32,15 @@ def _sdks() -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _package(text: str) -> str | None:
+def _package(cat: Catalog, text: str) -> str | None:
     name = text.strip("'\"`")
-    return name if name in _sdks()["all"] else None
+    return name if name in _sdks(cat)["all"] else None
 
 
 class JsDetector:
     def __init__(self, analysis: Analysis, dialect: str):
         self.src = analysis.source
+        self.cat = analysis.catalog
         self.mod = js_module(analysis, dialect)
         self.root = self.mod.root
         self.imports: dict[str, str] = {}  # local name -> "package.export" (or "package" for namespaces)
@@ -57,7 +58,7 @@ class JsDetector:
 
     def _imports(self) -> None:
         for local, module_text, imported, _node in import_bindings(self.root, self.text):
-            pkg = _package(module_text)
+            pkg = _package(self.cat, module_text)
             if pkg is None:
                 continue
             if imported == "*":
@@ -153,7 +154,7 @@ class JsDetector:
         return opts
 
     def site(self, call: Node, agent: str, name: str, launcher: str) -> SiteBuilder:
-        return SiteBuilder(agent=agent, agent_name=name, surface="javascript", launcher=launcher,
+        return SiteBuilder(catalog=self.cat, agent=agent, agent_name=name, surface="javascript", launcher=launcher,
                            location=self.loc(call), command=self.short(call))
 
     # -- detection -----------------------------------------------------------------------
@@ -183,7 +184,7 @@ class JsDetector:
             return
         name = self.qualified(fn)
         pkg, _, export = name.rpartition(".")
-        sdks = _sdks()
+        sdks = _sdks(self.cat)
         if pkg in sdks["claude"] and export in sdks["claude_entry"]:
             self._claude(node)
         elif fn.type == "member_expression":
@@ -200,7 +201,7 @@ class JsDetector:
             return
         name = self.qualified(ctor)
         module, _, cls = name.rpartition(".")
-        if module in _sdks()["mcp_stdio"] and cls in _sdks()["mcp_classes"]:
+        if module in _sdks(self.cat)["mcp_stdio"] and cls in _sdks(self.cat)["mcp_classes"]:
             self._mcp(node)
 
     # Claude Agent SDK ---------------------------------------------------------------------
@@ -222,7 +223,7 @@ class JsDetector:
         if "env" not in opts:
             env = EnvInfo(EnvMode.INHERITED, self.loc(call), "the Agent SDK passes process.env when options.env is not set")
         site.set_env(env.mode, env.detail, env.location)
-        options = ClaudeOptions(opts, self, load_catalog().claude_sdk_options("javascript"))
+        options = ClaudeOptions(opts, self, self.cat.claude_sdk_options("javascript"))
         judge_options(site, options)
         judge_session(site, options)
         self.out.append(site.build())
@@ -239,7 +240,7 @@ class JsDetector:
             target = target.named_children[0]
         if target.type == "new_expression":
             ctor = target.child_by_field_name("constructor")
-            if ctor is not None and self.qualified(ctor).rpartition(".")[0] in _sdks()["codex"]:
+            if ctor is not None and self.qualified(ctor).rpartition(".")[0] in _sdks(self.cat)["codex"]:
                 return target
         return None
 
@@ -268,7 +269,7 @@ class JsDetector:
         mode = opts.get("sandboxMode")
         if mode is not None:
             value = self.const(mode)
-            if load_catalog().sandbox_mode_on("codex", value) is False:
+            if self.cat.sandbox_mode_on("codex", value) is False:
                 site.contain(Boundary.NONE, "")
                 site.facts = [f for f in site.facts if f.kind != FactKind.AGENT_SANDBOX]
                 site.fact(FactKind.BYPASS_FLAG, f"sandboxMode: {value}", self.loc(mode))
@@ -276,7 +277,7 @@ class JsDetector:
                 site.contain(Boundary.UNKNOWN, "Codex sandbox")
                 site.unknown(f"the sandbox mode `{self.short(mode)}`", self.loc(mode))
         policy = opts.get("approvalPolicy")
-        meaning = load_catalog().approval_mode("codex", self.const(policy)) if policy is not None else None
+        meaning = self.cat.approval_mode("codex", self.const(policy)) if policy is not None else None
         if meaning is not None and meaning.approvals_off():
             site.fact(FactKind.BYPASS_FLAG, f"approvalPolicy: {meaning.value}", self.loc(policy))
         net = opts.get("networkAccessEnabled")
@@ -301,7 +302,7 @@ class JsDetector:
             env = EnvInfo(EnvMode.MINIMAL, self.loc(node), "the MCP SDK's default allow-list (getDefaultEnvironment)")
         self.out.append(LaunchFound(surface="javascript", launcher="MCP stdio server (StdioClientTransport)",
                                     location=self.loc(node), env=env, words=tuple(words)))
-        if env.mode is EnvMode.INHERITED and not _wrapped(words):
+        if env.mode is EnvMode.INHERITED and not _wrapped(self.cat, words):
             command = " ".join(w.text for w in words)
             site = self.site(node, "mcp-server", f"MCP server `{command[:60]}`", "MCP stdio client")
             site.set_env(EnvMode.INHERITED, env.detail, env.location)
@@ -315,11 +316,11 @@ class JsDetector:
 
 # -- Agent tools that run host commands ----------------------------------------------------
 
-@lru_cache(maxsize=1)
-def _tool_tables() -> dict:
+@lru_cache(maxsize=4)
+def _tool_tables(cat: Catalog) -> dict:
     """rules/frameworks.yaml `javascript`: packages whose exports define a tool the model calls —
     factories ((package, export) -> how its function is given), base classes, MCP servers."""
-    js = load_catalog().frameworks.section("javascript")
+    js = cat.frameworks.section("javascript")
     server = js.get("mcp_server") or {}
     return {
         "factories": {(str(f["package"]), str(f["export"])): str(f["function"]) for f in js.get("tool_factories") or ()},
@@ -330,10 +331,10 @@ def _tool_tables() -> dict:
     }
 
 
-@lru_cache(maxsize=1)
-def _code_eval() -> frozenset[str]:
+@lru_cache(maxsize=4)
+def _code_eval(cat: Catalog) -> frozenset[str]:
     """rules/frameworks.yaml `javascript.code_eval`: calls that run their argument as code."""
-    return frozenset(str(n) for n in load_catalog().frameworks.section("javascript").get("code_eval") or ())
+    return frozenset(str(n) for n in cat.frameworks.section("javascript").get("code_eval") or ())
 
 
 class JsToolScan:
@@ -361,7 +362,7 @@ class JsToolScan:
     def entries(self) -> Iterator[tuple[Node, str, Node]]:
         """(function, label, registration) for each tool function in the file."""
         d = self.d
-        tables = _tool_tables()
+        tables = _tool_tables(d.cat)
         servers = {local for local, (pkg, _e) in self.bindings.items() if pkg in tables["servers"]}
         stack = [d.root]
         while stack:
@@ -467,7 +468,7 @@ class JsToolScan:
             return None, None
         args = d._args(node)
         name = mod.qualified(callee)
-        if name in _code_eval() or name.rsplit(".", 1)[-1] in ("runInNewContext", "runInThisContext") and name.startswith(("vm", "node:vm")):
+        if name in _code_eval(d.cat) or name.rsplit(".", 1)[-1] in ("runInNewContext", "runInThisContext") and name.startswith(("vm", "node:vm")):
             return (f"{name}() of the model's input", None) if args and _js_uses(d, args[0], tainted) else (None, None)
         if name.endswith(".default") and name not in self.table:
             name = name[: -len(".default")]
@@ -537,7 +538,7 @@ class JsToolScan:
             return
         self.reported.add(call.id)
         d = self.d
-        site = SiteBuilder(agent="agent-tool", agent_name=label, surface="javascript", launcher=what.split(" ")[0],
+        site = SiteBuilder(catalog=d.cat, agent="agent-tool", agent_name=label, surface="javascript", launcher=what.split(" ")[0],
                            location=d.loc(call), command=d.short(call))
         replaces = ["agent-inline-launch", "agent-unbounded-session"]
         opts = (d.options(opts_node) or {}) if opts_node is not None else {}
@@ -554,14 +555,14 @@ class JsToolScan:
         site.report("framework-host-code-execution", site.location,
                     f"The {label} runs {what} on the host, as the operator, with the operator's files, network and "
                     "environment: the model (and any prompt injection it reads) chooses what runs; "
-                    f"{_alternative_text()}.", replaces=tuple(replaces), related=(d.loc(registration).with_label("where the tool is given to the agent"),))
+                    f"{_alternative_text(d.cat)}.", replaces=tuple(replaces), related=(d.loc(registration).with_label("where the tool is given to the agent"),))
         d.out.append(site.build())
 
 
-def _alternative_text() -> str:
+def _alternative_text(cat: Catalog) -> str:
     from scanner.launch.sdk_python import _alternative
 
-    return _alternative("agent-tool-host-command")
+    return _alternative(cat, "agent-tool-host-command")
 
 
 def _js_walk(body: Node) -> Iterator[Node]:
@@ -599,9 +600,9 @@ def _js_uses(d: JsDetector, node: Node, names: set[str]) -> bool:
     return reads_any(node, names, d.text, JS_READS)
 
 
-def _wrapped(words: list[Word]) -> bool:
+def _wrapped(cat: Catalog, words: list[Word]) -> bool:
     """The server starts behind a wrapper (rules/containment.yaml: engines, OS sandboxes, microVMs)."""
-    return bool(words) and not words[0].dynamic and load_catalog().sandbox_wrapper([w.text for w in words]) is not None
+    return bool(words) and not words[0].dynamic and cat.sandbox_wrapper([w.text for w in words]) is not None
 
 
 def detect_javascript(analysis: Analysis) -> Iterator:

@@ -27,22 +27,22 @@ from scanner.project.python_module import (
 )
 from scanner.launch.claude_options import ClaudeOptions, judge_options, judge_session
 from scanner.launch.sdk_sites import COMMAND_POSITION, PY_STRINGS, SiteBuilder, command_comes_from
-from scanner.catalog import load_catalog
+from scanner.catalog import Catalog
 from scanner.launch.commandline import Word
 from scanner.containment.reader import EnvInfo
 from scanner.model import Boundary, Confidence, Egress, EnvMode, FactKind, Location
 from scanner.parse.trees import PY_READS, reads_any
 
 
-def _alternative(key: str) -> str:
+def _alternative(cat: Catalog, key: str) -> str:
     """The contained alternative a finding names, from rules/frameworks.yaml (text is data)."""
-    return load_catalog().frameworks.section("alternatives")[key]
+    return cat.frameworks.section("alternatives")[key]
 
 
 @lru_cache(maxsize=None)  # rows live as long as the process: `_names` keys on their identity
-def _fw(name: str) -> dict:
+def _fw(cat: Catalog, name: str) -> dict:
     """One framework of rules/frameworks.yaml `frameworks`: its roots, classes and options."""
-    return dict(load_catalog().frameworks.section("frameworks").get(name) or {})
+    return dict(cat.frameworks.section("frameworks").get(name) or {})
 
 
 def _of(call: Call, fw: dict, *leaves: str) -> bool:
@@ -79,6 +79,7 @@ INLINE = "agent-inline-launch"
 class PythonDetector:
     def __init__(self, analysis: Analysis):
         self.src = analysis.source
+        self.cat = analysis.catalog
         self.mod = python_module(analysis)
         self.px = self.mod  # one resolver: the front end's module
         self.out: list = []
@@ -89,7 +90,7 @@ class PythonDetector:
         self.px.budget = FOLLOW_BUDGET
 
     def site(self, call: Call, agent: str, agent_name: str, launcher: str) -> SiteBuilder:
-        return SiteBuilder(agent=agent, agent_name=agent_name, surface="python", launcher=launcher,
+        return SiteBuilder(catalog=self.cat, agent=agent, agent_name=agent_name, surface="python", launcher=launcher,
                            location=self.px.loc(call.node), command=self.px.text(call.node))
 
     def emit(self, site: SiteBuilder) -> None:
@@ -119,7 +120,7 @@ class PythonDetector:
         site.report(HOST_EXEC, site.location,
                     f"{what} on the host, as the operator, with the operator's files, network and environment; {fix}.",
                     replaces=(INLINE, "agent-inherits-environment", "agent-unbounded-session"),
-                    confidence=confidence or (Confidence.HIGH if handed or agent not in _tool_list("tool_frameworks")
+                    confidence=confidence or (Confidence.HIGH if handed or agent not in _tool_list(self.cat, "tool_frameworks")
                                               else Confidence.MEDIUM),
                     related=(handed.with_label("where the agent is given it"),) if handed else ())
         if extra:
@@ -146,7 +147,7 @@ class PythonDetector:
     def handed_to_agent(self, call: Call) -> Location | None:
         """The call that gives this tool/executor to an agent, when the file shows one."""
         name = self.px.assigned_name(call.node)
-        makers = _tool_list("agent_makers")
+        makers = _tool_list(self.cat, "agent_makers")
         for other in self.px.calls:
             if other.leaf not in makers or other.node.id == call.node.id:
                 continue
@@ -169,7 +170,7 @@ def _mentions(text: str, name: str) -> bool:
 # -- Claude Agent SDK ---------------------------------------------------------------------
 
 def _claude(d: PythonDetector, call: Call) -> bool:
-    fw = _fw("claude-agent-sdk")
+    fw = _fw(d.cat, "claude-agent-sdk")
     if not _of(call, fw, *_names(fw, "entry_points")):
         return False
     px = d.px
@@ -218,7 +219,7 @@ def _claude_callers(d: PythonDetector, call: Call, options_node: Node | None, si
         opts = px.mapping(options_node)
         if opts is None:
             continue
-        scratch = SiteBuilder(agent=site.agent, agent_name=site.agent_name, surface=site.surface,
+        scratch = SiteBuilder(catalog=site.catalog, agent=site.agent, agent_name=site.agent_name, surface=site.surface,
                               launcher=site.launcher, location=site.location)
         _claude_options(scratch, px, opts)
         for fact in scratch.facts:
@@ -233,7 +234,7 @@ def _claude_callers(d: PythonDetector, call: Call, options_node: Node | None, si
 
 def _claude_options(site: SiteBuilder, px: PythonModule, opts: dict[str, Node]) -> ClaudeOptions:
     """Judge `ClaudeAgentOptions` fields by the rules every language shares (claude_options)."""
-    options = ClaudeOptions(opts, px, load_catalog().claude_sdk_options("python"))
+    options = ClaudeOptions(opts, px, site.catalog.claude_sdk_options("python"))
     judge_options(site, options)
     return options
 
@@ -242,11 +243,11 @@ def _claude_options(site: SiteBuilder, px: PythonModule, opts: dict[str, Node]) 
 
 def _openai_agents(d: PythonDetector, call: Call) -> bool:
     px = d.px
-    fw = _fw("openai-agents")
+    fw = _fw(d.cat, "openai-agents")
     if _of(call, fw, *_names(fw, "local_shell")):
         d.host_exec(call, agent="openai-agents", name=f"OpenAI Agents SDK {call.leaf}", launcher=call.leaf,
                     what=f"{call.leaf} runs the model's shell commands through the executor",
-                    fix=_alternative("openai-agents-local-shell-tool"),
+                    fix=_alternative(d.cat, "openai-agents-local-shell-tool"),
                     extra=lambda s: _needs_approval(s, px, call))
         return True
     if _of(call, fw, *_names(fw, "shell_tool")):
@@ -263,7 +264,7 @@ def _openai_agents(d: PythonDetector, call: Call) -> bool:
         elif isinstance(kind, str) and kind in (spec.get("host") or ()):
             d.host_exec(call, agent="openai-agents", name=f"OpenAI Agents SDK {call.leaf}", launcher=call.leaf,
                         what=f"{call.leaf} with a local environment runs the model's shell commands through its executor",
-                        fix=_alternative("openai-agents-shell-tool-local"),
+                        fix=_alternative(d.cat, "openai-agents-shell-tool-local"),
                         extra=lambda s: _needs_approval(s, px, call))
         else:
             d.undecided(call, agent="openai-agents", name=f"OpenAI Agents SDK {call.leaf}", launcher=call.leaf,
@@ -272,7 +273,7 @@ def _openai_agents(d: PythonDetector, call: Call) -> bool:
     if _of(call, fw, *_names(fw, "local_sandbox")):
         d.host_exec(call, agent="openai-agents", name="OpenAI Agents SDK SandboxAgent", launcher=call.leaf,
                     what=f"{call.leaf} is not a sandbox: the SandboxAgent's commands run on the local filesystem",
-                    fix=_alternative("openai-agents-unix-local-sandbox"))
+                    fix=_alternative(d.cat, "openai-agents-unix-local-sandbox"))
         return True
     clients = fw.get("sandbox_clients") or {}
     if _of(call, fw, *clients):
@@ -283,7 +284,7 @@ def _openai_agents(d: PythonDetector, call: Call) -> bool:
 
 
 def _needs_approval(site: SiteBuilder, px: PythonModule, call: Call) -> None:
-    option = str(_fw("openai-agents").get("approval_option") or "")
+    option = str(_fw(site.catalog, "openai-agents").get("approval_option") or "")
     node = px.option(call, option)
     value = px.const(node) if node is not None else False
     if value is False:
@@ -296,16 +297,16 @@ def _needs_approval(site: SiteBuilder, px: PythonModule, call: Call) -> None:
 
 def _langchain(d: PythonDetector, call: Call) -> bool:
     px = d.px
-    fw = _fw("langchain")
+    fw = _fw(d.cat, "langchain")
     if _of(call, fw, *_names(fw, "shell_tools")):
         d.host_exec(call, agent="langchain", name="LangChain ShellTool", launcher=call.leaf,
                     what=f"{call.leaf} runs the model's shell commands",
-                    fix=_alternative("langchain-shell-tool"))
+                    fix=_alternative(d.cat, "langchain-shell-tool"))
         return True
     if _of(call, fw, *_names(fw, "python_repls")):
         d.host_exec(call, agent="langchain", name=f"LangChain {call.leaf}", launcher=call.leaf,
                     what=f"{call.leaf} executes model-written Python in the operator's process",
-                    fix=_alternative("langchain-python-repl"))
+                    fix=_alternative(d.cat, "langchain-python-repl"))
         return True
     if _of(call, fw, *_names(fw, "shell_middleware")):
         spec = fw.get("execution_policy") or {}
@@ -315,7 +316,7 @@ def _langchain(d: PythonDetector, call: Call) -> bool:
         if policy is None or (target is not None and target.leaf in (spec.get("host") or ())):
             d.host_exec(call, agent="langchain", name=f"LangChain {call.leaf}", launcher=call.leaf,
                         what=f"{call.leaf} with the host execution policy (the default) runs the model's shell commands",
-                        fix=_alternative("langchain-shell-middleware-host"),
+                        fix=_alternative(d.cat, "langchain-shell-middleware-host"),
                         confidence=Confidence.HIGH)
         elif target is not None and target.leaf in contained:
             net = px.const(px.option(target, spec.get("network_option", "")))
@@ -334,7 +335,7 @@ def _langchain(d: PythonDetector, call: Call) -> bool:
             shell = any(n in (spec.get("shell") or ()) for n in risky)
             d.host_exec(call, agent="langchain", name=f"LangChain {call.leaf}", launcher=call.leaf,
                         what=f"{call.leaf}({risky}) gives the agent a host {'shell' if shell else 'Python REPL'}",
-                        fix=_alternative("langchain-load-tools"), confidence=Confidence.HIGH)
+                        fix=_alternative(d.cat, "langchain-load-tools"), confidence=Confidence.HIGH)
             return True
     return False
 
@@ -343,12 +344,12 @@ def _langchain(d: PythonDetector, call: Call) -> bool:
 
 def _autogen(d: PythonDetector, call: Call) -> bool:
     px = d.px
-    fw = _fw("autogen")
+    fw = _fw(d.cat, "autogen")
     if _of(call, fw, *_names(fw, "host_executors")):
         timeout = px.option(call, str(fw.get("timeout_option") or ""))
         d.host_exec(call, agent="autogen", name=f"AutoGen {call.leaf}", launcher=call.leaf,
                     what=f"{call.leaf} runs model-written code",
-                    fix=_alternative("autogen-local-executor"),
+                    fix=_alternative(d.cat, "autogen-local-executor"),
                     timeout=px.loc(timeout) if timeout is not None else px.loc(call.node))
         return True
     contained = fw.get("contained_executors") or {}
@@ -387,23 +388,23 @@ def _autogen(d: PythonDetector, call: Call) -> bool:
                     ex_call is not None and ex_call.leaf in _names(fw, "host_executors")):
                 d.host_exec(call, agent="autogen", name=name, launcher=option,
                             what=f"the agent's {option} runs model-written code with a local executor",
-                            fix=_alternative("autogen-commandline-local"),
+                            fix=_alternative(d.cat, "autogen-commandline-local"),
                             extra=lambda site: _human_input(site, px, call))
             return True
         use_docker = cfg.get(docker)
         value = px.const(use_docker) if use_docker is not None else UNSET
         if use_docker is None:
-            env_off = _autogen_env_off(px)
+            env_off = _autogen_env_off(d.cat, px)
             if env_off is not None:
                 d.host_exec(call, agent="autogen", name=name, launcher=option,
                             what=f"{cfg_spec.get('docker_env')} is turned off in this file, so {option} runs model-written code",
-                            fix=_alternative("autogen-use-docker-env"),
+                            fix=_alternative(d.cat, "autogen-use-docker-env"),
                             extra=lambda site: _human_input(site, px, call))
             return True
         if value is False or value in (cfg_spec.get("docker_off") or ()):
             d.host_exec(call, agent="autogen", name=name, launcher=option,
                         what=f"{option} with {docker} False runs model-written code",
-                        fix=_alternative("autogen-use-docker-false"),
+                        fix=_alternative(d.cat, "autogen-use-docker-false"),
                         extra=lambda site: _human_input(site, px, call))
         elif value is UNSET:
             d.undecided(call, agent="autogen", name=name, launcher=option,
@@ -414,15 +415,15 @@ def _autogen(d: PythonDetector, call: Call) -> bool:
 
 def _human_input(site: SiteBuilder, px: PythonModule, call: Call) -> None:
     """human_input_mode="NEVER": nobody is asked before the model's code runs."""
-    spec = _fw("autogen").get("unattended") or {}
+    spec = _fw(site.catalog, "autogen").get("unattended") or {}
     node = call.keywords.get(spec.get("option", ""))
     value = px.const(node) if node is not None else None
     if node is not None and value in (spec.get("values") or ()):
         site.fact(FactKind.BYPASS_FLAG, f'{spec["option"]}="{value}"', px.loc(node))
 
 
-def _autogen_env_off(px: PythonModule) -> Node | None:
-    spec = _fw("autogen").get("code_execution_config") or {}
+def _autogen_env_off(cat: Catalog, px: PythonModule) -> Node | None:
+    spec = _fw(cat, "autogen").get("code_execution_config") or {}
     for name in ("os.environ",):
         for _, key, value, node in px.key_sets.get(name, ()):
             if key == spec.get("docker_env") and str(px.const(value)).lower() in (spec.get("env_off") or ()):
@@ -435,7 +436,7 @@ def _autogen_env_off(px: PythonModule) -> Node | None:
 
 def _crewai(d: PythonDetector, call: Call) -> bool:
     px = d.px
-    fw = _fw("crewai")
+    fw = _fw(d.cat, "crewai")
     if call.root not in (fw.get("roots") or ()):
         return False
     tool = fw.get("code_interpreter") or {}
@@ -444,7 +445,7 @@ def _crewai(d: PythonDetector, call: Call) -> bool:
         if unsafe is not None and px.const(unsafe) is True:
             d.host_exec(call, agent="crewai", name=f"CrewAI {call.leaf}", launcher=call.leaf,
                         what=f"{call.leaf}({tool['unsafe_option']}=True) runs model-written code",
-                        fix=_alternative("crewai-code-interpreter-unsafe"))
+                        fix=_alternative(d.cat, "crewai-code-interpreter-unsafe"))
             return True
         return False
     spec = fw.get("agent_code_execution") or {}
@@ -458,7 +459,7 @@ def _crewai(d: PythonDetector, call: Call) -> bool:
         if isinstance(value, str) and value in (spec.get("host") or ()):
             d.host_exec(call, agent="crewai", name=f"CrewAI {call.leaf}", launcher=switch,
                         what=f"an agent with {spec['option']}=\"{value}\" runs model-written code",
-                        fix=_alternative("crewai-unsafe-code-execution"))
+                        fix=_alternative(d.cat, "crewai-unsafe-code-execution"))
         elif isinstance(value, str) and value in contained:
             d.contained(call, agent="crewai", name=f"CrewAI {call.leaf}", launcher=switch,
                         boundary=Boundary(contained[value]), tool=f"CrewAI {value} code execution (Docker)")
@@ -474,13 +475,13 @@ def _crewai(d: PythonDetector, call: Call) -> bool:
 
 def _smolagents(d: PythonDetector, call: Call) -> bool:
     px = d.px
-    fw = _fw("smolagents")
+    fw = _fw(d.cat, "smolagents")
     if call.root not in (fw.get("roots") or ()):
         return False
     if call.leaf in _names(fw, "host_executors"):
         d.host_exec(call, agent="smolagents", name=f"smolagents {call.leaf}", launcher=call.leaf,
                     what=f"{call.leaf} evaluates model-written Python in the operator's process",
-                    fix=_alternative("smolagents-local-executor"),
+                    fix=_alternative(d.cat, "smolagents-local-executor"),
                     extra=lambda s: _star_imports(s, px, call))
         return True
     spec = fw.get("code_agent") or {}
@@ -499,7 +500,7 @@ def _smolagents(d: PythonDetector, call: Call) -> bool:
                     what=(f"{call.leaf} without {option}" if node is None else
                           f"{call.leaf} with " + (px.text(node.parent) if node is legacy else f'{option}="{value}"'))
                     + " evaluates model-written Python in the operator's process",
-                    fix=_alternative("smolagents-executor-type-local"),
+                    fix=_alternative(d.cat, "smolagents-executor-type-local"),
                     extra=lambda s: _star_imports(s, px, call))
     elif isinstance(value, str) and value in contained:
         d.contained(call, agent="smolagents", name=f"smolagents {call.leaf}", launcher=call.leaf,
@@ -511,7 +512,7 @@ def _smolagents(d: PythonDetector, call: Call) -> bool:
 
 
 def _star_imports(site: SiteBuilder, px: PythonModule, call: Call) -> None:
-    option = str((_fw("smolagents").get("code_agent") or {}).get("imports_option") or "")
+    option = str((_fw(site.catalog, "smolagents").get("code_agent") or {}).get("imports_option") or "")
     node = px.option(call, option)
     names = px.strings(node) if node is not None else None
     if names and "*" in names:
@@ -526,26 +527,26 @@ _PROFILE_HINTS = ("google-chrome", "google/chrome", "chrome/user data", "chromiu
 
 def _others(d: PythonDetector, call: Call) -> bool:
     px = d.px
-    for name in _host_site_frameworks():
-        fw = _fw(name)
+    for name in _host_site_frameworks(d.cat):
+        fw = _fw(d.cat, name)
         site = fw["host_site"]
         if _of(call, fw, *_names(fw, "host")):
             d.host_exec(call, agent=site["agent"], name=site["name"].format(leaf=call.leaf), launcher=call.leaf,
-                        what=f"{call.leaf} {site['runs']}", fix=_alternative(site["alternative"]))
+                        what=f"{call.leaf} {site['runs']}", fix=_alternative(d.cat, site["alternative"]))
             return True
-    fw = _fw("openhands")
+    fw = _fw(d.cat, "openhands")
     runtime = fw.get("runtime") or {}
     if call.root in _names(fw, "roots") and (call.leaf in _names(fw, "host") or
                                             px.const(call.keywords.get(runtime.get("option", ""))) in (runtime.get("host") or ())):
         d.host_exec(call, agent="openhands", name="OpenHands", launcher=call.leaf,
                     what="the OpenHands local/cli runtime runs the agent's commands",
-                    fix=_alternative("openhands-local-runtime"), confidence=Confidence.HIGH)
+                    fix=_alternative(d.cat, "openhands-local-runtime"), confidence=Confidence.HIGH)
         return True
-    fw = _fw("browser-use")
+    fw = _fw(d.cat, "browser-use")
     if _of(call, fw, *_names(fw, "browsers")):
         _browser_use(d, call)
         return True
-    fw = _fw("mcp-stdio")
+    fw = _fw(d.cat, "mcp-stdio")
     if _of(call, fw, *_names(fw, "classes")):
         _mcp_stdio(d, call)
         return True
@@ -553,9 +554,9 @@ def _others(d: PythonDetector, call: Call) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _host_site_frameworks() -> tuple[str, ...]:
+def _host_site_frameworks(cat: Catalog) -> tuple[str, ...]:
     """Frameworks whose host classes make a site by their rules data alone (`host_site`)."""
-    frameworks = load_catalog().frameworks.section("frameworks")
+    frameworks = cat.frameworks.section("frameworks")
     return tuple(name for name, fw in frameworks.items() if isinstance(fw, dict) and fw.get("host_site"))
 
 
@@ -611,7 +612,7 @@ def _mcp_stdio(d: PythonDetector, call: Call) -> None:
         env_info = EnvInfo(env_info.mode, px.loc(env), env_info.detail, env_info.names)
     d.out.append(LaunchFound(surface="python", launcher=f"MCP stdio server ({call.leaf})", location=px.loc(call.node),
                              env=env_info, words=tuple(words)))
-    if env_info.mode is EnvMode.INHERITED and not _wrapped(words):
+    if env_info.mode is EnvMode.INHERITED and not _wrapped(d.cat, words):
         _mcp_env_site(d, call, words, env_info)
 
 
@@ -621,15 +622,15 @@ def _mcp_env(px: PythonModule, env: Node | None, call: Call) -> EnvInfo:
     return px.env_info(env, call.node, call.leaf)
 
 
-def _wrapped(words: list[Word]) -> bool:
+def _wrapped(cat: Catalog, words: list[Word]) -> bool:
     """The server starts behind a wrapper (rules/containment.yaml: engines, OS sandboxes, microVMs)."""
-    return bool(words) and not words[0].dynamic and load_catalog().sandbox_wrapper([w.text for w in words]) is not None
+    return bool(words) and not words[0].dynamic and cat.sandbox_wrapper([w.text for w in words]) is not None
 
 
 def _mcp_env_site(d, call_loc_node, words: list[Word], env_info: EnvInfo, surface: str = "python") -> None:
     loc = d.px.loc(call_loc_node.node) if hasattr(call_loc_node, "node") else call_loc_node
     command = " ".join(w.text for w in words)
-    site = SiteBuilder(agent="mcp-server", agent_name=f"MCP server `{command[:60]}`", surface=surface,
+    site = SiteBuilder(catalog=d.cat, agent="mcp-server", agent_name=f"MCP server `{command[:60]}`", surface=surface,
                        launcher="MCP stdio client", location=loc, command=command)
     site.set_env(EnvMode.INHERITED, env_info.detail, env_info.location)
     site.secrets((w.text, w.location) for w in env_info.names)
@@ -646,7 +647,7 @@ def _mcp_env_site(d, call_loc_node, words: list[Word], env_info: EnvInfo, surfac
 def _oi(d: PythonDetector, call: Call) -> bool:
     """`interpreter.chat(...)` / `OpenInterpreter(...).chat()`: the agent runs in this process."""
     px = d.px
-    fw = _fw("open-interpreter")
+    fw = _fw(d.cat, "open-interpreter")
     if not _of(call, fw, *_names(fw, "calls")):
         return False
     fn = call.node.child_by_field_name("function")
@@ -675,25 +676,25 @@ def _local_factory(d: PythonDetector, call: Call) -> bool:
     """`get_environment(cfg, default_type="local")`: an agent's execution environment picked by
     name, and the name is the host's."""
     px = d.px
-    words = _tool_list("factory_words")
+    words = _tool_list(d.cat, "factory_words")
     leaf = call.leaf.lower()
-    if not any(w in leaf for w in words) or not _factory_name().fullmatch(leaf):
+    if not any(w in leaf for w in words) or not _factory_name(d.cat).fullmatch(leaf):
         return False
-    keys = set(_tool_list("factory_keywords"))
-    hosts = set(_tool_list("host_values"))
+    keys = set(_tool_list(d.cat, "factory_keywords"))
+    hosts = set(_tool_list(d.cat, "host_values"))
     for key, node in call.keywords.items():
         if key in keys and px.const(node) in hosts:
             d.host_exec(call, agent="agent-environment", name=f"agent environment from {call.leaf}()", launcher=call.leaf,
                         what=f"{call.leaf}() with {key}=\"{px.const(node)}\" picks the host environment, so the agent's "
                              "commands run",
-                        fix=_alternative("agent-local-environment-factory"), confidence=Confidence.MEDIUM)
+                        fix=_alternative(d.cat, "agent-local-environment-factory"), confidence=Confidence.MEDIUM)
             return True
     return False
 
 
-@lru_cache(maxsize=1)
-def _factory_name() -> re.Pattern[str]:
-    prefixes = "|".join(re.escape(p) for p in _tool_list("factory_prefixes"))
+@lru_cache(maxsize=4)
+def _factory_name(cat: Catalog) -> re.Pattern[str]:
+    prefixes = "|".join(re.escape(p) for p in _tool_list(cat, "factory_prefixes"))
     return re.compile(rf"(?:{prefixes})_?[a-z_]*")
 
 
@@ -707,13 +708,10 @@ _HANDLERS = (_claude, _openai_agents, _langchain, _autogen, _crewai, _smolagents
 # registration is related evidence.
 
 
-def _tool_data() -> dict:
-    return load_catalog().frameworks.section("agent_tools")
-
-
 @lru_cache(maxsize=64)
-def _tool_list(key: str) -> tuple[str, ...]:
-    return tuple(str(v) for v in _tool_data().get(key) or ())
+def _tool_list(cat: Catalog, key: str) -> tuple[str, ...]:
+    """rules/frameworks.yaml `agent_tools`: one list of what makes a function an agent's tool."""
+    return tuple(str(v) for v in cat.frameworks.section("agent_tools").get(key) or ())
 
 
 _SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "fish", "/bin/sh", "/bin/bash", "/usr/bin/bash", "/usr/bin/env",
@@ -744,13 +742,13 @@ class ToolScan:
     # -- entries -------------------------------------------------------------------------
 
     def entries(self) -> list[_Entry]:
-        px = self.px
+        px, cat = self.px, self.d.cat
         out: list[_Entry] = []
-        roots = set(_tool_list("roots"))
-        bases = set(_tool_list("bases"))
-        run_methods = set(_tool_list("run_methods"))
-        suffixes = _tool_list("executor_suffixes")
-        exec_methods = set(_tool_list("executor_methods"))
+        roots = set(_tool_list(cat, "roots"))
+        bases = set(_tool_list(cat, "bases"))
+        run_methods = set(_tool_list(cat, "run_methods"))
+        suffixes = _tool_list(cat, "executor_suffixes")
+        exec_methods = set(_tool_list(cat, "executor_methods"))
         registered = self._registered()
         for cls in nodes_of(px.root, "class_definition"):
             name_node = cls.child_by_field_name("name")
@@ -778,7 +776,7 @@ class ToolScan:
                     if _name(px, m) in exec_methods:
                         out.append(_Entry(m, self._params(m), f"agent execution environment {cname}", px.loc(cls),
                                           Confidence.MEDIUM))
-        decorators = set(_tool_list("decorators"))
+        decorators = set(_tool_list(cat, "decorators"))
         for fn_list in px.functions.values():
             for fn in fn_list:
                 if enclosing(fn, "class_definition") is not None and fn.parent is not None and fn.parent.type != "decorated_definition":
@@ -794,7 +792,7 @@ class ToolScan:
     def _agent_module(self) -> bool:
         """The file belongs to an agent: it imports an agent framework, an LLM SDK or a module of
         an agent package (a dotted name with `agent` in it)."""
-        roots = set(_tool_list("roots")) | set(_tool_list("llm_sdks"))
+        roots = set(_tool_list(self.d.cat, "roots")) | set(_tool_list(self.d.cat, "llm_sdks"))
         for target in self.px.aliases.values():
             head = target.split(".", 1)[0]
             if head in roots or "agent" in target.lower():
@@ -808,8 +806,8 @@ class ToolScan:
         """Names handed to an agent in this file: `tools=[f, Cls()]`, `function_map={...: f}`,
         `register_function(f)`, `Tool.from_function(f)`, ..."""
         px = self.px
-        keywords = set(_tool_list("registration_keywords"))
-        calls = set(_tool_list("registration_calls"))
+        keywords = set(_tool_list(self.d.cat, "registration_keywords"))
+        calls = set(_tool_list(self.d.cat, "registration_calls"))
         out: dict[str, Location] = {}
 
         def note(node: Node | None, at: Call) -> None:
@@ -912,7 +910,7 @@ class ToolScan:
         """What the call runs with the model's input in command position, or None."""
         px = self.px
         name = call.name
-        if name in _tool_list("code_eval") and call.positional and _uses(px, call.positional[0], tainted):
+        if name in _tool_list(self.d.cat, "code_eval") and call.positional and _uses(px, call.positional[0], tainted):
             return f"{name}() of the model's input"
         spec = self.table.get(name)
         if spec is None:
@@ -1065,7 +1063,7 @@ class ToolScan:
             return
         self.reported.add(call.node.id)
         px, d = self.px, self.d
-        site = SiteBuilder(agent="agent-tool", agent_name=entry.label, surface="python",
+        site = SiteBuilder(catalog=d.cat, agent="agent-tool", agent_name=entry.label, surface="python",
                            launcher=call.name, location=px.loc(call.node), command=px.text(call.node))
         spec = self.table.get(call.name) or {}
         env_node = call.keywords.get(spec["env_kw"]) if "env_kw" in spec else None
@@ -1089,7 +1087,7 @@ class ToolScan:
         timeout = call.keywords.get(spec.get("timeout_kw", "")) if "timeout_kw" in spec else None
         if timeout is not None and timeout.type != "none":
             site.fact(FactKind.TIMEOUT, "timeout", px.loc(timeout))
-        fix = _alternative("agent-tool-host-command")
+        fix = _alternative(d.cat, "agent-tool-host-command")
         site.report(HOST_EXEC, site.location,
                     f"The {entry.label} runs {what} on the host, as the operator, with the operator's files, network "
                     f"and environment: the model (and any prompt injection it reads) chooses what runs; {fix}.",

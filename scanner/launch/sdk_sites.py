@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from scanner.catalog import load_catalog
+from scanner.catalog import Catalog
 from scanner.findings import new_finding, new_site, site_id_for
 from scanner.model import Boundary, Containment, Egress, EnvMode, Fact, FactKind, Finding, LaunchSite, Location
 
@@ -62,15 +62,13 @@ def command_comes_from(node: Node, g: StringGrammar, reads: Callable[[Node], boo
     return isinstance(head, str) and bool(COMMAND_POSITION.search(head)) and reads(right)
 
 
-def catalog():  # type: ignore[no-untyped-def]
-    return load_catalog()
-
-
 class SiteBuilder:
-    """Collects the facts of one in-process site and turns them into a judged LaunchSite."""
+    """Collects the facts of one in-process site and turns them into a judged LaunchSite, with
+    the scan's catalog (which names the credentials and the rules)."""
 
-    def __init__(self, *, agent: str, agent_name: str, surface: str, launcher: str, location: Location,
-                 command: str = ""):
+    def __init__(self, *, catalog: Catalog, agent: str, agent_name: str, surface: str, launcher: str,
+                 location: Location, command: str = ""):
+        self.catalog = catalog
         self.agent = agent
         self.agent_name = agent_name
         self.surface = surface
@@ -103,7 +101,7 @@ class SiteBuilder:
 
     def secrets(self, names: Iterable[tuple[str, Location]]) -> None:
         for name, loc in names:
-            kind = catalog().credential_kind(name)
+            kind = self.catalog.credential_kind(name)
             if kind:
                 self.fact(FactKind.secret(kind), name, loc)
 
@@ -134,7 +132,7 @@ class SiteBuilder:
                                     superseded=tuple(self.superseded)),
         )
         findings = tuple(
-            new_finding(catalog(), rule, loc, site_id=site.site_id, message=msg,
+            new_finding(self.catalog, rule, loc, site_id=site.site_id, message=msg,
                         related=(self.location.with_label("launch site"), *kw.pop("related", ())), **kw)
             for rule, loc, msg, kw in ((r, l, m, dict(k)) for r, l, m, k in self.extra)
         )

@@ -17,10 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from scanner.launch.base import Analysis
-from scanner.launch.cfgjudge import (agent_by_name, catalog, make_site, read, secret_fact, split_words,
-                                        undecided_site)
+from scanner.launch.cfgjudge import split_words, undecided_site
 from scanner.parse.cfgtree import Node, load_json, load_yaml
-from scanner.catalog import AgentSpec
+from scanner.catalog import AgentSpec, Catalog
 from scanner.launch.shell import embedded_shell, shell_launches
 from scanner.launch.commandline import Invocation, Unresolved, Word
 from scanner.findings import new_finding
@@ -38,19 +37,19 @@ SURFACE = "github-workflow"
 # core tools are an allow-list.
 
 
-def _github(key: str) -> tuple[str, ...]:
+def _github(cat: Catalog, key: str) -> tuple[str, ...]:
     """rules/actions.yaml `github`: untrusted_triggers, gate_words, push_scopes, oidc_scopes."""
-    return tuple(catalog().actions.section("github").get(key) or ())
+    return tuple(cat.actions.section("github").get(key) or ())
 
 
-def _any_inputs(key: str) -> tuple[str, ...]:
+def _any_inputs(cat: Catalog, key: str) -> tuple[str, ...]:
     """rules/actions.yaml `inputs`: inputs any agent action may take."""
-    return tuple(catalog().actions.section("inputs").get(key) or ())
+    return tuple(cat.actions.section("inputs").get(key) or ())
 
 
-def _agent_inputs(agent_id: str) -> dict:
+def _agent_inputs(cat: Catalog, agent_id: str) -> dict:
     """rules/actions.yaml `agents`: what the actions of one agent do and what their inputs mean."""
-    return dict(catalog().actions.section("agents").get(agent_id) or {})
+    return dict(cat.actions.section("agents").get(agent_id) or {})
 
 
 def _turns_off_sandbox(spec: AgentSpec, args: list[Word]) -> bool:
@@ -66,10 +65,10 @@ def _turns_off_sandbox(spec: AgentSpec, args: list[Word]) -> bool:
     return False
 
 
-def _args_input(key: str) -> bool:
+def _args_input(cat: Catalog, key: str) -> bool:
     """An input that carries extra command-line arguments (`aider_args`, `extra-args`, `cli_args`)."""
     name = key.lower()
-    for suffix in _any_inputs("args_suffixes"):
+    for suffix in _any_inputs(cat, "args_suffixes"):
         if name == suffix or (name.endswith(suffix) and re.fullmatch(r"(?:[a-z0-9]+[-_])+", name[: -len(suffix)])):
             return True
     return False
@@ -134,17 +133,18 @@ class Job:
     timeout: Location | None = None
     gated: bool = False
     workdir: str = ""
+    push_names: tuple[str, ...] = ()  # the scopes that can push (rules/actions.yaml), set with write_scopes
 
     @property
     def push_scopes(self) -> list[tuple[str, Location]]:
-        push = _github("push_scopes")
-        return [(s, loc) for s, loc in self.write_scopes if s in push]
+        return [(s, loc) for s, loc in self.write_scopes if s in self.push_names]
 
 
 class WorkflowReader:
     def __init__(self, analysis: Analysis):
         self.analysis = analysis
         self.src: SourceFile = analysis.source
+        self.tools = analysis.tools
         self.cat = analysis.catalog
         # The link stage reads the same workflow again to follow its steps: one parse for both.
         self.root = analysis.shared("yaml", lambda: load_yaml(self.src.text, analysis.notes), keep=True)
@@ -213,12 +213,12 @@ class WorkflowReader:
             return Fact(FactKind.JOB_TOKEN, name, loc)
         refs = [a or b for a, b in _SECRET_REF.findall(text)]
         if refs:
-            fact = secret_fact(name.upper().replace("-", "_"), loc, secret_ref=refs[0])
+            fact = self.tools.secret_fact(name.upper().replace("-", "_"), loc, secret_ref=refs[0])
             if fact is not None and fact.kind == FactKind.SECRET_MODEL_KEY and self.cat.credential_kind(refs[0]) == "model-key":
                 fact = Fact(fact.kind, refs[0], loc)  # the model key by its own name, not the input's
             return fact
         if "${{" not in text and self.cat.credential_kind(name) and text.strip():
-            return secret_fact(name, loc)
+            return self.tools.secret_fact(name, loc)
         return None
 
     # -- jobs -------------------------------------------------------------------------------
@@ -270,13 +270,14 @@ class WorkflowReader:
         node = job.node
         job.facts = [*self.wf_env, *self._env_facts(node.get("env"))]
         job.token_reach, job.write_scopes, job.default_token = [], [], False
+        job.push_names = _github(self.cat, "push_scopes")
         job.boundary, job.tool, job.egress = None, "", Egress.OPEN
         job.workdir = _workdir(node.get("defaults")) or self.wf_workdir
         tm = node.get("timeout-minutes")
         if tm is not None:
             job.timeout = self.loc(tm)
         cond = node.get("if")
-        job.gated = cond is not None and any(w in cond.text() for w in _github("gate_words"))
+        job.gated = cond is not None and any(w in cond.text() for w in _github(self.cat, "gate_words"))
         if "schedule" in self.triggers:
             job.facts.append(Fact(FactKind.UNATTENDED, "starts on a schedule: no person starts or watches the run",
                                   self.triggers["schedule"]))
@@ -312,7 +313,7 @@ class WorkflowReader:
         for scope, value in perms.items():
             if value.text().strip() != "write":
                 continue
-            if scope in _github("oidc_scopes"):
+            if scope in _github(self.cat, "oidc_scopes"):
                 job.facts.append(Fact(FactKind.OIDC, f"{scope}: write mints a short-lived OIDC credential", self.loc(value)))
                 continue
             job.write_scopes.append((scope, self.loc(value)))
@@ -333,9 +334,9 @@ class WorkflowReader:
         if cont.is_map:
             opts = cont.get("options")
             if opts is not None:
-                facts.extend(docker_option_facts(opts.text(), self.loc(opts)))
+                facts.extend(docker_option_facts(self.tools, opts.text(), self.loc(opts)))
             for vol in (cont.get("volumes").seq() if cont.get("volumes") is not None else []):
-                fact = volume_fact(vol.text(), self.loc(vol))
+                fact = volume_fact(self.tools, vol.text(), self.loc(vol))
                 if fact is not None:
                     facts.append(fact)
             job.facts.extend(self._env_facts(cont.get("env")))
@@ -385,14 +386,14 @@ class WorkflowReader:
         return None
 
     def _action_site(self, job: Job, step: Node, uses: Node, agent_id: str):
-        spec = agent_by_name(agent_id)
+        spec = self.tools.agent_by_name(agent_id)
         if spec is None:
             return
         uses_loc = self.loc(uses)
         with_ = step.get("with")
         inputs = dict(with_.items()) if with_ is not None and with_.is_map else {}
         facts, token_reach = self.step_context(job, step)
-        meaning = _agent_inputs(agent_id)
+        meaning = _agent_inputs(self.cat, agent_id)
         if meaning.get("uses_job_token"):
             token_reach.append(uses_loc.with_label(f"{uses.text().split('@', 1)[0]} uses the job token"))
         args: list[Word] = []
@@ -401,7 +402,7 @@ class WorkflowReader:
         if boundary is Boundary.CONTAINER:
             env, env_detail = EnvMode.MINIMAL, "the job container gets only the env the workflow sets"
         skip_inputs: set[str] = set()
-        job_token_inputs = _any_inputs("job_token")
+        job_token_inputs = _any_inputs(self.cat, "job_token")
         allow_list: Location | None = None  # where an explicit tool allow-list is set
 
         if agent_id == "claude-code":
@@ -467,7 +468,7 @@ class WorkflowReader:
                 facts.append(yolo)  # --yolo with every built-in tool, the shell included
         # Extra command-line arguments any agent action passes on (`aider_args`, `cli_args`, ...).
         for key, value in inputs.items():
-            if key not in skip_inputs and _args_input(key) and value.is_scalar:
+            if key not in skip_inputs and _args_input(self.cat, key) and value.is_scalar:
                 args.extend(self._arg_words(value))
                 skip_inputs.add(key)
         for key, value in inputs.items():
@@ -485,7 +486,7 @@ class WorkflowReader:
             elif fact is not None:
                 token_reach.append(self.loc(value).with_label(f"the job token as the `{key}` input"))
         timeout = self._timeout(job, step, inputs)
-        site = make_site(agent=spec, location=uses_loc, surface=SURFACE, launcher=f"action `{uses.text()}`",
+        site = self.tools.make_site(agent=spec, location=uses_loc, surface=SURFACE, launcher=f"action `{uses.text()}`",
                          command=f"uses: {uses.text()}", boundary=boundary, tool=tool, env=env,
                          env_detail=env_detail, env_location=self.loc(step.get("env")) if step.get("env") is not None else uses_loc,
                          egress=egress, facts=[f for f in facts if f.kind != FactKind.JOB_TOKEN],
@@ -580,7 +581,7 @@ class WorkflowReader:
         data, originals = self.run_shell(run)
         run_loc = self.loc(run.key_line or run.line)
         for found in shell_launches(src, data, SURFACE, "workflow run step", ""):
-            for item in read(unmask_words(found.words, originals)):
+            for item in self.tools.read(unmask_words(found.words, originals)):
                 if isinstance(item, Unresolved):
                     site = undecided_site(f"{item.reason}", found.location, SURFACE, "workflow run step", item.word.text)
                     yield site, ()
@@ -605,7 +606,7 @@ class WorkflowReader:
         starts, and `reached` is the agent's own gate there when every launch it reaches keeps one."""
         env = EnvMode.MINIMAL if job.boundary is Boundary.CONTAINER else EnvMode.INHERITED
         facts, token_reach = self.step_context(job, step, list(extra_facts))
-        site = make_site(agent=agent, location=location, surface=SURFACE, launcher=launcher, command=command,
+        site = self.tools.make_site(agent=agent, location=location, surface=SURFACE, launcher=launcher, command=command,
                          boundary=job.boundary, tool=job.tool, env=env,
                          env_detail="a run step on a hosted runner inherits the job's environment, secrets and token",
                          env_location=env_location, egress=job.egress, facts=facts,
@@ -634,7 +635,7 @@ class WorkflowReader:
         tm = step.get("timeout-minutes") if step is not None else None
         if tm is not None:
             return self.loc(tm)
-        for key in _any_inputs("timeout"):
+        for key in _any_inputs(self.cat, "timeout"):
             if inputs and key in inputs and inputs[key].text().strip():
                 return self.loc(inputs[key])
         return job.timeout
@@ -695,7 +696,7 @@ class WorkflowReader:
                     message=f"{agent} shares the job's GitHub token, which can write ({scopes}) but not push code.",
                     related=[site.location.with_label("launch site"), *token_reach[:3]]))
         contained = self.least_privilege(site, job)
-        for key in _any_inputs("open_gate"):
+        for key in _any_inputs(cat, "open_gate"):
             node = inputs.get(key)
             if node is not None and "*" in node.text():
                 limit = " Its tools and token are limited, so this is hardening." if contained else ""
@@ -711,8 +712,8 @@ class WorkflowReader:
                 related=[self.triggers["pull_request_target"].with_label("trigger"), site.location.with_label("launch site")]))
         elif raw_cli and not job.gated:
             cond = step.get("if") if step is not None else None
-            gated = cond is not None and any(w in cond.text() for w in _github("gate_words"))
-            untrusted = [t for t in _github("untrusted_triggers") if t in self.triggers and t != "pull_request_target"]
+            gated = cond is not None and any(w in cond.text() for w in _github(cat, "gate_words"))
+            untrusted = [t for t in _github(cat, "untrusted_triggers") if t in self.triggers and t != "pull_request_target"]
             if untrusted and not gated:
                 trig = untrusted[0]
                 out.append(new_finding(

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from scanner.catalog import Catalog
 from scanner.launch.base import Analysis
+from scanner.launch.cfgjudge import ConfigTools
 from scanner.launch.shell import REPO_ROOT
 from scanner.parse.trees import SourceFile
 from scanner.project.files import ProjectFiles
@@ -91,10 +92,11 @@ class EntryResolver:
     """Follows commands to the repository files they run, and those files to the agent launches
     in them (memoised per file)."""
 
-    def __init__(self, project: ProjectFiles, catalog: Catalog, paths: set[str], by_path: dict[str, list[LaunchSite]],
+    def __init__(self, project: ProjectFiles, tools: ConfigTools, paths: set[str], by_path: dict[str, list[LaunchSite]],
                  foreign: bool = False, contained: bool = False):
         self.project = project
-        self.catalog = catalog
+        self.tools = tools
+        self.catalog = tools.catalog
         self.paths = paths  # the files a command may name: those blastwall reads
         self.by_path = by_path
         self._memo: dict[tuple[str, str, str], list[LaunchSite]] = {}
@@ -115,7 +117,7 @@ class EntryResolver:
         """A workflow or action file read with the parse its analyzer already made."""
         from scanner.launch.workflow import WorkflowReader
 
-        return WorkflowReader(Analysis(src, "workflow", self.catalog, self.project))
+        return WorkflowReader(Analysis(src, "workflow", self.tools, self.project))
 
     def resolve(self, spelled: str, base: str, action_dir: str = "") -> str | None:
         """A path as a command spells it, as a repository file, or None."""
@@ -696,7 +698,7 @@ def step_reaches(resolver: EntryResolver, reader, job, step, depth: int = 0, act
     return out
 
 
-def entry_links(project: ProjectFiles, catalog: Catalog, paths, by_path):  # type: ignore[no-untyped-def]
+def entry_links(project: ProjectFiles, tools: ConfigTools, paths, by_path):  # type: ignore[no-untyped-def]
     """Launch sites for workflow steps (and calling jobs) that start a repository file which
     launches an agent, with the job's findings; and the reached launches, bounded by the job's
     timeout and marked with the step that starts them."""
@@ -705,7 +707,7 @@ def entry_links(project: ProjectFiles, catalog: Catalog, paths, by_path):  # typ
     if not any(s.agent != "unknown" for sites in by_path.values() for s in sites):
         return new_sites, reached
     existing = {s.site_id for sites in by_path.values() for s in sites}
-    resolver = EntryResolver(project, catalog, set(paths), by_path)  # one memo for every workflow
+    resolver = EntryResolver(project, tools, set(paths), by_path)  # one memo for every workflow
     for path in paths:
         if not _WORKFLOW.search(path):
             continue
@@ -776,13 +778,11 @@ def _token_reachable(text: str) -> bool:
 
 def _step_sites(reader, job, step, reach: StepReach, extra: list[Fact], existing: set[str]):
     """One site per agent a step's command reaches, at the step's line."""
-    from scanner.launch.cfgjudge import agent_by_name
-
     by_agent: dict[str, list[LaunchSite]] = {}
     for site in reach.sites:
         by_agent.setdefault(site.agent, []).append(site)
     for agent_id, sites in sorted(by_agent.items()):
-        spec = agent_by_name(agent_id)
+        spec = reader.tools.agent_by_name(agent_id)
         if spec is None:
             continue
         sid = f"{reach.location.path}:{reach.location.line}:{spec.id}"
@@ -822,7 +822,7 @@ def _carry(site: LaunchSite, reader, job, step, reach: StepReach) -> LaunchSite:
     return replace(site, containment=replace(c, facts=tuple(facts), unknowns=unknowns))
 
 
-def compose_links(project: ProjectFiles, paths, by_path):  # type: ignore[no-untyped-def]
+def compose_links(project: ProjectFiles, tools: ConfigTools, paths, by_path):  # type: ignore[no-untyped-def]
     """A Dockerfile's agent launch, run by a compose service built from it."""
     from scanner.parse.cfgtree import load_yaml
     from scanner.discover.filenames import is_compose
@@ -846,7 +846,7 @@ def compose_links(project: ProjectFiles, paths, by_path):  # type: ignore[no-unt
             targets = [s for s in by_path.get(dockerfile or "", []) if s.surface == "dockerfile"]
             if not targets:
                 continue
-            inv_own, _ = compose_agent(src, svc)
+            inv_own, _ = compose_agent(tools, src, svc)
             if inv_own is not None and svc.get("command") is not None:
                 continue  # the service's own command replaces the image's
             dsrc = project.source(dockerfile)
@@ -858,17 +858,17 @@ def compose_links(project: ProjectFiles, paths, by_path):  # type: ignore[no-unt
                 extra.extend(image_facts(summary["base"], dsrc.loc(summary["base_line"])))
             if summary["user"]:
                 extra.append(_user_fact(summary["user"], dsrc.loc(summary["user_line"])))
-            for line, _kind, item in dockerfile_invocations(dsrc, summary["launches"]):
+            for line, _kind, item in dockerfile_invocations(tools, dsrc, summary["launches"]):
                 for site in targets:
                     if site.location.line != line or not isinstance(item, Invocation):
                         continue
-                    new = compose_site(src, doc, name, svc, item, extra)
+                    new = compose_site(tools, src, doc, name, svc, item, extra)
                     out.append(replace(new, site_id=site.site_id, location=site.location,
                                        launcher=f"compose service `{name}` ({path})"))
     return out
 
 
-def scheduler_links(project: ProjectFiles, catalog: Catalog, paths, by_path):  # type: ignore[no-untyped-def]
+def scheduler_links(project: ProjectFiles, tools: ConfigTools, paths, by_path):  # type: ignore[no-untyped-def]
     """Launch sites for scheduler entries (crontab lines, launchd jobs, systemd services, crontab
     lines a script installs) that start a repository file which launches an agent, with their
     findings; and, for each launch reached, the facts it learns from the entry (who starts it,
@@ -894,10 +894,10 @@ def scheduler_links(project: ProjectFiles, catalog: Catalog, paths, by_path):  #
     for path, (kind, src) in files.items():
         if path.endswith(".timer"):
             timers.update(schedulers.timer_schedules(src))
-    resolver = EntryResolver(project, catalog, set(paths), by_path, foreign=True, contained=True)
+    resolver = EntryResolver(project, tools, set(paths), by_path, foreign=True, contained=True)
     existing = {s.site_id for sites in by_path.values() for s in sites}
     for path, (kind, src) in sorted(files.items()):
-        for entry in schedulers.entries(kind, src, timers):
+        for entry in schedulers.entries(tools, kind, src, timers):
             base = resolver.resolve_dir(entry.workdir, "") if entry.workdir else ""
             base = base or ""
             if entry.shell:
@@ -921,7 +921,7 @@ def scheduler_links(project: ProjectFiles, catalog: Catalog, paths, by_path):  #
             if not sites:
                 continue
             guessed = any(resolver._foreign_parts(t) and resolver.foreign_file(t) for t in entry.tokens())
-            for site, findings in schedulers.scheduled_sites(entry, sites, via, existing, catalog, guessed):
+            for site, findings in schedulers.scheduled_sites(entry, sites, via, existing, tools.catalog, guessed):
                 existing.add(site.site_id)
                 new_sites.append((site, findings))
             for target in sites:

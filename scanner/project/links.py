@@ -22,6 +22,7 @@ import posixpath
 import re
 from dataclasses import replace
 from scanner.launch.base import Analysis
+from scanner.launch.cfgjudge import ConfigTools
 from scanner.containment.judge import SiteJudge
 from scanner.model import Egress, Fact, FactKind, Finding, LaunchSite
 from scanner.project.files import ProjectFiles
@@ -32,9 +33,10 @@ _DENY_OUTPUT = re.compile(r"^\s*(ip6?tables(-legacy|-nft)?\s+(-w\s+)?-P\s+OUTPUT
 
 
 def link(project: ProjectFiles, paths: list[str], sites: list[LaunchSite], findings: list[Finding],
-         judge: SiteJudge) -> tuple[list[LaunchSite], list[Finding]]:
+         judge: SiteJudge, tools: ConfigTools) -> tuple[list[LaunchSite], list[Finding]]:
     """Return sites and findings with cross-file context applied. Every file is read through
-    the scan's project, which already holds the ones the analyzers read in this process."""
+    the scan's project, which already holds the ones the analyzers read in this process; sites
+    are built with the scan's `tools` and judged by its `judge`."""
     if project.root is None:
         return sites, findings
     replaced: dict[str, LaunchSite] = {}
@@ -73,17 +75,17 @@ def link(project: ProjectFiles, paths: list[str], sites: list[LaunchSite], findi
     # Compose services built from Dockerfiles.
     from scanner.launch import workflow_links
 
-    new_sites, reached = workflow_links.entry_links(project, judge.catalog, paths, by_path)
+    new_sites, reached = workflow_links.entry_links(project, tools, paths, by_path)
     for sid, site in reached.items():
         replaced.setdefault(sid, site)
     added.extend(new_sites)
-    for site in workflow_links.compose_links(project, paths, by_path):
+    for site in workflow_links.compose_links(project, tools, paths, by_path):
         replaced[site.site_id] = site
 
     # Scheduler entries: their sites come with their findings (an inline launch at the entry
     # when the launch it reaches is uncontained), not re-judged here.
     old = {s.site_id: s for s in sites}
-    scheduled, carried = workflow_links.scheduler_links(project, judge.catalog, paths, by_path)
+    scheduled, carried = workflow_links.scheduler_links(project, tools, paths, by_path)
     for sid, facts in carried.items():
         base = replaced.get(sid, old[sid])
         replaced[sid] = replace(base, containment=replace(base.containment, facts=(*base.containment.facts, *facts)))
