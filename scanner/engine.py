@@ -309,6 +309,8 @@ class _Worker:
         # Counted as read for agents (the report's "parsed": it matched a search term) even when
         # no analyzer's gate admits it: then it has no launch, and is not parsed at all.
         result.parsed = True
+        if kind in SOURCE_KINDS:  # a module another file may take the agent's command from
+            result.summary[AGENT_COMMAND] = _agent_command(self.catalog).search(data) is not None
         if not KINDS[kind].admits(self.catalog, data):
             return result
         src = SourceFile(cand.path, data)
@@ -381,6 +383,19 @@ _UNREAD_SCRIPT_CALL = re.compile(rb"(?<![\w.-])(?:ba|z|da|k)?sh[ \t]+(?:-[a-z]+[
 _UNREAD_SCRIPT_NATIVE = r"(?-u)(?:^|[^\w.\x2d])(?:ba|z|da|k)?sh[ \t]+(?:\x2d[a-z]+[ \t]+)*[\w./\x2d]+\.[A-Za-z0-9]+\b"
 
 
+# Summary of a source file that names an agent: whether a string in it starts with an agent's
+# binary (`"claude"`, `'/usr/local/bin/codex exec'`), so a launch elsewhere may take it from there.
+AGENT_COMMAND = "agent-command"
+SOURCE_KINDS = frozenset({"python", "javascript", "typescript", "tsx"})
+
+
+@lru_cache(maxsize=4)
+def _agent_command(cat: Catalog) -> re.Pattern[bytes]:
+    names = sorted({b for spec in cat.agents for b in spec.binaries}, key=lambda n: (-len(n), n))
+    body = b"|".join(re.escape(n.encode()) for n in names)
+    return re.compile(rb"[\"'`](?:[^\"'`\n]{0,120}/)?(?:" + body + rb")(?=[\"'`\s])")
+
+
 def _may_launch(cat: Catalog, kind: str, data: bytes) -> bool:
     """Whether a source file starts a program (the front end's own gate, scanner.launch.gates)."""
     if kind == "python":
@@ -407,7 +422,7 @@ def _through_imports(root: Path, results: list[FileResult], worker: _Worker) -> 
     deferred = [r for r in results if r.deferred]
     if not deferred:
         return results
-    naming = {r.path for r in results if r.parsed}
+    naming = {r.path for r in results if r.summary.get(AGENT_COMMAND)}
     paths = worker.project.paths
     redo: dict[str, FileResult] = {}
     for res in deferred:

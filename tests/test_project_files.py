@@ -93,3 +93,14 @@ def test_the_link_stage_reads_no_file_analysis_read(tmp_path: Path, monkeypatch:
         assert sorted(set(linked) & analysed) == []
     # Files read for links are read once, whichever question asked.
     assert len(linked) == len(set(linked))
+
+
+def test_the_fast_import_reader_agrees_with_the_whole_text_search() -> None:
+    from scanner.project.summaries import _PY_IMPORT, python_imports
+
+    samples = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(ROOT.rglob("*.py"))
+               if ".venv" not in p.parts and p.is_file()]
+    samples.append("import os\nimportant = 1\nfrom . import (a,\n  b)\n\tfrom ..x.y import z as w  # c\r\nimport a.b, c\n")
+    assert len(samples) > 100
+    for text in samples:
+        assert list(python_imports(text)) == _PY_IMPORT.findall(text)

