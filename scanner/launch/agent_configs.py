@@ -87,7 +87,7 @@ def mcp_sites(tools: ConfigTools, src, servers: Node | None, config_label: str, 
         found = tools.read(words)
         inv = found[0] if found and isinstance(found[0], Invocation) else None
         if inv is not None:  # an agent serving MCP (claude mcp serve, codex mcp-server)
-            yield tools.make_site(agent=inv.agent, location=site_loc, surface="mcp-config", launcher=f"MCP server `{name}` in {config_label}",
+            yield tools.make_site(agent=inv.agent, location=site_loc, surface="mcp-config", launcher=f"the MCP client that reads {config_label}",
                             command=" ".join(w.text for w in inv.all_words), boundary=None, env=EnvMode.MINIMAL,
                             env_detail="an MCP client passes a small default environment plus `env`",
                             facts=[*facts, Fact(FactKind.TIMEOUT, "the MCP client ends the server with the session", site_loc)],
@@ -96,14 +96,14 @@ def mcp_sites(tools: ConfigTools, src, servers: Node | None, config_label: str, 
         spec = _server_spec(name, basename(words[0].text))
         wrapped = _through_runner(tools, words, spec)
         if wrapped is not None:  # a repository script that hands "$@" to a sandbox (a runner)
-            yield tools.make_site(agent=spec, location=site_loc, surface="mcp-config", launcher=f"MCP server `{name}` in {config_label}",
+            yield tools.make_site(agent=spec, location=site_loc, surface="mcp-config", launcher=f"the MCP client that reads {config_label}",
                             command=" ".join(w.text for w in words), boundary=None, env=EnvMode.MINIMAL,
                             env_detail="an MCP client passes a small default environment plus `env`",
                             facts=[*facts, Fact(FactKind.TIMEOUT, "the MCP client ends the server with the session", site_loc)],
                             invocation=wrapped), ()
             continue
         boundary, tool, egress, extra = _wrapper(tools, words)
-        yield tools.make_site(agent=spec, location=site_loc, surface="mcp-config", launcher=f"MCP server `{name}` in {config_label}",
+        yield tools.make_site(agent=spec, location=site_loc, surface="mcp-config", launcher=f"the MCP client that reads {config_label}",
                         command=" ".join(w.text for w in words), boundary=boundary, tool=tool, env=EnvMode.MINIMAL,
                         env_detail="an MCP client passes a small default environment plus `env`", egress=egress,
                         facts=[*facts, *extra, Fact(FactKind.TIMEOUT, "the MCP client ends the server with the session", site_loc)]), ()
