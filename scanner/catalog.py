@@ -223,6 +223,9 @@ class Catalog:
     actions: RulesFile = RulesFile({})  # rules/actions.yaml
     frameworks: RulesFile = RulesFile({})  # rules/frameworks.yaml
     mcp_servers: RulesFile = RulesFile({})  # rules/mcp_servers.yaml
+    # Keys of model providers (rules/agents.yaml `model_providers`): what a server or agent calls
+    # a model with, whichever agent it is.
+    model_keys: frozenset[str] = frozenset()
 
     @cached_property
     def by_binary(self) -> dict[str, AgentSpec]:
@@ -243,7 +246,7 @@ class Catalog:
 
     def credential_kind(self, name: str) -> str:
         """'model-key', 'operator' or '' for an environment variable name."""
-        if any(name in a.api_keys for a in self.agents):
+        if name in self.model_keys or any(name in a.api_keys for a in self.agents):
             return "model-key"
         groups = self.containment.section("credential_env")
         for patterns in groups.values():
@@ -453,6 +456,7 @@ def _load_cached(base: str) -> Catalog:
     agents = tuple(_agent(a) for a in agents_doc["agents"])
     sdk_terms = tuple(str(t) for t in agents_doc.get("sdk_terms") or ())
     non_session = frozenset(str(t) for t in agents_doc.get("non_session_args") or ())
+    model_keys = frozenset(str(k) for p in agents_doc.get("model_providers") or () for k in p.get("keys") or ())
     rules = {}
     for path in sorted((root / "checks").glob("*.yaml")):
         meta = _rule(_read_yaml(path))
@@ -463,7 +467,8 @@ def _load_cached(base: str) -> Catalog:
     return Catalog(agents=agents, rules=rules, containment=containment, sdk_terms=sdk_terms,
                    non_session_args=non_session, permissions=_rules_file(root / "permissions.yaml"),
                    config_files=_rules_file(root / "config_files.yaml"), actions=_rules_file(root / "actions.yaml"),
-                   frameworks=_rules_file(root / "frameworks.yaml"), mcp_servers=_rules_file(root / "mcp_servers.yaml"))
+                   frameworks=_rules_file(root / "frameworks.yaml"), mcp_servers=_rules_file(root / "mcp_servers.yaml"),
+                   model_keys=model_keys)
 
 
 def _rules_file(path: Path) -> RulesFile:
