@@ -102,6 +102,8 @@ class JsModule:
         # Same-file functions by name, `x.push(...)` calls by array name, parameter defaults by
         # name, bindings imported from the repository's own modules (local -> (spec, export)).
         self.functions: dict[str, list[Node]] = {}
+        # Methods by (class node id, name): `this.name(...)` runs the one in its own class.
+        self.methods: dict[tuple[int, str], list[Node]] = {}
         self.pushes: dict[str, list[Node]] = {}
         self.shifts: dict[str, list[Node]] = {}  # `x.shift()` calls: the program split off an argv
         self.param_defaults: dict[str, list[tuple[Node, Node]]] = {}
@@ -137,6 +139,10 @@ class JsModule:
                 name = n.child_by_field_name("name")
                 if name is not None:
                     self.functions.setdefault(self.text(name), []).append(n)
+            if n.type == "method_definition":
+                name, cls = n.child_by_field_name("name"), _enclosing_class(n)
+                if name is not None and cls is not None:
+                    self.methods.setdefault((cls.id, self.text(name)), []).append(n)
             if n.type == "formal_parameters":
                 self._index_params(n)
                 continue
@@ -231,7 +237,11 @@ class JsModule:
         items = self.consts.get(self.text(node))
         if not items:
             return self.param_default(node)
-        before = [v for start, v in items if start < node.start_byte]
+        before = [v for start, v in sorted(items, key=lambda item: item[0]) if start < node.start_byte]
+        # The nearest declaration in a scope that encloses the read shadows the others (another
+        # method's `const args` is not this one's); failing that, any earlier one, as before.
+        visible = [v for v in before if _contains(_scope_of(v), node)]
+        before = visible or before
         return (before or [items[0][1]])[-1] if len(items) == 1 or before else None
 
     def imported(self, node: Node) -> tuple[JsModule, Node] | None:
@@ -266,6 +276,8 @@ class JsModule:
         """The function a call runs: a same-file function, a parameter's default function, or an
         export of a repository module imported by a relative path."""
         fn = call.child_by_field_name("function") if call.type == "call_expression" else call
+        if fn is not None and fn.type == "member_expression" and depth <= 3:
+            return self._method_for(fn)
         if fn is None or fn.type != "identifier" or depth > 3:
             return None
         name = self.text(fn)
@@ -285,6 +297,15 @@ class JsModule:
         if target is not None and target.type in ("arrow_function", "function_expression", "function"):
             return self, target
         return None
+
+    def _method_for(self, fn: Node) -> tuple[JsModule, Node] | None:
+        """`this.build(...)`: the one method of that name in the class the call is written in."""
+        obj, prop = fn.child_by_field_name("object"), fn.child_by_field_name("property")
+        cls = _enclosing_class(fn)
+        if obj is None or prop is None or obj.type != "this" or cls is None:
+            return None
+        defs = self.methods.get((cls.id, self.text(prop)), [])
+        return (self, defs[0]) if len(defs) == 1 else None
 
     def returns(self, fn: Node) -> list[Node]:
         body = fn.child_by_field_name("body")
@@ -631,6 +652,29 @@ def js_module(analysis: Analysis, dialect: str) -> JsModule:
 
 _MAX_MODULE_DEPTH = 2
 _MAX_MODULE_BYTES = 512 * 1024
+
+
+def _scope_of(node: Node) -> Node | None:
+    """The function or method a declaration belongs to; None at module level."""
+    cur = node.parent
+    while cur is not None:
+        if cur.type in _FUNCTIONS or cur.type == "method_definition":
+            return cur
+        cur = cur.parent
+    return None
+
+
+def _contains(outer: Node | None, node: Node) -> bool:
+    return outer is None or outer.start_byte <= node.start_byte < outer.end_byte
+
+
+def _enclosing_class(node: Node) -> Node | None:
+    cur = node.parent
+    while cur is not None:
+        if cur.type in ("class_declaration", "class", "abstract_class_declaration"):
+            return cur
+        cur = cur.parent
+    return None
 
 
 def _equip(module: JsModule, project: ProjectFiles, catalog: Catalog, depth: int) -> None:
