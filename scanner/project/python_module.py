@@ -274,6 +274,9 @@ class PythonModule:
             return None
         self.budget -= 1
         name = self.src.node_text(fn)
+        if fn.type == "attribute" and name.split(".", 1)[0] in ("self", "cls") and name.count(".") == 1:
+            method = self._method(call, name.split(".", 1)[1])
+            return (self, method) if method is not None and method.id not in self._following else None
         if fn.type == "identifier" and name not in self.aliases:
             defs = [d for d in self.functions.get(name, ()) if self._top_level(d)]
             return (self, defs[0]) if len(defs) == 1 and defs[0].id not in self._following else None
@@ -286,6 +289,21 @@ class PythonModule:
             return None
         defs = [d for d in other.functions.get(leaf, ()) if other._top_level(d)]
         return (other, defs[0]) if len(defs) == 1 and defs[0].id not in other._following else None
+
+    def _method(self, call: Node, name: str) -> Node | None:
+        """`self.name(...)` inside a class: the one method of that name in the class body."""
+        cls = enclosing(call, "class_definition")
+        body = cls.child_by_field_name("body") if cls is not None else None
+        if body is None:
+            return None
+        defs = []
+        for item in body.named_children:
+            fn = item.child_by_field_name("definition") if item.type == "decorated_definition" else item
+            if fn is not None and fn.type == "function_definition":
+                fname = fn.child_by_field_name("name")
+                if fname is not None and self.src.node_text(fname) == name:
+                    defs.append(fn)
+        return defs[0] if len(defs) == 1 else None
 
     def _through(self, call: Node, read):  # type: ignore[no-untyped-def]
         """Read each return of the helper `call` runs with `read(module, node)` (the module the

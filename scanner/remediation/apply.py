@@ -1296,20 +1296,22 @@ def _ast_is_statement(tree: ast.Module, call: ast.Call) -> bool:
 
 
 def _ast_list_functions(tree: ast.Module) -> frozenset[str]:
-    """Top-level functions of the file that return a list (annotated `-> list[...]`, or every
-    return a list or tuple display): their call can be spread into a new argv."""
+    """Top-level functions of the file, and methods of its top-level classes (as `self.name`),
+    that return a list (annotated `-> list[...]`, or every return a list or tuple display): their
+    call can be spread into a new argv."""
     out = set()
-    for node in tree.body:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
+    methods = [(f"self.{m.name}", m) for c in tree.body if isinstance(c, ast.ClassDef) for m in c.body
+               if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    functions = [(n.name, n) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    for name, node in [*functions, *methods]:
         ann = node.returns
         if ann is not None:
             base = ann.value if isinstance(ann, ast.Subscript) else ann
             if isinstance(base, ast.Name) and base.id in ("list", "List", "tuple", "Tuple", "Sequence"):
-                out.add(node.name)
+                out.add(name)
                 continue
             if isinstance(base, ast.Attribute) and base.attr in ("List", "Tuple", "Sequence"):
-                out.add(node.name)
+                out.add(name)
                 continue
         returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
 
@@ -1321,7 +1323,7 @@ def _ast_list_functions(tree: ast.Module) -> frozenset[str]:
             return False
 
         if returns and all(listy(r.value) for r in returns):
-            out.add(node.name)
+            out.add(name)
     return frozenset(out)
 
 
@@ -1693,6 +1695,9 @@ def _py_call_builder(call: Any, site: LaunchSite, runner: str, keys: tuple[str, 
         return None, "the command is one string; split it into an argv list first"
     elif isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in helpers:
         pass  # a same-file helper that returns a list: spread into the new argv
+    elif isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and isinstance(value.func.value, cst.Name) \
+            and value.func.value.value in ("self", "cls") and f"self.{value.func.attr.value}" in helpers:
+        pass  # a method of the class that returns a list: the same
     elif not isinstance(value, (cst.Name, cst.Attribute)):
         return None, "the argv is not a list or a list variable"
     argv_index = args.index(argv)
