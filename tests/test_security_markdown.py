@@ -106,7 +106,7 @@ HOSTILE_TEXT = st.one_of(
 
 def _path(text: str) -> str:
     """A path the data model accepts (relative POSIX), still hostile."""
-    return text.lstrip("/").replace("\\", "") or "x"
+    return text.replace("\\", "").lstrip("/") or "x"  # backslashes first: "\\/" must not leave "/"
 
 
 # --------------------------------------------------------------------------------------------
