@@ -6,7 +6,7 @@ import os
 import posixpath
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -29,8 +29,8 @@ from scanner.model import Capped, Coverage, Finding, LaunchSite, ScanResult, Sev
 from scanner.parse.trees import OverBudget, SourceFile, check_budget, file_budget
 from scanner.launch.gates import javascript_launches, python_launches
 from scanner.project.files import ProjectFiles
-from scanner.project.module_paths import js_module_path, python_module_path
-from scanner.project.summaries import IMPORTS, PyImport, summarize, summarize_source
+from scanner.project.module_paths import js_module_path, python_import_specs, python_module_path
+from scanner.project.summaries import IMPORTS, summarize, summarize_source
 from scanner.discover.walk import _is_dir
 from scanner.launch.filekinds import ANALYZERS, EXTERNAL_KINDS, KINDS, UNFILTERED_KINDS, classify_path, kind_from_shebang
 from scanner.post.suppress import Directive, find_directives
@@ -403,18 +403,6 @@ def _may_launch(cat: Catalog, kind: str, data: bytes) -> bool:
     return kind in ("javascript", "typescript", "tsx") and javascript_launches(cat, data)
 
 
-def _import_specs(imports: tuple[PyImport, ...]) -> Iterator[str]:
-    """Every module an import summary may name (`from pkg import settings` names pkg.settings)."""
-    for dots, module, names, plain in imports:
-        if plain:
-            yield from (item.split()[0] for item in plain.split(",") if item.split())
-            continue
-        yield dots + module
-        for name in names.split(","):
-            if name.split():
-                yield f"{dots}{module}.{name.split()[0]}" if module else f"{dots}{name.split()[0]}"
-
-
 def _through_imports(root: Path, results: list[FileResult], worker: _Worker) -> list[FileResult]:
     """Source files that name no agent but start a program, analysed after all when a repository
     module they import names one (`from .settings import CLAUDE_ARGS`, `import { argv } from
@@ -428,7 +416,7 @@ def _through_imports(root: Path, results: list[FileResult], worker: _Worker) -> 
     for res in deferred:
         imports = res.summary.get(IMPORTS, ())
         if res.deferred == "python":
-            targets = (python_module_path(paths, res.path, spec) for spec in _import_specs(imports))
+            targets = (python_module_path(paths, res.path, spec) for spec in python_import_specs(imports))
         else:
             targets = (js_module_path(paths, res.path, spec) for spec in imports)
         if any(target in naming for target in targets):

@@ -31,7 +31,7 @@ from scanner.launch.cfgjudge import ConfigTools
 from scanner.launch.shell import REPO_ROOT
 from scanner.parse.trees import SourceFile
 from scanner.project.files import ProjectFiles
-from scanner.project.module_paths import JS_EXTENSIONS, js_module_path
+from scanner.project.module_paths import JS_EXTENSIONS, js_module_path, python_import_specs, python_module_path
 from scanner.project.summaries import IMPORTS, SCHEDULED, PyImport, js_imports, python_imports, scheduled
 from scanner.model import Boundary, Fact, FactKind, Finding, LaunchSite, Location
 
@@ -380,7 +380,8 @@ class EntryResolver:
         while i < len(args) and args[i].startswith("-"):
             flag = args[i]
             if flag == "-m" and i + 1 < len(args):
-                target = self._module_file(args[i + 1], [base, "", "src"], main=True)
+                # Run from `base`: the module is looked for there first.
+                target = python_module_path(self.paths, posixpath.join(base, "-m"), args[i + 1], main=True)
                 return [("file", target, "")] if target else []
             if flag == "-c":
                 return []
@@ -389,18 +390,6 @@ class EntryResolver:
             target = self.resolve(args[i], base)
             return [("file", target, "")] if target else []
         return []
-
-    def _module_file(self, module: str, roots: list[str], main: bool = False) -> str | None:
-        parts = [p for p in module.split(".") if p]
-        if not parts or not all(re.fullmatch(r"\w+", p) for p in parts):
-            return None
-        for root in dict.fromkeys(roots):
-            stem = posixpath.join(root, *parts) if root else posixpath.join(*parts)
-            names = [stem + ".py", posixpath.join(stem, "__main__.py") if main else "", posixpath.join(stem, "__init__.py")]
-            for rel in names:
-                if rel and posixpath.normpath(rel) in self.paths:
-                    return posixpath.normpath(rel)
-        return None
 
     def _python_modules(self, rel: str, imports: tuple[PyImport, ...] | None, base: str, depth: int) -> list[LaunchSite]:
         out: list[LaunchSite] = []
@@ -417,35 +406,9 @@ class EntryResolver:
         return out
 
     def _python_imports(self, rel: str, imports: tuple[PyImport, ...], base: str) -> list[str]:
-        here = posixpath.dirname(rel)
-        roots = [here, base, "", "src"]
-        out: list[str] = []
-        for dots, module, names, plain in imports:
-            if plain:
-                for item in plain.split(","):
-                    mod = item.strip().split(" ")[0]
-                    target = self._module_file(mod, roots)
-                    if target:
-                        out.append(target)
-                continue
-            if dots:
-                pkg = here
-                for _ in range(len(dots) - 1):
-                    pkg = posixpath.dirname(pkg)
-                search = [pkg]
-            else:
-                search = roots
-            imported = [n.strip().split(" ")[0] for n in names.split(",") if n.strip()]
-            if module:
-                target = self._module_file(module, search)
-                if target:
-                    out.append(target)
-            for name in imported:  # `from pkg import module`
-                target = self._module_file(f"{module}.{name}" if module else name, search)
-                if target:
-                    out.append(target)
-        return list(dict.fromkeys(out))
-
+        """The repository modules a Python file imports, as run from `base`."""
+        found = (python_module_path(self.paths, rel, spec, (base,)) for spec in python_import_specs(imports))
+        return list(dict.fromkeys(t for t in found if t))
 
     # -- package.json and Makefile ----------------------------------------------------------
 

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Sequence
+
+from scanner.project.summaries import PyImport
 
 # Folders above the importing file searched for an absolute import's top package.
 _MAX_ANCESTORS = 8
 _PART = re.compile(r"\w+")
 
 
-def python_module_path(paths: Collection[str], importer: str, spec: str) -> str | None:
+def python_module_path(paths: Collection[str], importer: str, spec: str, roots: Sequence[str] = (),
+                       main: bool = False) -> str | None:
     """The file of module `spec` (`.settings`, `..util.args`, `pkg.settings`) imported by
     `importer`, among `paths`; None when it is not a file of the repository. A relative import
-    is resolved from the importer's package; an absolute one from the importer's folder and each
-    folder above it (a `src/` layout, a monorepo's packages), nearest first."""
+    is resolved from the importer's package; an absolute one from the importer's folder, then
+    `roots` (where the program runs), each folder above the importer (a monorepo's packages),
+    the root and `src/`, nearest first. `main`: a package is run by its `__main__.py` (`-m`)."""
     bare = spec.lstrip(".")
     dots = len(spec) - len(bare)
     parts = bare.split(".") if bare else []
@@ -29,19 +33,33 @@ def python_module_path(paths: Collection[str], importer: str, spec: str) -> str 
             here = posixpath.dirname(here)
         bases = [here]
     else:
-        bases = []
-        while len(bases) < _MAX_ANCESTORS:
-            bases.append(here)
+        above = []
+        while len(above) < _MAX_ANCESTORS:
+            above.append(here)
             if not here:
                 break
             here = posixpath.dirname(here)
+        bases = list(dict.fromkeys([above[0], *roots, *above[1:], "", "src"]))
     for base in bases:
         stem = posixpath.join(base, *parts) if parts else base
-        for rel in (stem + ".py", posixpath.join(stem, "__init__.py")):
+        package = (posixpath.join(stem, "__main__.py"),) if main else ()
+        for rel in (stem + ".py", *package, posixpath.join(stem, "__init__.py")):
             rel = posixpath.normpath(rel)
             if rel != importer and rel in paths:
                 return rel
     return None
+
+
+def python_import_specs(imports: Sequence[PyImport]) -> Iterator[str]:
+    """Every module an import summary may name (`from pkg import settings` names pkg.settings)."""
+    for dots, module, names, plain in imports:
+        if plain:
+            yield from (item.split()[0] for item in plain.split(",") if item.split())
+            continue
+        yield dots + module
+        for name in names.split(","):
+            if name.split():
+                yield f"{dots}{module}.{name.split()[0]}" if module else f"{dots}{name.split()[0]}"
 
 
 # What a relative ES import or require() may name: the file as spelled, the same stem in another
@@ -66,4 +84,4 @@ def js_module_path(paths: Collection[str], importer: str, spec: str) -> str | No
     return None
 
 
-__all__ = ["JS_EXTENSIONS", "js_module_path", "python_module_path"]
+__all__ = ["JS_EXTENSIONS", "js_module_path", "python_import_specs", "python_module_path"]
