@@ -30,7 +30,7 @@ from scanner.parse.trees import OverBudget, SourceFile, check_budget, file_budge
 from scanner.launch.gates import javascript_launches, python_launches
 from scanner.project.files import ProjectFiles
 from scanner.project.module_paths import js_module_path, python_import_specs, python_module_path
-from scanner.project.summaries import IMPORTS, summarize, summarize_source
+from scanner.project.summaries import IMPORTS, JS_KINDS, SOURCE_KINDS, summarize, summarize_source
 from scanner.discover.walk import _is_dir
 from scanner.launch.filekinds import ANALYZERS, EXTERNAL_KINDS, KINDS, UNFILTERED_KINDS, classify_path, kind_from_shebang
 from scanner.post.suppress import Directive, find_directives
@@ -38,7 +38,7 @@ from scanner.discover.tiers import SHIPPED, apply_tiers, is_generated_bundle, ti
 
 # Source code goes to the process pool; the other kinds are few and cheap, and the link stage
 # asks about them after analysis, so they are analysed where it runs.
-POOLED_KINDS = frozenset({"python", "javascript", "typescript", "tsx", "shebang"})
+POOLED_KINDS = SOURCE_KINDS | {"shebang"}
 # Kinds whose bytes the link stage reads again (workflows it follows, the Dockerfile a compose
 # service builds, scripts and scheduler files): kept when read in the link stage's process.
 LINKED_KINDS = frozenset({"workflow", "compose", "dockerfile", "devcontainer", "scheduler", "package-json",
@@ -386,7 +386,6 @@ _UNREAD_SCRIPT_NATIVE = r"(?-u)(?:^|[^\w.\x2d])(?:ba|z|da|k)?sh[ \t]+(?:\x2d[a-z
 # Summary of a source file that names an agent: whether a string in it starts with an agent's
 # binary (`"claude"`, `'/usr/local/bin/codex exec'`), so a launch elsewhere may take it from there.
 AGENT_COMMAND = "agent-command"
-SOURCE_KINDS = frozenset({"python", "javascript", "typescript", "tsx"})
 
 
 @lru_cache(maxsize=4)
@@ -400,7 +399,7 @@ def _may_launch(cat: Catalog, kind: str, data: bytes) -> bool:
     """Whether a source file starts a program (the front end's own gate, scanner.launch.gates)."""
     if kind == "python":
         return python_launches(cat, data)
-    return kind in ("javascript", "typescript", "tsx") and javascript_launches(cat, data)
+    return kind in JS_KINDS and javascript_launches(cat, data)
 
 
 def _through_imports(root: Path, results: list[FileResult], worker: _Worker) -> list[FileResult]:

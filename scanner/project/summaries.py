@@ -50,11 +50,16 @@ def js_imports(text: str) -> tuple[str, ...]:
     return tuple(_JS_IMPORT.findall(text)) if "./" in text else ()
 
 
+# The file kinds of source code: what imports modules, and what the value resolvers read.
+JS_KINDS = frozenset({"javascript", "typescript", "tsx"})
+SOURCE_KINDS = JS_KINDS | {"python"}
+
+
 def imports_of(kind: str, data: bytes) -> tuple[PyImport, ...] | tuple[str, ...] | None:
     """The summary for a file of an analysed kind; None for kinds that import nothing."""
     if kind == "python":
         return python_imports(data.decode("utf-8", "replace"))
-    if kind in ("javascript", "typescript", "tsx"):
+    if kind in JS_KINDS:
         return js_imports(data.decode("utf-8", "replace"))
     return None
 
@@ -75,4 +80,4 @@ def summarize_source(kind: str, data: bytes) -> dict[str, Any]:
     return {IMPORTS: imports} if imports is not None else {}
 
 
-__all__ = ["IMPORTS", "SCHEDULED", "PyImport", "imports_of", "js_imports", "python_imports", "scheduled", "summarize", "summarize_source"]
+__all__ = ["IMPORTS", "JS_KINDS", "SOURCE_KINDS", "SCHEDULED", "PyImport", "imports_of", "js_imports", "python_imports", "scheduled", "summarize", "summarize_source"]
