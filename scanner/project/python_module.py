@@ -242,18 +242,28 @@ class PythonModule:
         third-party module, a module beyond the import depth)."""
         if self.importer is None or node.type not in ("identifier", "attribute"):
             return None
-        if node.type == "attribute":
-            obj = node.child_by_field_name("object")
-            if obj is None or obj.type != "identifier" or self.src.node_text(obj) not in self.aliases:
-                return None
-        elif self.src.node_text(node) not in self.aliases:
+        found = self._defining_module(node)
+        if found is None:
+            return None
+        other, name = found
+        hist = other.history(name, other.root)
+        return (other, hist) if hist else None
+
+    def _defining_module(self, node: Node) -> tuple[PythonModule, str] | None:
+        """The repository module an imported name (`ARGS`, `settings.ARGS`) comes from, and its
+        name there; its `uncertain` is cleared, as this file's is for each launch."""
+        head = node
+        while head is not None and head.type == "attribute":  # `pkg.settings.ARGS`: its `pkg`
+            head = head.child_by_field_name("object")
+        if self.importer is None or head is None or head.type != "identifier" or \
+                self.src.node_text(head) not in self.aliases:
             return None
         module, _, name = self.qualified(node).rpartition(".")
         other = self.importer(module) if module and name else None
         if other is None:
             return None
-        hist = other.history(name, other.root)
-        return (other, hist) if hist else None
+        other.uncertain = False
+        return other, name
 
     def _history_of(self, node: Node) -> tuple[PythonModule, list[_Assign]] | None:
         """The assignments a name holds at `node`: this file's, else its defining module's."""
@@ -280,13 +290,10 @@ class PythonModule:
         if fn.type == "identifier" and name not in self.aliases:
             defs = [d for d in self.functions.get(name, ()) if self._top_level(d)]
             return (self, defs[0]) if len(defs) == 1 and defs[0].id not in self._following else None
-        head = name.split(".", 1)[0]
-        if self.importer is None or head not in self.aliases:
+        found = self._defining_module(fn)
+        if found is None:
             return None
-        module, _, leaf = self.qualified(fn).rpartition(".")
-        other = self.importer(module) if module else None
-        if other is None:
-            return None
+        other, leaf = found
         defs = [d for d in other.functions.get(leaf, ()) if other._top_level(d)]
         return (other, defs[0]) if len(defs) == 1 and defs[0].id not in other._following else None
 
