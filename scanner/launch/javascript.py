@@ -175,6 +175,8 @@ class JsModule:
                 self.functions.setdefault(self.text(name), []).append(value)
             if self._require(value) is None:
                 self.consts.setdefault(self.text(name), []).append((n.start_byte, value))
+        for items in self.consts.values():
+            items.sort(key=lambda item: item[0])  # the walk is not in source order; `resolve` needs it
 
     def _index_params(self, params: Node) -> None:
         fn = params.parent
@@ -237,7 +239,7 @@ class JsModule:
         items = self.consts.get(self.text(node))
         if not items:
             return self.param_default(node)
-        before = [v for start, v in sorted(items, key=lambda item: item[0]) if start < node.start_byte]
+        before = [v for start, v in items if start < node.start_byte]
         # The nearest declaration in a scope that encloses the read shadows the others (another
         # method's `const args` is not this one's); failing that, any earlier one, as before.
         visible = [v for v in before if _contains(_scope_of(v), node)]
