@@ -9,10 +9,9 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from scanner.model import CATEGORIES, Confidence, Egress, Severity
-from scanner.resources import rules_dir
+from scanner.resources import read_rules_yaml, rules_dir
 
 
 @dataclass(frozen=True)
@@ -440,8 +439,7 @@ def _rule(raw: dict[str, Any]) -> RuleMeta:
 
 
 def _read_yaml(path: Path) -> Any:
-    with path.open("r", encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return read_rules_yaml(path)
 
 
 def load_catalog(root: Path | None = None) -> Catalog:

@@ -10,10 +10,9 @@ import fnmatch
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-import yaml
 
 from scanner.model import Finding, Severity
-from scanner.resources import rules_dir
+from scanner.resources import read_rules_yaml, rules_dir
 
 SHIPPED = "shipped"
 
@@ -31,14 +30,14 @@ class Tier:
 
 @lru_cache(maxsize=1)
 def tiers() -> tuple[Tier, ...]:
-    doc = yaml.safe_load((rules_dir() / "locations.yaml").read_text(encoding="utf-8"))
+    doc = read_rules_yaml(rules_dir() / "locations.yaml")
     return tuple(Tier(name, frozenset(f.lower() for f in spec.get("folders") or ()), tuple(spec.get("files") or ()))
                  for name, spec in doc["tiers"].items())
 
 
 @lru_cache(maxsize=1)
 def _bundles() -> tuple[frozenset[str], tuple[bytes, ...]]:
-    doc = yaml.safe_load((rules_dir() / "locations.yaml").read_text(encoding="utf-8"))["bundles"]
+    doc = read_rules_yaml(rules_dir() / "locations.yaml")["bundles"]
     return frozenset(doc["folders"]), tuple(s.encode() for s in doc["signatures"])
 
 

@@ -8,7 +8,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from scanner.catalog import Catalog
 from scanner.launch.cfgjudge import ConfigTools
@@ -17,7 +16,7 @@ from scanner.project.files import NO_PROJECT, ProjectFiles
 from scanner.containment.reader import EnvInfo
 from scanner.model import Fact, FactKind, Location
 from scanner.parse.trees import SourceFile
-from scanner.resources import rules_dir
+from scanner.resources import read_rules_yaml, rules_dir
 
 
 @dataclass(frozen=True)
@@ -73,6 +72,5 @@ class Analysis:
 
 @lru_cache(maxsize=1)
 def launch_tables() -> dict[str, dict[str, dict[str, Any]]]:
-    with (rules_dir() / "launchers.yaml").open(encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
+    raw = read_rules_yaml(rules_dir() / "launchers.yaml")
     return {k: v for k, v in raw.items() if isinstance(v, dict)}

@@ -89,11 +89,14 @@ def policy_egress(src, policies: list[tuple[Node, object]], labels: dict[str, st
 # never composed, which is most of the YAML in a large repository.
 _POD_MANIFEST = tuple(re.compile(rf"""(?<![\w-])["']?{key}["']?\s*:""".encode())
                       for key in ("apiVersion", "kind", "(?:initC|c)ontainers"))
+# Their literal parts: a substring test per key turns most YAML away before any regex (the
+# look-behind above would otherwise be tried at every byte of every file).
+_POD_WORDS = (b"apiVersion", b"kind", b"ontainers")
 
 
 def analyze_kubernetes(analysis: Analysis):
     src = analysis.source
-    if not all(p.search(src.data) for p in _POD_MANIFEST):
+    if not all(w in src.data for w in _POD_WORDS) or not all(p.search(src.data) for p in _POD_MANIFEST):
         return
     docs = load_yaml_all(src.text, analysis.notes)
     docs = [d for d in docs if d.is_map]

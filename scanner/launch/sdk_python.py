@@ -66,6 +66,24 @@ def _names(fw: dict, key: str) -> tuple[str, ...]:
 _NAMES: dict[tuple[int, str], tuple[str, ...]] = {}
 
 
+@lru_cache(maxsize=4)
+def _framework_words(cat: Catalog) -> frozenset[str]:
+    """Every string of rules/frameworks.yaml, keys included: a call whose leaf and root are not
+    among them can match no handler's names."""
+    out: set[str] = set()
+    todo: list[object] = [cat.frameworks.raw]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            out.update(str(k) for k in item)
+            todo.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            todo.extend(item)
+        elif isinstance(item, str):
+            out.add(item)
+    return frozenset(out)
+
+
 HOST_EXEC = "framework-host-code-execution"
 MCP_ENV = "mcp-stdio-forwards-environment"
 BROWSER = "browser-agent-operator-profile"
@@ -97,7 +115,14 @@ class PythonDetector:
         self.out.append(site.build())
 
     def run(self) -> Iterator:
+        named = _framework_words(self.cat)
+        factory = _tool_list(self.cat, "factory_words")
         for call in self.px.calls:
+            # Every handler matches a call by a name of rules/frameworks.yaml (its leaf or its
+            # root) or, for an environment factory, by a word in its leaf: most calls of a file
+            # match none, and are not offered to each handler in turn.
+            if call.leaf not in named and call.root not in named and not any(w in call.leaf.lower() for w in factory):
+                continue
             for handler in _HANDLERS:
                 self.fresh()
                 if handler(self, call):

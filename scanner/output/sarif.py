@@ -13,7 +13,7 @@ from scanner.catalog import Catalog, RuleMeta
 from scanner.model import Finding, LaunchSite, Location, ScanResult, Severity
 from scanner.output.overview import homepage, rule_doc_url, site_title
 from scanner.output.sanitize import plain
-from scanner.resources import rules_dir
+from scanner.resources import read_rules_yaml, rules_dir
 
 CATEGORY = "blastwall"
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
@@ -106,9 +106,7 @@ def _result(f: Finding, index: dict[str, int], sites: dict[str, LaunchSite] | No
 def scan_notices() -> dict[str, tuple[str, str, str]]:
     """Scan-level notices (rules/notices.yaml): id -> (title, text, security-severity). Reported as
     note-level results so every SARIF consumer lists them by path."""
-    import yaml
-
-    doc = yaml.safe_load((rules_dir() / "notices.yaml").read_text(encoding="utf-8"))
+    doc = read_rules_yaml(rules_dir() / "notices.yaml")
     return {rid: (n["title"], n["text"], str(n["security_severity"])) for rid, n in doc["notices"].items()}
 
 

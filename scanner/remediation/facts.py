@@ -17,6 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from scanner.resources import read_rules_yaml
+
 __all__ = ["AgentFacts", "Facts", "Install", "default_catalog", "load_facts", "REGISTRY_HOSTS"]
 
 #: hosts an install method downloads from (the CI job's setup allow-list).
@@ -166,10 +168,7 @@ def facts_from(doc: Mapping[str, Any]) -> Facts:
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> Facts:
-    import yaml
-
-    with open(path, encoding="utf-8") as handle:
-        return facts_from(yaml.safe_load(handle) or {})
+    return facts_from(read_rules_yaml(Path(path)) or {})
 
 
 def load_facts(path: Path | None = None) -> Facts:
