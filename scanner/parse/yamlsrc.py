@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import yaml
 
@@ -90,6 +91,16 @@ def _compose(text: str):  # type: ignore[no-untyped-def]
     if _FAST is not None:
         return yaml.compose(text, Loader=_FAST)
     return yaml.compose(text, Loader=_BoundedLoader)
+
+
+def load_data(text: str) -> Any:
+    """One document as plain data, for text that is only checked for its shape (a snippet the
+    report shows, a config blastwall generated): libyaml's safe loader where PyYAML has it."""
+    return yaml.load(text, Loader=_FAST or yaml.SafeLoader)  # noqa: S506 - a safe loader either way
+
+
+def load_all_data(text: str) -> list[Any]:
+    return list(yaml.load_all(text, Loader=_FAST or yaml.SafeLoader))  # noqa: S506
 
 
 def compose_safely(text: str, notes: list[str]) -> yaml.Node | None:

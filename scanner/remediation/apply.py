@@ -820,9 +820,11 @@ def still_parses(path: str, surfaces: set[str], before: str, after: str) -> bool
     if path.endswith((".yml", ".yaml")) or surfaces & {"compose", "kubernetes", "github-workflow"}:
         import yaml
 
+        from scanner.parse.yamlsrc import load_all_data
+
         def loads(t: str) -> bool:
             try:
-                list(yaml.safe_load_all(t))
+                load_all_data(t)
             except yaml.YAMLError:
                 return False
             return True

@@ -22,6 +22,7 @@ except ModuleNotFoundError:  # Python 3.10
 import jinja2
 import yaml
 
+from scanner.parse.yamlsrc import load_data
 from scanner.remediation.spec import SandboxSpec
 
 __all__ = ["render_configs", "templates_dir", "PROXY_HOST", "PROXY_PORT"]
@@ -197,7 +198,7 @@ def _check(path: str, text: str) -> None:
         elif path.endswith(".json"):
             json.loads(text)
         elif path.endswith((".yaml", ".yml")):
-            yaml.safe_load(text)
+            load_data(text)
         elif path.endswith(".toml"):
             tomllib.loads(text)
     except (ValueError, SyntaxError, yaml.YAMLError) as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors

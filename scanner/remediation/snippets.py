@@ -100,9 +100,9 @@ def parses(language: str, text: str) -> bool:
                 wrapped = "x = {" + text.rstrip().rstrip(",") + "}"  # object properties
             return not parse(dialect, wrapped.encode("utf-8")).root_node.has_error
         elif language == "yaml":
-            import yaml
+            from scanner.parse.yamlsrc import load_data
 
-            return isinstance(yaml.safe_load(text), (dict, list))
+            return isinstance(load_data(text), (dict, list))
         elif language == "json":
             from scanner.remediation import jsonedit
 
