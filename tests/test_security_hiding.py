@@ -114,6 +114,67 @@ def test_gitignore_still_hides_untracked_files(tmp_path: Path) -> None:
     assert _launches(result) == set() and result.verdict is Verdict.NOT_PRESENT
 
 
+def test_a_deeper_gitignore_re_includes_what_a_shallower_one_ignores(tmp_path: Path) -> None:
+    """git: patterns of a deeper .gitignore override those of its parents' files."""
+    (tmp_path / "tools").mkdir()
+    (tmp_path / ".gitignore").write_text("*.py\n")
+    (tmp_path / "tools" / ".gitignore").write_text("!run.py\n")
+    (tmp_path / "tools" / "run.py").write_text(LAUNCH_PY)
+    (tmp_path / "tools" / "other.py").write_text(LAUNCH_PY)
+    result = _scan(tmp_path)
+    assert _launches(result) == {("tools/run.py", 3)}
+    assert ("tools/other.py", "ignored (.gitignore, no git data to tell tracked files apart)") in {
+        (s.path, s.reason) for s in result.coverage.skipped_files}
+
+
+@needs_git
+def test_untracked_file_in_an_ignored_tracked_folder_stays_ignored(tmp_path: Path) -> None:
+    """A folder git ignores is walked for its tracked files only: git cannot re-include what is
+    inside an ignored folder, so a new file there is ignored whatever its name."""
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "run.py").write_text(LAUNCH_PY)
+    (tmp_path / ".gitignore").write_text("tools/\n")
+    _commit(tmp_path)
+    (tmp_path / "tools" / "new.py").write_text(LAUNCH_PY)
+    (tmp_path / "tools" / "sub").mkdir()
+    (tmp_path / "tools" / "sub" / "deep.py").write_text(LAUNCH_PY)
+    result = _scan(tmp_path)
+    assert _launches(result) == {("tools/run.py", 3)}
+    assert {(s.path, s.reason) for s in result.coverage.skipped_files} >= {
+        ("tools/new.py", "ignored (.gitignore)"), ("tools/sub/", "ignored (.gitignore)")}
+
+
+_PATTERNS = ["*.py", "!keep.py", "build/", "/top.txt", "docs/*.md", "**/gen/**", "a/**/b.py", "!docs/keep.md",
+             "*.log", "!/x/*.log", "lib*/", "cache", "\\#hash", "name\\ ", "?.cfg", "[ab].ini", "!build/keep/",
+             "deep/one/", "/anchored/dir/", "*~", "tmp/*", "!tmp/keep"]
+_PATHS = ["keep.py", "run.py", "x/keep.py", "build/x.sh", "src/build/y.sh", "top.txt", "x/top.txt", "docs/a.md",
+          "docs/keep.md", "x/docs/a.md", "gen/a.sh", "x/gen/y/z.sh", "a/b.py", "a/x/y/b.py", "b.py", "x.log",
+          "x/y.log", "y/x/z.log", "lib1/a.sh", "libx", "cache", "x/cache/y.sh", "#hash", "name ", "a.cfg", "ab.cfg",
+          "a.ini", "c.ini", "build/keep/a.sh", "deep/one/f.sh", "x/deep/one/f.sh", "anchored/dir/f.sh",
+          "x/anchored/dir/f.sh", "f.sh~", "tmp/a.sh", "tmp/keep", "tmp/keep/a.sh", "plain.sh"]
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_gitignore_decisions_agree_with_pathspec(order: int) -> None:
+    """The walk's compiled .gitignore (names tried alone, runs last to first) decides as
+    pathspec's gitignore matcher does, for files and for the folders the walk descends through."""
+    import pathspec
+
+    from scanner.discover.walk import _compile_rules, _Ignores
+
+    lines = _PATTERNS[::order]
+    reference = pathspec.GitIgnoreSpec.from_lines(lines)
+    ignores = _Ignores()
+    ignores.specs[""] = _compile_rules(lines)
+    chain = ignores.chain("")
+    for path in _PATHS:
+        parts = path.split("/")
+        folders = ["/".join(parts[:i]) for i in range(1, len(parts))]
+        expected = any(reference.match_file(f + "/") for f in folders) or reference.match_file(path)
+        got = any(ignores.ignored_by(chain, f, True) for f in folders) or ignores.ignored_by(chain, path, False)
+        assert got == expected, (path, lines)
+
+
 def test_gitignore_without_git_data_says_so(tmp_path: Path) -> None:
     """Outside a checkout .gitignore hides every file it names: the reason and the text report say
     that a tracked file would have been scanned in a checkout."""

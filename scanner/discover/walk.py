@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -117,15 +116,38 @@ def classify(rel: str) -> str | None:
     return classify_path(rel)
 
 
-class _Ignores:
-    """The .gitignore files met so far, each compiled once into a few regexes.
+class _Rules:
+    """One .gitignore, compiled. Consecutive patterns of the same sign are joined into one
+    alternation and the runs are tried last to first, so the last matching pattern still decides
+    (gitignore semantics) at the cost of a match or two per entry instead of one per pattern.
 
-    Consecutive patterns of the same sign are joined into one alternation and the groups are
-    tried last to first, so the last matching pattern still decides (gitignore semantics) at
-    the cost of one or two regex matches per path instead of one per pattern."""
+    A pattern without a slash matches an entry's name at any depth: it is compiled anchored and
+    tried on the name alone, whose answer is remembered (names repeat across folders). Only
+    patterns with a slash are tried on the path below the .gitignore's folder. What lies under
+    an ignored folder is ignored by the walk itself (git cannot re-include it)."""
+
+    def __init__(self, runs: list[tuple[bool, Callable[[str], object] | None, Callable[[str], object] | None]]):
+        self.runs = runs
+        self.names: dict[str, tuple[bool, ...]] = {}  # name -> whether each run's name patterns match it
+
+    def decide(self, name: str, sub: str) -> bool | None:
+        """True: ignored, False: re-included (`!`), None: no pattern of this file matches."""
+        hits = self.names.get(name)
+        if hits is None:
+            hits = tuple(by_name is not None and by_name(name) is not None for _, by_name, _ in self.runs)
+            if len(self.names) < 50_000:
+                self.names[name] = hits
+        for hit, (include, _by_name, by_path) in zip(hits, self.runs):
+            if hit or (by_path is not None and by_path(sub)):
+                return include
+        return None
+
+
+class _Ignores:
+    """The .gitignore files met so far, each compiled once (`_Rules`)."""
 
     def __init__(self) -> None:
-        self.specs: dict[str, list[tuple[bool, Callable[[str], object]]]] = {}
+        self.specs: dict[str, _Rules] = {}
 
     def load(self, base: str, file: Path) -> str:
         """Read one .gitignore; the reason it was read only in part, or ""."""
@@ -135,31 +157,29 @@ class _Ignores:
         if len(kept) < len(lines):
             cut = cut or f"{len(lines) - len(kept)} over-long or surplus lines not read"
         try:
-            spec = pathspec.PathSpec.from_lines(_GITIGNORE, kept)
-        except (ValueError, TypeError) as exc:  # pathspec rejects some malformed patterns
+            self.specs[base] = _compile_rules(kept)
+        except (ValueError, TypeError, re.error) as exc:  # pathspec rejects some malformed patterns
             return f"not read: {str(exc)[:80]}"
-        self.specs[base] = _compile_spec(spec)
         return cut
 
-    def chain(self, rel_dir: str) -> list[tuple[str, list[tuple[bool, Callable[[str], object]]]]]:
-        """The .gitignore files loaded so far that apply to the entries of `rel_dir`, outermost
+    def chain(self, rel_dir: str) -> list[tuple[str, _Rules]]:
+        """The .gitignore files loaded so far that apply to the entries of `rel_dir`, innermost
         first: looked up once per folder, then `ignored_by` for each entry."""
         parts = rel_dir.split("/") if rel_dir else []
         bases = ["", *("/".join(parts[:depth]) for depth in range(1, len(parts) + 1))]
-        return [(base, self.specs[base]) for base in bases if base in self.specs]
+        return [(base, self.specs[base]) for base in reversed(bases) if base in self.specs]
 
     @staticmethod
-    def ignored_by(chain: list[tuple[str, list[tuple[bool, Callable[[str], object]]]]], rel: str, is_dir: bool) -> bool:
-        """Whether git ignores an entry of the folder whose `chain` this is: the innermost rule that
-        matches decides (a `!` rule re-includes)."""
-        path = rel + ("/" if is_dir else "")
-        for base, groups in chain:
-            sub = path[len(base) + 1 :] if base else path
-            for include, match in groups:
-                if match(sub):
-                    if include:
-                        return True
-                    break
+    def ignored_by(chain: list[tuple[str, _Rules]], rel: str, is_dir: bool) -> bool:
+        """Whether git ignores an entry of the folder whose `chain` this is: a deeper .gitignore
+        overrides a shallower one, and within a file the last matching pattern decides (a `!`
+        pattern re-includes)."""
+        path = rel + "/" if is_dir else rel
+        name = path.rpartition("/")[2] if not is_dir else rel.rpartition("/")[2] + "/"
+        for base, rules in chain:
+            decided = rules.decide(name, path[len(base) + 1 :] if base else path)
+            if decided is not None:
+                return decided
         return False
 
 
@@ -199,21 +219,33 @@ def _gitignore_pattern() -> str:
 _GITIGNORE = _gitignore_pattern()
 
 
-def _compile_spec(spec: pathspec.PathSpec) -> list[tuple[bool, Callable[[str], object]]]:
-    runs: list[tuple[bool, list[str]]] = []
-    for pattern in spec.patterns:
+_PATTERN = pathspec.util.lookup_pattern(_GITIGNORE)
+
+
+def _compile_rules(lines: list[str]) -> _Rules:
+    runs: list[tuple[bool, list[str], list[str]]] = []
+    for line in lines:
+        pattern = _PATTERN(line)
         include = getattr(pattern, "include", None)
-        if include is None:
+        if include is None:  # blank or comment
             continue
+        negated = line.startswith("!")
+        body = line[1:] if negated else line
+        by_name = "/" not in body.rstrip().rstrip("/")
+        if by_name:  # the same pattern anchored: tried on the entry's name alone
+            pattern = _PATTERN(("!" if negated else "") + "/" + body)
         regex = getattr(pattern, "regex", None)
-        if regex is None or not hasattr(regex, "pattern"):  # not a regex pattern: let pathspec decide
-            return [(True, spec.match_file)]
+        if regex is None or not hasattr(regex, "pattern"):
+            raise ValueError(f"pattern {line[:40]!r} has no regular expression")
         source = re.sub(r"\(\?P<\w+>", "(?:", regex.pattern)
-        if runs and runs[-1][0] == include:
-            runs[-1][1].append(source)
-        else:
-            runs.append((include, [source]))
-    return [(include, re.compile("|".join(f"(?:{s})" for s in sources)).match) for include, sources in reversed(runs)]
+        if not runs or runs[-1][0] != include:
+            runs.append((include, [], []))
+        runs[-1][1 if by_name else 2].append(source)
+
+    def joined(sources: list[str]) -> Callable[[str], object] | None:
+        return re.compile("|".join(f"(?:{s})" for s in sources)).match if sources else None
+
+    return _Rules([(include, joined(names), joined(paths)) for include, names, paths in reversed(runs)])
 
 
 def _tracked_dirs(tracked: frozenset[str]) -> frozenset[str]:
@@ -260,9 +292,11 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
         return out
 
     ignores = _Ignores()
-    stack: list[tuple[str, str]] = [(os.fspath(root), "")]
+    # (folder, its path, whether git ignores it): a tracked folder that git ignores is walked for
+    # its tracked files, and everything untracked in it stays ignored.
+    stack: list[tuple[str, str, bool]] = [(os.fspath(root), "", False)]
     while stack:
-        directory, rel_dir = stack.pop()
+        directory, rel_dir, inside_ignored = stack.pop()
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
@@ -290,12 +324,15 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
                     out.files_seen += 1
                     skip(rel, "symlink (not followed)")
                     continue
-                st = entry.stat(follow_symlinks=False)
+                # The folder listing's own type field: no system call per entry (only a
+                # candidate's size is asked for, below).
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = not is_dir and entry.is_file(follow_symlinks=False)
             except OSError:
                 out.files_seen += 1
                 skip(rel, "unreadable file")
                 continue
-            if stat.S_ISDIR(st.st_mode):
+            if is_dir:
                 reason = ALWAYS_SKIP_DIRS.get(entry.name)
                 if reason is None:
                     reason = SKIP_DIRS.get(entry.name)
@@ -311,13 +348,14 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
                     out.excluded.append((rel + "/", pattern))
                     skip(rel + "/", "excluded by configuration")
                     continue
-                if chain and rel not in tracked_dirs and ignores.ignored_by(chain, rel, True):
+                ignored = inside_ignored or bool(chain) and ignores.ignored_by(chain, rel, True)
+                if ignored and rel not in tracked_dirs:
                     skip(rel + "/", gitignored)
                     continue
-                subdirs.append((entry.path, rel))
+                subdirs.append((entry.path, rel, ignored))
                 continue
             out.files_seen += 1
-            if not stat.S_ISREG(st.st_mode):
+            if not is_file:
                 skip(rel, "not a regular file")
                 continue
             is_tracked = tracked is not None and rel in tracked
@@ -326,7 +364,7 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
                 out.excluded.append((rel, pattern))
                 skip(rel, "excluded by configuration")
                 continue
-            if chain and not is_tracked and ignores.ignored_by(chain, rel, False):
+            if not is_tracked and (inside_ignored or bool(chain) and ignores.ignored_by(chain, rel, False)):
                 skip(rel, gitignored)
                 continue
             out.readable.append(rel)
@@ -347,11 +385,16 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
             if kind is None:
                 skip(rel, "not a file kind blastwall reads")
                 continue
-            if st.st_size > MAX_BYTES:
+            try:
+                size = entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                skip(rel, "unreadable file")
+                continue
+            if size > MAX_BYTES:
                 skip(rel, "too large (over 2 MiB)")
                 out.to_search.append((rel, "too large (over 2 MiB)"))
                 continue
-            out.candidates.append(Candidate(rel, kind, st.st_size))
+            out.candidates.append(Candidate(rel, kind, size))
         stack.extend(reversed(subdirs))
     out.candidates.sort(key=lambda c: c.path)
     out.skipped_files.sort()
