@@ -23,7 +23,6 @@ from scanner.project.python_module import (
     Call,
     PythonModule,
     enclosing,
-    nodes_of,
 )
 from scanner.launch.claude_options import ClaudeOptions, judge_options, judge_session
 from scanner.launch.sdk_sites import COMMAND_POSITION, PY_STRINGS, SiteBuilder, command_comes_from
@@ -775,7 +774,7 @@ class ToolScan:
         suffixes = _tool_list(cat, "executor_suffixes")
         exec_methods = set(_tool_list(cat, "executor_methods"))
         registered = self._registered()
-        for cls in nodes_of(px.root, "class_definition"):
+        for cls in px.classes:
             name_node = cls.child_by_field_name("name")
             cname = px.src.node_text(name_node) if name_node is not None else ""
             supers = cls.child_by_field_name("superclasses")

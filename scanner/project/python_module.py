@@ -51,6 +51,7 @@ _INDEX_QUERY = """
 (assignment left: (attribute)) @attr
 (assignment left: (subscript)) @key
 (call) @call
+(class_definition) @class
 """
 
 
@@ -61,11 +62,6 @@ def _query(source: str) -> Query:
 
 def _index_query() -> Query:
     return _query(_INDEX_QUERY)
-
-
-def nodes_of(root: Node, kind: str) -> list[Node]:
-    """Every node of one type below `root`, in source order, found by a compiled query."""
-    return sorted(QueryCursor(_query(f"({kind}) @n")).captures(root).get("n", []), key=lambda n: n.start_byte)
 
 
 class Call:
@@ -118,6 +114,8 @@ class PythonModule:
         self.functions: dict[str, list[Node]] = {}
         # Every call, in source order, with its import-resolved name.
         self.calls: list[Call] = []
+        # Every class, in source order.
+        self.classes: list[Node] = []
         # `x.k = v` and `x["k"] = v` by the name of x: (start, key, value, assignment).
         self.attr_sets: dict[str, list[tuple[int, str, Node, Node]]] = {}
         self.key_sets: dict[str, list[tuple[int, str, Node, Node]]] = {}
@@ -199,6 +197,7 @@ class PythonModule:
         for items in (*self.attr_sets.values(), *self.key_sets.values()):
             items.sort(key=lambda item: item[0])
         self.calls.sort(key=lambda c: c.node.start_byte)
+        self.classes = sorted(captures.get("class", ()), key=lambda n: n.start_byte)
 
     def _record(self, scope: Node, name: str, item: _Assign) -> None:
         self.assigns.setdefault((scope.id, name), []).append(item)
