@@ -21,7 +21,7 @@ from scanner.launch.commandline import CommandReader, Invocation, Unresolved, Wo
 from scanner.containment.reader import LaunchContext
 from scanner.config import Config, ExtraAgent, catalog_for
 from scanner.discover.walk import Candidate, read_bounded, read_candidate, walk
-from scanner.discover.native_search import native_search
+from scanner.discover.native_search import NativeSearch
 from scanner.findings import fingerprint
 from scanner.post.gitdiff import Changes
 from scanner.containment.judge import SiteJudge
@@ -172,13 +172,30 @@ def _native_literal(text: str) -> str:
 NATIVE_MIN_FILES = 200
 
 
-def _native_prefilter(root: Path, candidates: list[Candidate], catalog: Catalog, clock: _Clock) -> list[Candidate]:
+def _native_search(root: Path, catalog: Catalog) -> NativeSearch | None:
+    """ripgrep, ready to take discovery's candidates as they are found; None without it."""
+    if not _is_dir(os.fspath(root)):
+        return None
+    return NativeSearch.start(root, (native_pattern(catalog), _UNREAD_SCRIPT_NATIVE))
+
+
+def _native_prefilter(root: Path, candidates: list[Candidate], catalog: Catalog, clock: _Clock,
+                      search: NativeSearch | None = None, children: float | None = None) -> list[Candidate]:
     """The candidates with what ripgrep found in them (`Candidate.agent_terms`,
-    `Candidate.script_call`); unchanged when there are few or ripgrep is not there."""
+    `Candidate.script_call`); unchanged when there are few or ripgrep is not there. `search`
+    was handed the candidates while discovery walked (batches already under way)."""
     if len(candidates) < NATIVE_MIN_FILES or not _is_dir(os.fspath(root)):
+        if search is not None:
+            search.cancel()
         return candidates
-    children = _children_cpu()
-    found = native_search(root, [c.path for c in candidates], (native_pattern(catalog), _UNREAD_SCRIPT_NATIVE))
+    children = _children_cpu() if children is None else children
+    if search is None or search.count != len(candidates):
+        if search is not None:
+            search.cancel()
+        search = _native_search(root, catalog)
+        for cand in candidates if search is not None else ():
+            search.add(cand.path)
+    found = search.finish() if search is not None else None
     clock.add("prefilter.rg-cpu", _children_cpu() - children)
     clock.lap("prefilter")
     if found is None:
@@ -486,9 +503,12 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     clock = _Clock(options.timings)
     catalog = catalog_for(options.extra_agents)
     tracked = options.tracked if options.tracked is not None else _tracked(root)
-    walked = walk(root, options.excludes, tracked)
+    # ripgrep searches each batch of candidates while the walk goes on (it runs beside it).
+    children = _children_cpu()
+    search = _native_search(root, catalog)
+    walked = walk(root, options.excludes, tracked, kept=search.add if search is not None else None)
     clock.lap("discovery")
-    candidates = _native_prefilter(root, walked.candidates, catalog, clock)
+    candidates = _native_prefilter(root, walked.candidates, catalog, clock, search, children)
     # One project per scan: every cross-file question (here and in the pool's processes) reads
     # only the files discovery kept, each once per process.
     paths = frozenset(walked.readable)

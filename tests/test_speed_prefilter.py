@@ -137,10 +137,14 @@ def _answer(root: Path, timings: dict[str, float]) -> str:
 
 
 @needs_rg
-def test_a_scan_answers_the_same_with_and_without_ripgrep(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch", [2000, 37])
+def test_a_scan_answers_the_same_with_and_without_ripgrep(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                          batch: int) -> None:
+    """With small batches, most of ripgrep's searches start while discovery is still walking."""
     repo = tmp_path / "repos"
     shutil.copytree(FIXTURES / "repos", repo, symlinks=True)
     assert len(walk(repo).candidates) >= NATIVE_MIN_FILES
+    monkeypatch.setattr("scanner.discover.native_search.RG_BATCH_FILES", batch)
     native_times: dict[str, float] = {}
     native = _answer(repo, native_times)
     assert native_times.get("prefilter.native") == 1.0  # ripgrep did select the files

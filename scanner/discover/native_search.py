@@ -10,7 +10,6 @@ a file.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -64,19 +63,6 @@ def _rg_env() -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", os.defpath), "LC_ALL": "C"}
 
 
-def _batches(paths: list[str]) -> Iterator[list[str]]:
-    batch: list[str] = []
-    size = 0
-    for path in paths:
-        if batch and (len(batch) >= RG_BATCH_FILES or size + len(path) + 1 > RG_BATCH_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(path)
-        size += len(path) + 1
-    if batch:
-        yield batch
-
-
 def native_search(root: Path, paths: list[str], patterns: tuple[str, ...]) -> list[set[str]] | None:
     """For each pattern (ripgrep's default regex syntax), the files among `paths` (relative to
     the folder `root`) whose bytes match it. None when ripgrep is missing or any call failed:
@@ -84,18 +70,72 @@ def native_search(root: Path, paths: list[str], patterns: tuple[str, ...]) -> li
 
     ripgrep gets exactly these files as arguments, in batches, after `--` (a name starting with
     `-` is a name) and runs in `root`, so what it prints is one of the names it was given."""
-    exe = find_rg()
-    if exe is None:
+    search = NativeSearch.start(root, patterns)
+    if search is None:
         return None
-    import subprocess
+    for path in paths:
+        search.add(path)
+    return search.finish()
 
-    wanted = set(paths)
-    found: list[set[str]] = []
-    for pattern in patterns:
-        hits: set[str] = set()
-        for batch in _batches(paths):
+
+class NativeSearch:
+    """ripgrep over files handed in one by one: each full batch is searched in a thread while
+    the caller goes on (discovery keeps walking; ripgrep is a subprocess, so the GIL is free)."""
+
+    def __init__(self, root: Path, patterns: tuple[str, ...]):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.root, self.patterns = root, patterns
+        self.exe: str | None = None  # looked up with the first batch: a small scan never starts ripgrep
+        self.threads = ThreadPoolExecutor(max_workers=1)
+        self.jobs: list = []
+        self.batch: list[str] = []
+        self.size = 0
+        self.count = 0
+
+    @classmethod
+    def start(cls, root: Path, patterns: tuple[str, ...]) -> NativeSearch | None:
+        """None when ripgrep is switched off; whether it is installed is asked at the first batch."""
+        return None if os.environ.get("BLASTWALL_NO_RG", "") not in ("", "0") else cls(root, patterns)
+
+    def add(self, path: str) -> None:
+        if self.batch and (len(self.batch) >= RG_BATCH_FILES or self.size + len(path) + 1 > RG_BATCH_BYTES):
+            self._submit()
+        self.batch.append(path)
+        self.size += len(path) + 1
+        self.count += 1
+
+    def _submit(self) -> None:
+        self.exe = self.exe or find_rg()
+        self.jobs.append(self.threads.submit(self._search, self.batch))
+        self.batch, self.size = [], 0
+
+    def finish(self) -> list[set[str]] | None:
+        """Per pattern, the files that match; None when any call failed."""
+        if self.batch:
+            self._submit()
+        try:
+            answers = [job.result() for job in self.jobs]
+        finally:
+            self.threads.shutdown(wait=True)
+        if any(a is None for a in answers):
+            return None
+        return [set().union(*(a[i] for a in answers if a is not None)) for i in range(len(self.patterns))]
+
+    def cancel(self) -> None:
+        """Not needed after all: what was started runs out, its answer is dropped."""
+        self.threads.shutdown(wait=True, cancel_futures=True)
+
+    def _search(self, batch: list[str]) -> list[set[str]] | None:
+        import subprocess
+
+        if self.exe is None:
+            return None
+        wanted = set(batch)
+        found: list[set[str]] = []
+        for pattern in self.patterns:
             try:
-                proc = subprocess.run([exe, *RG_OPTIONS, "--regexp", pattern, "--", *batch], cwd=root,
+                proc = subprocess.run([self.exe, *RG_OPTIONS, "--regexp", pattern, "--", *batch], cwd=self.root,
                                       env=_rg_env(), stdin=subprocess.DEVNULL, capture_output=True,
                                       timeout=RG_TIMEOUT, check=False)
             except (OSError, subprocess.SubprocessError):
@@ -105,6 +145,5 @@ def native_search(root: Path, paths: list[str], patterns: tuple[str, ...]) -> li
             names = {os.fsdecode(n) for n in proc.stdout.split(b"\0") if n}
             if not names <= wanted:
                 return None  # not an answer about the files it was given
-            hits |= names
-        found.append(hits)
-    return found
+            found.append(names)
+        return found

@@ -258,10 +258,12 @@ def _tracked_dirs(tracked: frozenset[str]) -> frozenset[str]:
     return frozenset(dirs)
 
 
-def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[str] | None = None) -> Walk:
+def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[str] | None = None,
+         kept: Callable[[str], None] | None = None) -> Walk:
     """The files to analyse under `root`. `tracked` is git's list of tracked files (relative
     POSIX paths), or None outside a git checkout: tracked files are never hidden by .gitignore
-    or by a folder's name alone."""
+    or by a folder's name alone. `kept` is told each candidate's path as soon as it is found
+    (a search can start on them while the walk goes on)."""
     out = Walk([], {}, [], 0)
     excludes = pathspec.PathSpec.from_lines(_GITIGNORE, extra_excludes) if extra_excludes else None
     tracked_dirs = _tracked_dirs(tracked) if tracked is not None else frozenset()
@@ -395,6 +397,8 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
                 out.to_search.append((rel, "too large (over 2 MiB)"))
                 continue
             out.candidates.append(Candidate(rel, kind, size))
+            if kept is not None:
+                kept(rel)
         stack.extend(reversed(subdirs))
     out.candidates.sort(key=lambda c: c.path)
     out.skipped_files.sort()
