@@ -1491,7 +1491,7 @@ def _rewrite_python_cst(text: str, sites: list[LaunchSite], runner: str,
         return text, {s.site_id: f"the file nests too deeply to rewrite safely; route the launch through {runner} by hand"
                       for s in sites}
     try:
-        wrapper = MetadataWrapper(cst.parse_module(text))
+        wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)  # just parsed: nothing else holds it
         positions = wrapper.resolve(PositionProvider)
     except Exception as exc:  # noqa: BLE001 - a syntax error, or nesting too deep for the parser
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -50,7 +50,7 @@ def _py_positions(text: str) -> tuple[Any, Any, list[int], Any]:
     if _too_deep(text):
         raise Manual("the file nests too deeply to rewrite safely")
     try:
-        wrapper = MetadataWrapper(cst.parse_module(text))
+        wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)  # just parsed: nothing else holds it
         positions = wrapper.resolve(PositionProvider)
     except Exception as exc:  # noqa: BLE001 - libcst.ParserSyntaxError
         raise Manual(f"the file does not parse ({str(exc).splitlines()[0][:80] if str(exc) else 'syntax'})") from None
