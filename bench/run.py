@@ -147,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     tree = args.tree.resolve()
 
     sys.path.insert(0, str(REPO))
+    # As an installed wheel runs: from bytecode. With PYTHONDONTWRITEBYTECODE set (some CI images
+    # set it) a checkout would compile every module it imports on every run.
+    import compileall
+
+    compileall.compile_dir(str(REPO / "scanner"), quiet=1)
     from scanner.catalog import load_catalog
     from scanner.discover.walk import walk
     from scanner.discover.native_search import find_rg

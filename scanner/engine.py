@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import stat
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -21,7 +22,7 @@ from scanner.launch.commandline import CommandReader, Invocation, Unresolved, Wo
 from scanner.containment.reader import LaunchContext
 from scanner.config import Config, ExtraAgent, catalog_for
 from scanner.discover.walk import Candidate, read_bounded, read_candidate, walk
-from scanner.discover.native_search import NativeSearch
+from scanner.discover.native_search import NativeSearch, native_search
 from scanner.findings import fingerprint
 from scanner.post.gitdiff import Changes
 from scanner.containment.judge import SiteJudge
@@ -205,6 +206,15 @@ def _native_prefilter(root: Path, candidates: list[Candidate], catalog: Catalog,
     return [replace(c, agent_terms=c.path in terms, script_call=c.path in calls) for c in candidates]
 
 
+def _past_limit(root: Path, rel: str) -> bool:
+    """Past what a search reads (or not a file it could read): it cannot be told clean."""
+    try:
+        st = os.stat(os.path.join(os.fspath(root), rel), follow_symlinks=False)
+    except OSError:
+        return True
+    return not stat.S_ISREG(st.st_mode) or st.st_size > SEARCH_LIMIT
+
+
 def _children_cpu() -> float:
     try:
         import resource
@@ -365,6 +375,15 @@ class _Worker:
         base = os.fspath(root)
         head, _cut = read_bounded(Path(os.path.join(base, rel) if _is_dir(base) else base), 65536)
         return is_generated_bundle(rel, head)
+
+    def mention_any(self, root: Path, rels: list[str]) -> set[str]:
+        """Which of these files (too large or too dense to analyse) name an agent. ripgrep reads
+        them when it is there, as it reads the candidates; a file past SEARCH_LIMIT counts."""
+        if len(rels) > 1 and _is_dir(os.fspath(root)):
+            found = native_search(root, rels, (native_pattern(self.catalog),), max_bytes=SEARCH_LIMIT)
+            if found is not None:
+                return found[0] | {rel for rel in rels if rel not in found[0] and _past_limit(root, rel)}
+        return {rel for rel in rels if self.mentions(root, rel)}
 
     def mentions(self, root: Path, rel: str) -> bool:
         """Whether a file too large or too dense to analyse names an agent (searched in chunks)."""
@@ -551,8 +570,9 @@ def scan(root: Path, options: ScanOptions | None = None) -> ScanResult:
     sites: list[LaunchSite] = []
     findings: list[Finding] = []
     parsed = 0
-    unanalysed = [Skip(p, r) for p, r in walked.to_search
-                  if not main_worker.bundle(root, p) and main_worker.mentions(root, p)]
+    searched = [(p, r) for p, r in walked.to_search if not main_worker.bundle(root, p)]
+    mentioned = main_worker.mention_any(root, [p for p, _ in searched])
+    unanalysed = [Skip(p, r) for p, r in searched if p in mentioned]
     if options.config is not None and options.config.unread:
         unanalysed.append(Skip(options.config.unread.split(":", 1)[0], options.config.unread.split(": ", 1)[-1]))
     # A .gitignore read in part can only ignore less, so it is listed, not made part of the verdict.

@@ -152,3 +152,26 @@ def test_a_scan_answers_the_same_with_and_without_ripgrep(monkeypatch: pytest.Mo
     python_times: dict[str, float] = {}
     assert _answer(repo, python_times) == native
     assert "prefilter.native" not in python_times
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_files_too_large_or_dense_to_analyse_are_searched_whole(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                native: bool) -> None:
+    """Files skipped for their name or size are searched for agent names (by ripgrep when it is
+    there, as one batch): one that names an agent, however deep in it, makes the verdict unclear."""
+    if native and find_rg() is None:
+        pytest.skip("ripgrep is not installed")
+    if native:  # ripgrep answers for the whole batch: the per-file Python search is never asked
+        monkeypatch.setattr("scanner.engine._Worker.mentions", lambda *a: pytest.fail("searched in Python"))
+    if not native:
+        monkeypatch.setenv("BLASTWALL_NO_RG", "1")
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "player.min.js").write_text("var a=1;" * 3000 + 'spawn("claude",["-p"]);\n')
+    (tmp_path / "web" / "plain.min.js").write_text("var a=1;" * 3000 + "\n")
+    (tmp_path / "docs.json").write_text('{"x": "' + "a" * (3 * 1024 * 1024) + '", "run": "codex exec"}\n')
+    (tmp_path / "data.json").write_text('{"x": "' + "a" * (3 * 1024 * 1024) + '"}\n')
+    (tmp_path / "api_pb2.py").write_text("DESCRIPTOR = None\n")
+    result = scan(tmp_path, ScanOptions(jobs=1))
+    assert {(s.path, s.reason) for s in result.coverage.not_analysed} == {
+        ("docs.json", "too large (over 2 MiB)"), ("web/player.min.js", "generated or minified")}
+    assert result.verdict.value == "unclear"

@@ -24,7 +24,7 @@ RG_TIMEOUT = 120.0
 # are matched as they are (no BOM transcoding, no binary-file cut-off), as the Python prefilter
 # matches them.
 RG_OPTIONS = ("--no-config", "--no-ignore", "--hidden", "--no-follow", "--max-depth", "0",
-              "--max-filesize", str(MAX_BYTES), "--text", "--encoding", "none", "--no-messages",
+              "--text", "--encoding", "none", "--no-messages",
               "--color", "never", "--files-with-matches", "--null")
 
 
@@ -63,14 +63,16 @@ def _rg_env() -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", os.defpath), "LC_ALL": "C"}
 
 
-def native_search(root: Path, paths: list[str], patterns: tuple[str, ...]) -> list[set[str]] | None:
+def native_search(root: Path, paths: list[str], patterns: tuple[str, ...],
+                  max_bytes: int = MAX_BYTES) -> list[set[str]] | None:
     """For each pattern (ripgrep's default regex syntax), the files among `paths` (relative to
     the folder `root`) whose bytes match it. None when ripgrep is missing or any call failed:
     the caller then searches in Python, so a failure costs time, never a file.
 
     ripgrep gets exactly these files as arguments, in batches, after `--` (a name starting with
-    `-` is a name) and runs in `root`, so what it prints is one of the names it was given."""
-    search = NativeSearch.start(root, patterns)
+    `-` is a name) and runs in `root`, so what it prints is one of the names it was given. A
+    file over `max_bytes` is not read (it is in no set)."""
+    search = NativeSearch.start(root, patterns, max_bytes)
     if search is None:
         return None
     for path in paths:
@@ -82,10 +84,11 @@ class NativeSearch:
     """ripgrep over files handed in one by one: each full batch is searched in a thread while
     the caller goes on (discovery keeps walking; ripgrep is a subprocess, so the GIL is free)."""
 
-    def __init__(self, root: Path, patterns: tuple[str, ...]):
+    def __init__(self, root: Path, patterns: tuple[str, ...], max_bytes: int = MAX_BYTES):
         from concurrent.futures import ThreadPoolExecutor
 
         self.root, self.patterns = root, patterns
+        self.options = (*RG_OPTIONS, "--max-filesize", str(max_bytes))
         self.exe: str | None = None  # looked up with the first batch: a small scan never starts ripgrep
         self.threads = ThreadPoolExecutor(max_workers=1)
         self.jobs: list = []
@@ -94,9 +97,9 @@ class NativeSearch:
         self.count = 0
 
     @classmethod
-    def start(cls, root: Path, patterns: tuple[str, ...]) -> NativeSearch | None:
+    def start(cls, root: Path, patterns: tuple[str, ...], max_bytes: int = MAX_BYTES) -> NativeSearch | None:
         """None when ripgrep is switched off; whether it is installed is asked at the first batch."""
-        return None if os.environ.get("BLASTWALL_NO_RG", "") not in ("", "0") else cls(root, patterns)
+        return None if os.environ.get("BLASTWALL_NO_RG", "") not in ("", "0") else cls(root, patterns, max_bytes)
 
     def add(self, path: str) -> None:
         if self.batch and (len(self.batch) >= RG_BATCH_FILES or self.size + len(path) + 1 > RG_BATCH_BYTES):
@@ -135,7 +138,7 @@ class NativeSearch:
         found: list[set[str]] = []
         for pattern in self.patterns:
             try:
-                proc = subprocess.run([self.exe, *RG_OPTIONS, "--regexp", pattern, "--", *batch], cwd=self.root,
+                proc = subprocess.run([self.exe, *self.options, "--regexp", pattern, "--", *batch], cwd=self.root,
                                       env=_rg_env(), stdin=subprocess.DEVNULL, capture_output=True,
                                       timeout=RG_TIMEOUT, check=False)
             except (OSError, subprocess.SubprocessError):
