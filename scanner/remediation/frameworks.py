@@ -375,6 +375,35 @@ def _line_start(text: str, offset: int) -> int:
     return text.rfind("\n", 0, offset) + 1
 
 
+def _parents_of(wrapper: Any, positions: Any, targets: list[Any]) -> dict[Any, Any]:
+    """Each target's ancestors, child -> parent, found by walking down from the module through
+    the child whose span holds the target: what ParentNodeProvider answers for these nodes,
+    without visiting the whole tree (the report's FIX preview runs this on large files)."""
+    out: dict[Any, Any] = {}
+    children: dict[int, Any] = {}  # a node's children are computed by a visit: once per node
+    for target in targets:
+        want = positions[target]
+        low, high = (want.start.line, want.start.column), (want.end.line, want.end.column)
+        node = wrapper.module
+        while node is not target:
+            step = None
+            if id(node) not in children:
+                children[id(node)] = node.children
+            for child in children[id(node)]:
+                pos = positions.get(child)
+                if child is target or pos is not None and (pos.start.line, pos.start.column) <= low \
+                        and (pos.end.line, pos.end.column) >= high and (pos.start != pos.end):
+                    step = child
+                    break
+            if step is None:  # not found by its span: ask libcst for the whole tree
+                from libcst.metadata import ParentNodeProvider
+
+                return dict(wrapper.resolve(ParentNodeProvider))
+            out[step] = node
+            node = step
+    return out
+
+
 def _autogen_executors(text: str, calls: list[Any], wrapper: Any, positions: Any, starts: list[int],
                        notes: list[str]) -> tuple[list[Edit], str]:
     """`LocalCommandLineCodeExecutor(...)` calls flagged by the scan, switched to AutoGen's
@@ -384,7 +413,6 @@ def _autogen_executors(text: str, calls: list[Any], wrapper: Any, positions: Any
     small same-file subclass that starts on its first code block. The import follows. Returns the
     edits and, when none could be made, the reason."""
     import libcst as cst
-    from libcst.metadata import ParentNodeProvider
 
     imports = _ag_imports(positions, _AG_LOCAL)
     sources = {module for _node, module in imports}
@@ -392,7 +420,8 @@ def _autogen_executors(text: str, calls: list[Any], wrapper: Any, positions: Any
         return [], (f"{_AG_LOCAL} is not imported by name from one AutoGen module here; switch it to "
                     f"{_AG_DOCKER} by hand")
     docker_module, needs_start = _AG_MODULES[next(iter(sources))]
-    parents = wrapper.resolve(ParentNodeProvider)
+    local_names = [n for n in positions if isinstance(n, cst.Name) and n.value == _AG_LOCAL]
+    parents = _parents_of(wrapper, positions, [*calls, *local_names])
     newline = "\r\n" if "\r\n" in text else "\n"
     edits: list[Edit] = []
     reason = ""
@@ -462,8 +491,7 @@ def _autogen_executors(text: str, calls: list[Any], wrapper: Any, positions: Any
     if not lazy_at and not started:
         notes.append(f"AutoGen runs model-written code in Docker ({_AG_DOCKER})")
     # The import: the local one becomes the Docker one when nothing else uses the local name.
-    uses = [n for n in positions if isinstance(n, cst.Name) and n.value == _AG_LOCAL
-            and not isinstance(parents.get(n), cst.ImportAlias)]
+    uses = [n for n in local_names if not isinstance(parents.get(n), cst.ImportAlias)]
     have_docker = bool(_ag_imports(positions, _AG_DOCKER))
     node = imports[0][0]
     start, end = _span(positions, starts, node)
