@@ -146,33 +146,52 @@ def test_untracked_file_in_an_ignored_tracked_folder_stays_ignored(tmp_path: Pat
 
 _PATTERNS = ["*.py", "!keep.py", "build/", "/top.txt", "docs/*.md", "**/gen/**", "a/**/b.py", "!docs/keep.md",
              "*.log", "!/x/*.log", "lib*/", "cache", "\\#hash", "name\\ ", "?.cfg", "[ab].ini", "!build/keep/",
-             "deep/one/", "/anchored/dir/", "*~", "tmp/*", "!tmp/keep"]
+             "deep/one/", "/anchored/dir/", "*~", "tmp/*", "!tmp/keep", "**/", "!*.sh", "/", "/ ", "**", "x/**",
+             "!x/y/", "sub/", "*.txt", "!important.txt", "a/b/", "**/logs", "logs/**/*.log", " lead", "trail  ",
+             "dir/*/", "!/"]
 _PATHS = ["keep.py", "run.py", "x/keep.py", "build/x.sh", "src/build/y.sh", "top.txt", "x/top.txt", "docs/a.md",
           "docs/keep.md", "x/docs/a.md", "gen/a.sh", "x/gen/y/z.sh", "a/b.py", "a/x/y/b.py", "b.py", "x.log",
           "x/y.log", "y/x/z.log", "lib1/a.sh", "libx", "cache", "x/cache/y.sh", "#hash", "name ", "a.cfg", "ab.cfg",
           "a.ini", "c.ini", "build/keep/a.sh", "deep/one/f.sh", "x/deep/one/f.sh", "anchored/dir/f.sh",
-          "x/anchored/dir/f.sh", "f.sh~", "tmp/a.sh", "tmp/keep", "tmp/keep/a.sh", "plain.sh"]
+          "x/anchored/dir/f.sh", "f.sh~", "tmp/a.sh", "tmp/keep", "tmp/keep2/a.sh", "plain.sh", "x/y/z.sh",
+          "sub/a.sh", "q/sub/a.sh", "important.txt", "a/b/c.sh", "logs/a.log", "q/logs/x.sh", " lead", "trail",
+          "dir/q/f.sh", "x/y/important.txt"]
 
 
-@pytest.mark.parametrize("order", [1, -1])
-def test_gitignore_decisions_agree_with_pathspec(order: int) -> None:
-    """The walk's compiled .gitignore (names tried alone, runs last to first) decides as
-    pathspec's gitignore matcher does, for files and for the folders the walk descends through."""
-    import pathspec
+def _git_ignores(repo: Path, lines: list[str]) -> set[str]:
+    """What git itself ignores among `_PATHS` (a path under an ignored folder included)."""
+    (repo / ".gitignore").write_text("\n".join(lines) + "\n")
+    asked = sorted({"/".join(p.split("/")[:i]) for p in _PATHS for i in range(1, p.count("/") + 2)})
+    out = subprocess.run([GIT or "git", "check-ignore", "--no-index", "-z", "--stdin"], cwd=repo, input="\0".join(asked),
+                         capture_output=True, text=True, env={"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
+                                                             "HOME": str(repo), "PATH": "/usr/bin:/bin"})
+    hit = set(out.stdout.split("\0"))
+    return {p for p in _PATHS if any("/".join(p.split("/")[:i]) in hit for i in range(1, p.count("/") + 2))}
+
+
+@needs_git
+def test_gitignore_decisions_agree_with_git(tmp_path: Path) -> None:
+    """The walk's compiled .gitignore (names tried alone, runs last to first, an ignored folder's
+    contents ignored) decides as `git check-ignore` does, for one pattern at a time and for
+    mixtures of them in either order."""
+    import random
 
     from scanner.discover.walk import _compile_rules, _Ignores
 
-    lines = _PATTERNS[::order]
-    reference = pathspec.GitIgnoreSpec.from_lines(lines)
-    ignores = _Ignores()
-    ignores.specs[""] = _compile_rules(lines)
-    chain = ignores.chain("")
+    repo = tmp_path / "repo"
     for path in _PATHS:
-        parts = path.split("/")
-        folders = ["/".join(parts[:i]) for i in range(1, len(parts))]
-        expected = any(reference.match_file(f + "/") for f in folders) or reference.match_file(path)
-        got = any(ignores.ignored_by(chain, f, True) for f in folders) or ignores.ignored_by(chain, path, False)
-        assert got == expected, (path, lines)
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text("x\n")
+    subprocess.run([GIT or "git", "init", "-q"], cwd=repo, check=True, capture_output=True)
+    pick = random.Random(7)
+    for lines in [[p] for p in _PATTERNS] + [_PATTERNS, _PATTERNS[::-1]] + [pick.sample(_PATTERNS, 6) for _ in range(40)]:
+        ignores = _Ignores()
+        ignores.specs[""] = _compile_rules(lines)
+        chain = ignores.chain("")
+        ours = {p for p in _PATHS
+                if any(ignores.ignored_by(chain, "/".join(p.split("/")[:i]), True) for i in range(1, p.count("/") + 1))
+                or ignores.ignored_by(chain, p, False)}
+        assert ours == _git_ignores(repo, lines), lines
 
 
 def test_gitignore_without_git_data_says_so(tmp_path: Path) -> None:

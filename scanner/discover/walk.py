@@ -225,19 +225,23 @@ _PATTERN = pathspec.util.lookup_pattern(_GITIGNORE)
 def _compile_rules(lines: list[str]) -> _Rules:
     runs: list[tuple[bool, list[str], list[str]]] = []
     for line in lines:
-        pattern = _PATTERN(line)
-        include = getattr(pattern, "include", None)
+        # pathspec's translation to a regular expression, compiled here once per run of patterns.
+        regex, include = _PATTERN.pattern_to_regex(line)
         if include is None:  # blank or comment
             continue
         negated = line.startswith("!")
         body = line[1:] if negated else line
-        by_name = "/" not in body.rstrip().rstrip("/")
-        if by_name:  # the same pattern anchored: tried on the entry's name alone
-            pattern = _PATTERN(("!" if negated else "") + "/" + body)
-        regex = getattr(pattern, "regex", None)
-        if regex is None or not hasattr(regex, "pattern"):
+        stem = body.rstrip().rstrip("/")
+        if not stem.strip():  # "/" alone: git matches nothing with it
+            continue
+        by_name = "/" not in stem
+        if by_name and not stem.strip("*"):  # "**/" is every folder ("*" and "**": every entry)
+            regex = "[^/]+/" if body.rstrip().endswith("/") else "."
+        elif by_name:  # the same pattern anchored: tried on the entry's name alone
+            regex, include = _PATTERN.pattern_to_regex(("!" if negated else "") + "/" + body)
+        if not isinstance(regex, str) or include is None:
             raise ValueError(f"pattern {line[:40]!r} has no regular expression")
-        source = re.sub(r"\(\?P<\w+>", "(?:", regex.pattern)
+        source = re.sub(r"\(\?P<\w+>", "(?:", regex)
         if not runs or runs[-1][0] != include:
             runs.append((include, [], []))
         runs[-1][1 if by_name else 2].append(source)
@@ -293,6 +297,8 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
             out.candidates.append(Candidate(rel, kind, root.stat().st_size))
         return out
 
+    from scanner.launch.filekinds import classify_entry
+
     ignores = _Ignores()
     # (folder, its path, whether git ignores it): a tracked folder that git ignores is walked for
     # its tracked files, and everything untracked in it stays ignored.
@@ -318,6 +324,7 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
             skip(rel_dir or ".", f"unreadable folder ({error.strerror or 'error'})")
             continue
         chain = ignores.chain(rel_dir)
+        in_hidden = any(part.startswith(".") for part in rel_dir.split("/")) if rel_dir else False
         subdirs = []
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
@@ -379,7 +386,7 @@ def walk(root: Path, extra_excludes: tuple[str, ...] = (), tracked: frozenset[st
             if name in GENERATED_NAMES:
                 skip(rel, "lock file")
                 continue
-            kind = classify(rel)
+            kind = classify_entry(rel, name, bool(rel_dir), in_hidden)
             if lower.endswith(GENERATED_SUFFIXES):
                 skip(rel, "generated or minified")
                 out.to_search.append((rel, "generated or minified"))

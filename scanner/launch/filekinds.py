@@ -145,6 +145,12 @@ def _classify_base(base: str, nested: bool) -> str | None:
     return _classify(f"_/{base}" if nested else base)
 
 
+def classify_entry(rel: str, base: str, nested: bool, in_hidden: bool) -> str | None:
+    """`classify_path` for a walk that knows, once per folder, whether the folder is (under) a
+    hidden one."""
+    return _classify(rel) if in_hidden else _classify_base(base, nested)
+
+
 def _classify(rel: str) -> str | None:
     for kind in FILE_KINDS:
         if kind.matches(rel):
