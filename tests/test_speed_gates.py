@@ -142,3 +142,39 @@ def test_the_mention_only_rule_fixtures_are_not_parsed() -> None:
                 "rules/framework-host-code-execution/names_framework_only.py"):
         data = (FIXTURES / rel).read_bytes()
         assert not KINDS["javascript" if rel.endswith(".js") else "python"].admits(load_catalog(), data), rel
+
+
+# Calls matched by a keyword argument or a factory's name alone (their class or function name
+# is not one the handlers list).
+_BY_KEYWORD = {
+    "crew.py": b'from crewai import Agent\nagent = Agent(role="r", goal="g", allow_code_execution=True)\n',
+    "proxy.py": b'from autogen import UserProxyAgent\n'
+                b'user = UserProxyAgent("user", code_execution_config={"work_dir": "w", "use_docker": False})\n',
+    "runtime.py": b'from openhands.core.config import OpenHandsConfig\nconfig = OpenHandsConfig(runtime="local")\n',
+    "env.py": b'from agent.envs import get_environment\nenv = get_environment(cfg, environment_class="local")\n',
+}
+
+
+def test_the_per_call_filter_of_the_python_detectors_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Python detectors offer a call to their handlers only when its name or a keyword
+    argument is one the gate reads (`gates.python_call_names`): over every Python fixture, the
+    detectors report the same with and without that filter."""
+    from scanner.launch import sdk_python
+
+    walked = walk(FIXTURES)
+    project = ProjectFiles(FIXTURES, walked.readable)
+    tools = ConfigTools.of(load_catalog())
+    sources = [(cand.path, read_candidate(FIXTURES, cand)[0]) for cand in walked.candidates if cand.kind == "python"]
+    compared = 0
+    for path, data in [*sources, *_BY_KEYWORD.items()]:
+        if not data:
+            continue
+        answers = []
+        for on in (True, False):
+            monkeypatch.setattr(sdk_python, "CALL_FILTER", on)
+            analysis = Analysis(SourceFile(path, data), "python", tools, project)
+            answers.append([repr(item) for item in sdk_python.detect_python(analysis)])
+        assert answers[0] == answers[1], path
+        assert answers[0] or path not in _BY_KEYWORD, path
+        compared += bool(answers[1])
+    assert compared >= 25  # files in which the detectors report something

@@ -159,6 +159,16 @@ def _python_clauses(cat: Catalog) -> tuple[_Clause, ...]:
 
 
 @lru_cache(maxsize=4)
+def python_call_names(cat: Catalog) -> tuple[frozenset[str], tuple[bytes, ...]]:
+    """The gate's clauses, read per call: a call can match a Python detector's handler only
+    when its name is one of these names or its arguments hold one of these keywords (the
+    environment factories are matched by their own words)."""
+    clauses = _python_clauses(cat)
+    called = frozenset(name.decode() for clause in clauses for name in clause.called)
+    return called, tuple(sorted({k for clause in clauses for k in clause.keywords}))
+
+
+@lru_cache(maxsize=4)
 def _python_tools(cat: Catalog) -> tuple[frozenset[bytes], frozenset[bytes], tuple[bytes, ...]]:
     """What a tool can run the model's input with besides a launcher (`exec`), and the names that
     make a function or class an agent tool: a base, a decorator, a registration, or a class name
@@ -265,4 +275,5 @@ def javascript_detectors(cat: Catalog, data: bytes) -> bool:
     return any(c in data for c in code_eval) or any(m in data for m in _javascript_launchers(cat)[0])
 
 
-__all__ = ["identifiers", "javascript_detectors", "javascript_launches", "python_detectors", "python_launches"]
+__all__ = ["identifiers", "javascript_detectors", "javascript_launches", "python_call_names", "python_detectors",
+           "python_launches"]

@@ -16,6 +16,7 @@ from functools import lru_cache
 from tree_sitter import Node
 
 from scanner.launch.base import Analysis, LaunchFound, launch_tables
+from scanner.launch.gates import python_call_names
 from scanner.launch.python_lang import python_module
 from scanner.project.python_module import (
     FOLLOW_BUDGET,
@@ -65,22 +66,8 @@ def _names(fw: dict, key: str) -> tuple[str, ...]:
 _NAMES: dict[tuple[int, str], tuple[str, ...]] = {}
 
 
-@lru_cache(maxsize=4)
-def _framework_words(cat: Catalog) -> frozenset[str]:
-    """Every string of rules/frameworks.yaml, keys included: a call whose leaf and root are not
-    among them can match no handler's names."""
-    out: set[str] = set()
-    todo: list[object] = [cat.frameworks.raw]
-    while todo:
-        item = todo.pop()
-        if isinstance(item, dict):
-            out.update(str(k) for k in item)
-            todo.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            todo.extend(item)
-        elif isinstance(item, str):
-            out.add(item)
-    return frozenset(out)
+# Off only in the test that checks the per-call filter changes nothing.
+CALL_FILTER = True
 
 
 HOST_EXEC = "framework-host-code-execution"
@@ -114,13 +101,15 @@ class PythonDetector:
         self.out.append(site.build())
 
     def run(self) -> Iterator:
-        named = _framework_words(self.cat)
+        called, keywords = python_call_names(self.cat)
         factory = _tool_list(self.cat, "factory_words")
+        data = self.src.data
         for call in self.px.calls:
-            # Every handler matches a call by a name of rules/frameworks.yaml (its leaf or its
-            # root) or, for an environment factory, by a word in its leaf: most calls of a file
-            # match none, and are not offered to each handler in turn.
-            if call.leaf not in named and call.root not in named and not any(w in call.leaf.lower() for w in factory):
+            # A handler matches a call by its name or a keyword argument (the file's gate, read
+            # per call), an environment factory by a word in its name: most calls of a file match
+            # none, and are not offered to each handler in turn.
+            if CALL_FILTER and call.leaf not in called and not call.mentions(data, *keywords) \
+                    and not any(w in call.leaf.lower() for w in factory):
                 continue
             for handler in _HANDLERS:
                 self.fresh()
