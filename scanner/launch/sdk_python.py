@@ -9,6 +9,7 @@ parameter default). A value this scan cannot see makes the site undecided, never
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -70,6 +71,13 @@ _NAMES: dict[tuple[int, str], tuple[str, ...]] = {}
 CALL_FILTER = True
 
 
+def _offsets(data: bytes, word: bytes) -> Iterator[int]:
+    at = data.find(word)
+    while at != -1:
+        yield at
+        at = data.find(word, at + 1)
+
+
 HOST_EXEC = "framework-host-code-execution"
 MCP_ENV = "mcp-stdio-forwards-environment"
 BROWSER = "browser-agent-operator-profile"
@@ -103,14 +111,22 @@ class PythonDetector:
     def run(self) -> Iterator:
         called, keywords = python_call_names(self.cat)
         factory = _tool_list(self.cat, "factory_words")
-        data = self.src.data
+        # Where the file spells one of those keywords (most files: nowhere), and per name whether
+        # it is a factory's: each call is then answered by look-ups.
+        spelled = sorted(at for word in keywords for at in _offsets(self.src.data, word))
+        factories: dict[str, bool] = {}
         for call in self.px.calls:
             # A handler matches a call by its name or a keyword argument (the file's gate, read
             # per call), an environment factory by a word in its name: most calls of a file match
             # none, and are not offered to each handler in turn.
-            if CALL_FILTER and call.leaf not in called and not call.mentions(data, *keywords) \
-                    and not any(w in call.leaf.lower() for w in factory):
-                continue
+            leaf = call.leaf
+            if CALL_FILTER and leaf not in called:
+                factory_like = factories.get(leaf)
+                if factory_like is None:
+                    factory_like = factories[leaf] = any(w in leaf.lower() for w in factory)
+                start, end = call.span
+                if not factory_like and not (spelled and bisect_left(spelled, start) < bisect_left(spelled, end)):
+                    continue
             for handler in _HANDLERS:
                 self.fresh()
                 if handler(self, call):

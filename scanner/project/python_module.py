@@ -75,6 +75,11 @@ class Call:
         self._args = args
         self._parts: tuple[list[Node], dict[str, Node]] | None = None
 
+    @property
+    def span(self) -> tuple[int, int]:
+        """Where the argument list is in the file's bytes."""
+        return self._args.start_byte, self._args.end_byte
+
     def mentions(self, data: bytes, *words: bytes) -> bool:
         """Whether the argument list's source (`data` is the file's) holds one of `words`: a
         cheap test before the arguments are split."""
