@@ -32,7 +32,7 @@ from scanner.model import ReviewNote, ScanResult
 from scanner.output import sanitize
 from scanner.output.json_report import to_dict
 from scanner.output.markdown import render_markdown
-from scanner.output.sanitize import ZWSP, md_cell, md_code, md_literal, md_message, md_text, neutralise_markdown
+from scanner.output.sanitize import ZWSP, md_cell, md_code, md_literal, md_message, md_named, md_text, neutralise_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION_DIR = ROOT / "action"
@@ -380,6 +380,24 @@ def test_inline_helpers_render_as_text_in_every_position(text: str) -> None:
                 assert page.tags.count("code") == 1
             if helper is md_text and position == "x {} y":  # prose shows the text, controls made visible
                 assert shown("".join(page.text)) == shown(f"x {sanitize.plain(text)} y")
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_quoted_name_from_the_repository_is_one_code_span(text: str) -> None:
+    """Site titles quote a repository's name (`MCP server \`github\``): the name renders as one
+    code span, whatever backticks it holds, and the prose around it as text."""
+    for position in ("{}", "- {}", "### {}", "x {} y"):
+        markdown = position.format(md_named(f"MCP server `{text}` via the MCP client"))
+        page = assert_safe(markdown, tags={"p", "ul", "li", "h3", "code"})
+        assert page.tags.count("code") == 1
+        if position == "x {} y":
+            assert shown("".join(page.text)).replace(" ", "") == \
+                shown(f"x MCP server {sanitize.plain(text)} via the MCP client y").replace(" ", "")
+
+
+def test_a_title_without_a_quoted_name_is_prose() -> None:
+    assert md_named("Claude Code via subprocess.run") == md_text("Claude Code via subprocess.run")
+    assert md_named("MCP server `github`") == "MCP server `github`"
 
 
 @pytest.mark.parametrize("text", HOSTILE)

@@ -32,7 +32,7 @@ from scanner.output.overview import (
     site_title,
 )
 from scanner.output.overview import message_parts
-from scanner.output.sanitize import ZWSP, _escape_inline, md_code, md_fence, md_literal, md_text, plain
+from scanner.output.sanitize import ZWSP, _escape_inline, md_code, md_fence, md_literal, md_named, md_text, plain
 from scanner.resources import reports_dir
 
 DETAILED_SITES = 5  # sites shown in full; past this many sites the rest go in one table
@@ -138,7 +138,7 @@ def _detailed(view: SiteView) -> dict[str, object]:
     c = site.containment
     quoted = {(site.location.path, site.location.line)}
     return {
-        "title": f"Line {site.location.line}: {md_text(site_title(site))}",
+        "title": f"Line {site.location.line}: {md_named(site_title(site))}",
         "facts": f"boundary: {md_text(boundary_text(site))} · environment: {md_text(c.env.value)} · "
                  f"egress: {md_text(c.egress.value)}",
         "quote": md_code(site.location.quote) if site.location.quote else "",
@@ -187,7 +187,7 @@ def _rows(views: list[SiteView]) -> list[dict[str, str]]:
         site = first.site
         out.append({
             "where": where + (f" ({len(members)} sites)" if len(members) > 1 else ""),
-            "agent": md_text(site.agent_name),
+            "agent": md_named(site.agent_name),
             "boundary": md_text(boundary_text(site)),
             "findings": _finding_cell(first, len(members) > 1),
             "quote": md_literal(site.location.quote) if site.location.quote else "",
@@ -245,7 +245,7 @@ def _decided_by(ov: Overview) -> list[str]:
         rules = ", ".join(md_code(f.rule_id) for f in top[:3])
         extra = len(v.active) - min(3, len(top))
         tier = "" if v.tier == "shipped" else f" (in {TIER_WORDS.get(v.tier, v.tier)})"
-        out.append(f"{_where(v.site.location)}{tier} — {md_text(site_title(v.site))}: "
+        out.append(f"{_where(v.site.location)}{tier} — {md_named(site_title(v.site))}: "
                    f"{_sev(top[0].severity.value)} {rules}{f' and {extra} more' if extra > 0 else ''}")
     return out
 

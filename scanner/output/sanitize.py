@@ -123,6 +123,17 @@ def md_text(text: str) -> str:
     return _escape_inline(plain(text), entities=False)
 
 
+def md_named(text: str) -> str:
+    """Prose around one quoted name from the repository (`MCP server \`github\` via ...`): the
+    name, between the first and the last backtick, is a code span (`md_code`, so no backtick in
+    it can close the span early); the rest is `md_text`."""
+    first, last = text.find("`"), text.rfind("`")
+    if first == -1 or last == first:
+        return md_text(text)
+    after = _escape_inline(plain(text[last + 1 :]), entities=False, line_start=False)
+    return md_text(text[:first]) + md_code(text[first + 1 : last]) + after
+
+
 def md_cell(value: object, limit: int = 160) -> str:
     """Plain text for one Markdown table cell: one line, at most `limit` characters before
     escaping, control characters dropped, `<`, `>`, `&` as entities; see the module doc."""

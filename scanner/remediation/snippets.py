@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,16 +141,39 @@ def _snippet(before: str, after: str, hunk: tuple[int, int, int, int], language:
 
     best = (a0, a1, b0, b1)
     if language:
+        # Other changes near this one (an option added two lines down) move the lines after them:
+        # the after side's window is where the before side's window went, hunk included.
+        where = _where_lines_went(old, new)
         for grow in range(0, 30):
             for up in range(0, grow + 1):
                 down = grow - up
-                c0, c1, d0, d1 = a0 - up, a1 + down, b0 - up, b1 + down
-                if c0 < 0 or d0 < 0 or c1 > len(old) or d1 > len(new):
+                c0, c1 = a0 - up, a1 + down
+                if c0 < 0 or c1 > len(old):
+                    continue
+                d0, d1 = min(b0 - up, where(c0, False)), max(b1 + down, where(c1, True))
+                if d0 < 0 or d1 > len(new):
                     continue
                 if parses(language, show(old, c0, c1)) and parses(language, show(new, d0, d1)):
                     return show(old, c0, c1), show(new, d0, d1)
     a0, a1, b0, b1 = best
     return show(old, a0, a1), show(new, b0, b1)
+
+
+def _where_lines_went(old: list[str], new: list[str]) -> Callable[[int, bool], int]:
+    """For a window bound in `old` (a start, or with `end` an exclusive end), the bound in `new`
+    that keeps every line the window's lines became, and every line inserted between them."""
+    ops = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+
+    def where(i: int, end: bool) -> int:
+        line = i - 1 if end else i
+        for tag, a0, a1, b0, b1 in ops:
+            if a0 <= line < a1:
+                if tag == "equal":
+                    return b0 + (line - a0) + (1 if end else 0)
+                return b1 if end else b0
+        return 0 if line < 0 else len(new)  # before the first line, or past the last
+
+    return where
 
 
 def _near(hunks: list[tuple[int, int, int, int]], line: int, slack: int = 2) -> tuple[int, int, int, int] | None:
