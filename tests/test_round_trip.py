@@ -47,6 +47,9 @@ MANUAL = {
     "py-agent-tools": "no option blastwall can switch to a safe value",
     # A third-party aider action: its inputs are cleaned, but nothing shows which tools it gives.
     "workflow-agent-tools-bypass": "agent actions whose tools blastwall cannot see",
+    # Agents started through a method their base class shares with other callers (git, eslint):
+    # the environment is the base class's, so routing one call through the runner is not enough.
+    "js-launch-through-base-class": "is not a shape blastwall rewrites",
 }
 STAYS_UNCLEAR = {
     # Pinokio-style launcher descriptors: the gemini command now runs in Gemini's own sandbox,

@@ -8,7 +8,8 @@ Each gate is built, when first used, from the data its analyzer matches:
   launcher, named through the file's own imports. The module's name is in the file whatever the
   import calls it (`import subprocess as sp`, `from os import system as s`), and in Python the
   function's name too. A JavaScript launcher descriptor is a string that starts with a package
-  runner (`rules/containment.yaml` `package_runners`);
+  runner (`rules/containment.yaml` `package_runners`); a JavaScript class that extends one of the
+  repository's own modules may launch through a method it inherits;
 - the Python detectors (`sdk_python.py`) match a call by the class, function or keyword names of
   a `rules/frameworks.yaml` row, imported from one of its roots unless the name is distinctive;
   an agent tool, a same-file wrapper of a launcher, or an environment factory picked by name
@@ -247,7 +248,19 @@ def _javascript_launchers(cat: Catalog) -> tuple[tuple[bytes, ...], tuple[tuple[
 
 def javascript_launches(cat: Catalog, data: bytes) -> bool:
     modules, runners = _javascript_launchers(cat)
-    return any(m in data for m in modules) or any(first in data and runner.search(data) for first, runner in runners)
+    return any(m in data for m in modules) or any(first in data and runner.search(data) for first, runner in runners) \
+        or _inherits_from_repository(data)
+
+
+# An import or require() of the repository's own module (a relative path).
+_RELATIVE_IMPORT = re.compile(rb"""(?:\bfrom\s*|\brequire\(\s*)["'`]\.\.?/""")
+
+
+def _inherits_from_repository(data: bytes) -> bool:
+    """A class that extends one of the repository's own modules and calls a method on `this`:
+    an inherited method may hand its parameters to a launcher (javascript.py
+    `_inherited_launches`), though this file imports none."""
+    return b"extends" in data and b"this." in data and _RELATIVE_IMPORT.search(data) is not None
 
 
 @lru_cache(maxsize=4)

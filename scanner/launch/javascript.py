@@ -108,6 +108,9 @@ class JsModule:
         self.shifts: dict[str, list[Node]] = {}  # `x.shift()` calls: the program split off an argv
         self.param_defaults: dict[str, list[tuple[Node, Node]]] = {}
         self.imports_rel: dict[str, tuple[str, str]] = {}
+        # Classes by name, and the one `export default` names (a base class another file extends).
+        self.classes: dict[str, list[Node]] = {}
+        self.default_class: Node | None = None
         # Set by the analyzer: opens a repository module imported by a relative path.
         self.loader: Callable[[JsModule, str], JsModule | None] | None = None
         # Tells an agent's program name from any other word (set by the analyzer).
@@ -115,6 +118,7 @@ class JsModule:
         # Set when a value was read from one of several forms it can take (reset per launch).
         self.uncertain = False
         self._active: set[int] = set()
+        self._default_name = ""
         self._index()
 
     def text(self, node: Node) -> str:
@@ -139,6 +143,16 @@ class JsModule:
                 name = n.child_by_field_name("name")
                 if name is not None:
                     self.functions.setdefault(self.text(name), []).append(n)
+            if n.type in _CLASSES:
+                name = n.child_by_field_name("name")
+                if name is not None:
+                    self.classes.setdefault(self.text(name), []).append(n)
+                if n.parent is not None and n.parent.type == "export_statement" and _exports_default(n.parent):
+                    self.default_class = n
+            if n.type == "export_statement" and _exports_default(n):
+                value = n.child_by_field_name("value")
+                if value is not None and value.type == "identifier":
+                    self._default_name = self.text(value)
             if n.type == "method_definition":
                 name, cls = n.child_by_field_name("name"), _enclosing_class(n)
                 if name is not None and cls is not None:
@@ -149,6 +163,11 @@ class JsModule:
             if n.type == "assignment_expression":
                 # CommonJS: `exports.build = function (...) {...}` / `module.exports.build = (...) => ...`
                 left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+                if left is not None and right is not None and self.text(left) == "module.exports":
+                    if right.type == "identifier":  # `module.exports = BaseAgent`: the module's default
+                        self._default_name = self.text(right)
+                    elif right.type in _CLASSES:
+                        self.default_class = right
                 if left is not None and right is not None and left.type == "member_expression" and \
                         right.type in ("arrow_function", "function_expression", "function"):
                     obj, prop = left.child_by_field_name("object"), left.child_by_field_name("property")
@@ -177,6 +196,9 @@ class JsModule:
                 self.consts.setdefault(self.text(name), []).append((n.start_byte, value))
         for items in self.consts.values():
             items.sort(key=lambda item: item[0])  # the walk is not in source order; `resolve` needs it
+        named = self.classes.get(self._default_name, []) if self._default_name else []
+        if self.default_class is None and len(named) == 1:
+            self.default_class = named[0]  # `class Base {...}` then `export default Base`
 
     def _index_params(self, params: Node) -> None:
         fn = params.parent
@@ -308,6 +330,32 @@ class JsModule:
             return None
         defs = self.methods.get((cls.id, self.text(prop)), [])
         return (self, defs[0]) if len(defs) == 1 else None
+
+    def inherited_method(self, fn: Node) -> tuple[JsModule, Node] | None:
+        """`this.run(...)` in a class that does not define `run`: the one `run` of the class it
+        extends, declared in this file or imported from a repository module by a relative path
+        (one level up; the base class's own parent is not read)."""
+        obj, prop = fn.child_by_field_name("object"), fn.child_by_field_name("property")
+        cls = _enclosing_class(fn)
+        base = _extended(cls) if cls is not None else None
+        if obj is None or prop is None or obj.type != "this" or base is None:
+            return None
+        name = self.text(base)
+        owner: JsModule | None = self
+        found = self.classes.get(name, [])
+        if not found and name in self.imports_rel and self.loader is not None:
+            spec, export = self.imports_rel[name]
+            owner = self.loader(self, spec)
+            if owner is None:
+                return None
+            if export in ("default", "*"):
+                found = [owner.default_class] if owner.default_class is not None else []
+            else:
+                found = owner.classes.get(export, [])
+        if owner is None or len(found) != 1:
+            return None
+        defs = owner.methods.get((found[0].id, self.text(prop)), [])
+        return (owner, defs[0]) if len(defs) == 1 else None
 
     def returns(self, fn: Node) -> list[Node]:
         body = fn.child_by_field_name("body")
@@ -670,13 +718,32 @@ def _contains(outer: Node | None, node: Node) -> bool:
     return outer is None or outer.start_byte <= node.start_byte < outer.end_byte
 
 
+_CLASSES = ("class_declaration", "class", "abstract_class_declaration")
+
+
 def _enclosing_class(node: Node) -> Node | None:
     cur = node.parent
     while cur is not None:
-        if cur.type in ("class_declaration", "class", "abstract_class_declaration"):
+        if cur.type in _CLASSES:
             return cur
         cur = cur.parent
     return None
+
+
+def _extended(cls: Node) -> Node | None:
+    """The name a class extends (`class Claude extends BaseAgent`), or None."""
+    for child in cls.named_children:
+        if child.type == "class_heritage":
+            for node in descendants(child):
+                if node.type == "identifier":
+                    return node
+                if node.type == "implements_clause":
+                    break
+    return None
+
+
+def _exports_default(statement: Node) -> bool:
+    return any(child.type == "default" for child in statement.children)
 
 
 def _equip(module: JsModule, project: ProjectFiles, catalog: Catalog, depth: int) -> None:
@@ -706,7 +773,87 @@ def _parsed_module(project: ProjectFiles, catalog: Catalog, src: SourceFile, dep
 def analyze_javascript(analysis: Analysis) -> Iterator[LaunchFound]:
     dialect = analysis.kind  # the file kinds are the grammar's dialects: javascript, typescript, tsx
     yield from _launch_calls(analysis, dialect)
+    yield from _inherited_launches(analysis, dialect)
     yield from _command_properties(analysis, dialect)
+
+
+def _inherited_launches(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
+    """`this.runProcess("claude", args, { cwd })` in a class whose base class (`extends`) hands
+    that method's parameters to a launcher (`spawn(command, args, { env: { ...process.env } })`):
+    the call is the launch. The program and its arguments are read where the call writes them;
+    the options, environment and timeout where the base class passes them."""
+    module = js_module(analysis, dialect)
+    table = launch_tables()["javascript"]
+    for node in descendants(module.root, "call_expression"):
+        fn, args = node.child_by_field_name("function"), node.child_by_field_name("arguments")
+        if fn is None or args is None or fn.type != "member_expression" or module._method_for(fn) is not None:
+            continue
+        found = module.inherited_method(fn)
+        if found is None:
+            continue
+        base, method = found
+        params = method.child_by_field_name("parameters")
+        names = [_param_name(base, p) for p in params.named_children] if params is not None else []
+        passed = [c for c in args.named_children if c.type != "comment"]
+        bound = {name: arg for name, arg in zip(names, passed) if name}
+        for inner in descendants(method, "call_expression"):
+            launch = _bound_launch(module, base, inner, bound, table)
+            if launch is None:
+                continue
+            name, words, shell, opts = launch
+            env = base.env_info(opts, inner, name, bool(table[name].get("merges_env")))
+            timeout = base.src.node_loc(opts["timeout"]) if "timeout" in opts else None
+            at = analysis.source.node_loc(node)
+            via = f"{base.text(method.child_by_field_name('name'))}() of {base.src.path}"
+            yield LaunchFound(surface="javascript", launcher=f"{name.replace('.default', '')} (via {via})", location=at,
+                              words=tuple(words), shell=shell, env=env, timeout=timeout,
+                              facts=possible_forms(module.uncertain or base.uncertain, at))
+
+
+def _param_name(module: JsModule, param: Node) -> str:
+    """A parameter's name (`command`, `options = {}`, `args: string[]`); "" for a pattern."""
+    if param.type in ("required_parameter", "optional_parameter"):
+        param = param.child_by_field_name("pattern") or param
+    if param.type == "assignment_pattern":
+        param = param.child_by_field_name("left") or param
+    return module.text(param) if param.type == "identifier" else ""
+
+
+def _bound_launch(caller: JsModule, base: JsModule, call: Node, bound: dict[str, Node],
+                  table: dict) -> tuple[str, list[Word], Word | None, dict[str, Node]] | None:
+    """A launcher call in a base class's method whose program is one of the method's parameters,
+    read with the caller's arguments: (launcher, argv words, shell string, options)."""
+    fn, args = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    if fn is None or args is None:
+        return None
+    name = base.qualified(fn)
+    if name.endswith(".default") and name not in table:
+        name = name[: -len(".default")]
+    spec = table.get(name)
+    positional = [c for c in args.named_children if c.type != "comment"]
+    if spec is None or spec.get("template") or "argv" in spec or not positional:
+        return None
+    first = positional[0]
+    if first.type != "identifier" or base.text(first) not in bound:
+        return None
+    caller.uncertain = base.uncertain = False
+    fresh_budget()
+    program = bound[base.text(first)]
+    at = spec.get("options", 1) if "string" in spec else 2
+    if "string" not in spec and len(positional) == 2 and positional[1].type == "object":
+        at = 1  # `spawn(command, { stdio })`: no argument list
+    opts = base.options(positional[at]) if len(positional) > at else {}
+    if "string" in spec:
+        return name, [], caller.word(program), opts
+    words = [caller.word(program)]
+    if len(positional) > 1 and at != 1:
+        rest = positional[1]
+        if rest.type == "identifier" and base.text(rest) in bound:
+            more = caller.words(bound[base.text(rest)])
+            words.extend(more if more is not None else [caller._dynamic(bound[base.text(rest)])])
+        else:
+            words.extend(base.words(rest) or [])
+    return name, words, None, opts
 
 
 def _command_properties(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
