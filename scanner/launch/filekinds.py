@@ -18,7 +18,7 @@ from typing import Union
 from scanner.catalog import Catalog
 from scanner.launch import agent_configs as ac
 from scanner.launch.base import Analysis, LaunchFound
-from scanner.launch.gates import javascript_detectors, javascript_launches, python_detectors, python_launches
+from scanner.launch.gates import javascript_detectors, javascript_front_end, python_detectors, python_launches
 from scanner.discover.filenames import is_compose, is_devcontainer, is_dockerfile, is_kubernetes, is_scheduler
 from scanner.model import Finding, LaunchSite
 
@@ -81,7 +81,7 @@ def _shell_installs_cron(_cat: Catalog, data: bytes) -> bool:
 # reports; the gates (scanner.launch.gates) keep them from being parsed.
 _PY = Step("scanner.launch.python_lang:analyze_python", python_launches)
 _PY_SDK = Step("scanner.launch.sdk_python:detect_python", python_detectors)
-_JS = Step("scanner.launch.javascript:analyze_javascript", javascript_launches)
+_JS = Step("scanner.launch.javascript:analyze_javascript", javascript_front_end)
 _JS_SDK = Step("scanner.launch.sdk_js:detect_javascript", javascript_detectors)
 _CONFIGS = "scanner.launch.agent_configs"
 

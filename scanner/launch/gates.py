@@ -247,9 +247,16 @@ def _javascript_launchers(cat: Catalog) -> tuple[tuple[bytes, ...], tuple[tuple[
 
 
 def javascript_launches(cat: Catalog, data: bytes) -> bool:
+    """A launcher call or a launcher descriptor can be in the file (the engine also asks this of a
+    file that names no agent, to follow its imports)."""
     modules, runners = _javascript_launchers(cat)
-    return any(m in data for m in modules) or any(first in data and runner.search(data) for first, runner in runners) \
-        or _inherits_from_repository(data)
+    return any(m in data for m in modules) or any(first in data and runner.search(data) for first, runner in runners)
+
+
+def javascript_front_end(cat: Catalog, data: bytes) -> bool:
+    """The JavaScript front end's gate: a launch of the file's own, or one through a method the
+    file's class inherits."""
+    return javascript_launches(cat, data) or _inherits_from_repository(data)
 
 
 # An import or require() of the repository's own module (a relative path).
@@ -288,5 +295,5 @@ def javascript_detectors(cat: Catalog, data: bytes) -> bool:
     return any(c in data for c in code_eval) or any(m in data for m in _javascript_launchers(cat)[0])
 
 
-__all__ = ["identifiers", "javascript_detectors", "javascript_launches", "python_call_names", "python_detectors",
-           "python_launches"]
+__all__ = ["identifiers", "javascript_detectors", "javascript_front_end", "javascript_launches", "python_call_names",
+           "python_detectors", "python_launches"]
