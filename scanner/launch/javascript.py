@@ -602,13 +602,39 @@ class JsModule:
                 out.update(self.options(child.named_children[0], depth + 1))
         return out
 
+    def unread_options(self, node: Node | None, depth: int = 0) -> Node | None:
+        """The part of an options argument this scan cannot read (a parameter, another object's
+        property, a call it cannot follow), or None when every part was read: what it holds,
+        env included, is then unknown."""
+        if node is None or depth > 4:
+            return None
+        if node.type == "identifier":
+            target = self.resolve(node)
+            return node if target is None else self.unread_options(target, depth + 1)
+        if node.type == "object":
+            for child in node.named_children:
+                if child.type == "spread_element" and child.named_children:
+                    found = self.unread_options(child.named_children[0], depth + 1)
+                    if found is not None:
+                        return found
+            return None
+        if node.type == "call_expression":
+            return node if not self.call_forms(node) else None
+        return node if node.type in ("member_expression", "subscript_expression") else None
+
     def is_process_env(self, node: Node) -> bool:
         text = " ".join(self.text(node).split())
         return text in ("process.env", "{...process.env}", "{ ...process.env }") or text.startswith("Object.assign({}, process.env")
 
-    def env_info(self, opts: dict[str, Node], call: Node, launcher: str, merges: bool, depth: int = 0) -> EnvInfo:
+    def env_info(self, opts: dict[str, Node], call: Node, launcher: str, merges: bool, depth: int = 0,
+                 unread: Node | None = None) -> EnvInfo:
+        """`unread`: the part of the options this scan could not read (`unread_options`)."""
         call_loc = self.src.node_loc(call)
         node = opts.get("env")
+        if node is None and unread is not None:
+            return EnvInfo(EnvMode.UNKNOWN, self.src.node_loc(unread),
+                           f"the options `{' '.join(self.text(unread).split())[:60]}` ({launcher} inherits "
+                           "process.env unless they set env)")
         if node is None:
             return EnvInfo(EnvMode.INHERITED, call_loc, f"{launcher} without env inherits process.env")
         loc = self.src.node_loc(node)
@@ -800,8 +826,18 @@ def _inherited_launches(analysis: Analysis, dialect: str) -> Iterator[LaunchFoun
             launch = _bound_launch(module, base, inner, bound, table)
             if launch is None:
                 continue
-            name, words, shell, opts = launch
-            env = base.env_info(opts, inner, name, bool(table[name].get("merges_env")))
+            name, words, shell, opts, opts_node = launch
+            merges = bool(table[name].get("merges_env"))
+            unread = base.unread_options(opts_node)
+            passed_opts = bound.get(base.text(unread)) if unread is not None and unread.type == "identifier" else None
+            if unread is not None and unread.type == "identifier" and base.text(unread) in names and passed_opts is None:
+                unread = None  # a parameter of the method the call leaves out: nothing more is passed
+            if passed_opts is not None and "env" not in opts:
+                # The options are the caller's own: read where the call writes them.
+                env = module.env_info(module.options(passed_opts), node, name, merges,
+                                      unread=module.unread_options(passed_opts))
+            else:
+                env = base.env_info(opts, inner, name, merges, unread=unread)
             timeout = base.src.node_loc(opts["timeout"]) if "timeout" in opts else None
             at = analysis.source.node_loc(node)
             via = f"{base.text(method.child_by_field_name('name'))}() of {base.src.path}"
@@ -820,9 +856,10 @@ def _param_name(module: JsModule, param: Node) -> str:
 
 
 def _bound_launch(caller: JsModule, base: JsModule, call: Node, bound: dict[str, Node],
-                  table: dict) -> tuple[str, list[Word], Word | None, dict[str, Node]] | None:
+                  table: dict) -> tuple[str, list[Word], Word | None, dict[str, Node], Node | None] | None:
     """A launcher call in a base class's method whose program is one of the method's parameters,
-    read with the caller's arguments: (launcher, argv words, shell string, options)."""
+    read with the caller's arguments: (launcher, argv words, shell string, options, the options
+    argument)."""
     fn, args = call.child_by_field_name("function"), call.child_by_field_name("arguments")
     if fn is None or args is None:
         return None
@@ -842,9 +879,10 @@ def _bound_launch(caller: JsModule, base: JsModule, call: Node, bound: dict[str,
     at = spec.get("options", 1) if "string" in spec else 2
     if "string" not in spec and len(positional) == 2 and positional[1].type == "object":
         at = 1  # `spawn(command, { stdio })`: no argument list
-    opts = base.options(positional[at]) if len(positional) > at else {}
+    opts_node = positional[at] if len(positional) > at else None
+    opts = base.options(opts_node)
     if "string" in spec:
-        return name, [], caller.word(program), opts
+        return name, [], caller.word(program), opts, opts_node
     words = [caller.word(program)]
     if len(positional) > 1 and at != 1:
         rest = positional[1]
@@ -853,7 +891,7 @@ def _bound_launch(caller: JsModule, base: JsModule, call: Node, bound: dict[str,
             words.extend(more if more is not None else [caller._dynamic(bound[base.text(rest)])])
         else:
             words.extend(base.words(rest) or [])
-    return name, words, None, opts
+    return name, words, None, opts, opts_node
 
 
 def _command_properties(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
@@ -894,6 +932,7 @@ def _launch_calls(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
         words: list[Word] | None = None
         shell: Word | None = None
         opts: dict[str, Node] = {}
+        opts_node: Node | None = None
         if spec.get("template"):
             if args.type != "template_string":
                 continue
@@ -905,13 +944,15 @@ def _launch_calls(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
                     continue
                 shell = module.word(positional[0])
                 if len(positional) > spec.get("options", 1):
-                    opts = module.options(positional[spec.get("options", 1)])
+                    opts_node = positional[spec.get("options", 1)]
+                    opts = module.options(opts_node)
             elif "argv" in spec:
                 if not positional:
                     continue
                 words = module.words(positional[0]) or [module.word(positional[0])]
                 if len(positional) > 1:
-                    opts = module.options(positional[1])
+                    opts_node = positional[1]
+                    opts = module.options(opts_node)
             else:
                 if not positional:
                     continue
@@ -932,8 +973,9 @@ def _launch_calls(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
                         words.extend(more if more is not None else [module._dynamic(rest[0])])
                         rest = rest[1:]
                 if rest:
-                    opts = module.options(rest[0])
-        env = module.env_info(opts, node, name, bool(spec.get("merges_env")))
+                    opts_node = rest[0]
+                    opts = module.options(opts_node)
+        env = module.env_info(opts, node, name, bool(spec.get("merges_env")), unread=module.unread_options(opts_node))
         timeout = src.node_loc(opts["timeout"]) if "timeout" in opts else None
         if "signal" in opts and timeout is None:
             timeout = None  # an AbortSignal may or may not carry a timeout; not assumed
