@@ -127,9 +127,11 @@ def parses(language: str, text: str) -> bool:
     return True
 
 
-def _snippet(before: str, after: str, hunk: tuple[int, int, int, int], language: str = "") -> tuple[str, str]:
+def _snippet(before: str, after: str, hunk: tuple[int, int, int, int], language: str = "",
+             hunks: list[tuple[int, int, int, int]] | None = None) -> tuple[str, str]:
     """The changed lines, widened with their context until both sides are whole pieces of the
-    language (a statement, a mapping, an object), at most 40 lines each."""
+    language (a statement, a mapping, an object), at most 40 lines each. `hunks`: every change
+    of the file (`_hunks`), when there may be others than `hunk`."""
     old, new = before.split("\n"), after.split("\n")
     a0, a1, b0, b1 = hunk
     if a0 == a1 or b0 == b1:  # a pure insertion or deletion: show the line above it as context
@@ -143,7 +145,7 @@ def _snippet(before: str, after: str, hunk: tuple[int, int, int, int], language:
     if language:
         # Other changes near this one (an option added two lines down) move the lines after them:
         # the after side's window is where the before side's window went, hunk included.
-        where = _where_lines_went(old, new)
+        where = _where_lines_went(hunks or [hunk], len(new))
         for grow in range(0, 30):
             for up in range(0, grow + 1):
                 down = grow - up
@@ -159,19 +161,24 @@ def _snippet(before: str, after: str, hunk: tuple[int, int, int, int], language:
     return show(old, a0, a1), show(new, b0, b1)
 
 
-def _where_lines_went(old: list[str], new: list[str]) -> Callable[[int, bool], int]:
-    """For a window bound in `old` (a start, or with `end` an exclusive end), the bound in `new`
-    that keeps every line the window's lines became, and every line inserted between them."""
-    ops = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+def _where_lines_went(hunks: list[tuple[int, int, int, int]], new_len: int) -> Callable[[int, bool], int]:
+    """For a window bound in the old text (a start, or with `end` an exclusive end), the bound in
+    the new one that keeps every line the window's lines became, and every line inserted between
+    them. Between the file's changes (`_hunks`) lines are equal, shifted by the changes above."""
+    ordered = sorted(hunks)
 
     def where(i: int, end: bool) -> int:
         line = i - 1 if end else i
-        for tag, a0, a1, b0, b1 in ops:
-            if a0 <= line < a1:
-                if tag == "equal":
-                    return b0 + (line - a0) + (1 if end else 0)
+        if line < 0:
+            return 0
+        shift = 0
+        for a0, a1, b0, b1 in ordered:
+            if line < a0:
+                break
+            if line < a1:
                 return b1 if end else b0
-        return 0 if line < 0 else len(new)  # before the first line, or past the last
+            shift = b1 - a1
+        return min(new_len, line + shift + (1 if end else 0))
 
     return where
 
@@ -266,7 +273,7 @@ def fixes_from_plan(root: Path, result: ScanResult, plan: Any) -> dict[tuple[str
                 # options set away from the launch (a helper's dict, a constant): the closest edit
                 hunk = min(found, key=lambda h: abs(h[0] - (site.location.line - 1)))
             if hunk is not None:
-                snippet = _snippet(before, after, hunk, language_of(path, site.surface))
+                snippet = _snippet(before, after, hunk, language_of(path, site.surface), found)
                 if all(len(s) < _MAX for s in snippet):
                     out[(site.site_id, "")] = FindingFix(*snippet, language_of(path, site.surface), True,
                                                          explained.get(site.site_id, ""))
@@ -284,7 +291,7 @@ def fixes_from_plan(root: Path, result: ScanResult, plan: Any) -> dict[tuple[str
             before, after, found = hunks[path]
             hunk = _near(found, finding.location.line, slack=0 if finding.rule_id == "agent-model-key-passed" else 1)
             if hunk is not None:
-                snippet = _snippet(before, after, hunk, language)
+                snippet = _snippet(before, after, hunk, language, found)
                 if all(len(s) < _MAX for s in snippet):
                     out[key] = FindingFix(*snippet, language, True, explained.get(finding.site_id, ""))
                     continue
