@@ -33,8 +33,6 @@ def read_rules_yaml(path: Path) -> Any:
     """One shipped data file, parsed. The files are ours, so libyaml's loader (several times
     faster than the pure-Python one, and the same safe subset) is used where PyYAML has it:
     every scan and every worker pays this at start."""
-    import yaml
+    from scanner.parse.yamlsrc import load_data
 
-    loader = getattr(yaml, "CSafeLoader", None) if getattr(yaml, "__with_libyaml__", False) else None
-    with path.open("r", encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=loader or yaml.SafeLoader)  # noqa: S506 - a safe loader either way
+    return load_data(path.read_text(encoding="utf-8"))

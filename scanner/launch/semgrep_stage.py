@@ -21,7 +21,7 @@ from scanner.catalog import Catalog, RuleMeta
 from scanner.findings import new_finding, new_site, site_id_for
 from scanner.model import Boundary, Confidence, Containment, Egress, EnvMode, Finding, LaunchSite, Severity, Skip
 from scanner.parse.trees import SourceFile
-from scanner.resources import rules_dir
+from scanner.resources import read_rules_yaml, rules_dir
 
 SEMGREP_TIMEOUT = 300.0
 
@@ -183,7 +183,7 @@ def launch_words(pack: Path) -> dict[str, frozenset[str] | None]:
     words: dict[str, frozenset[str] | None] = {}
     for path in sorted(pack.glob("*.y*ml")):
         try:
-            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            doc = read_rules_yaml(path)
         except (OSError, yaml.YAMLError):
             return {}  # an unreadable pack: no gate at all
         rules = doc.get("rules") if isinstance(doc, dict) else None
