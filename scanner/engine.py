@@ -30,7 +30,7 @@ from scanner.model import Capped, Coverage, Finding, LaunchSite, ScanResult, Sev
 from scanner.parse.trees import OverBudget, SourceFile, check_budget, file_budget
 from scanner.launch.gates import javascript_launches, python_launches
 from scanner.project.files import ProjectFiles
-from scanner.project.module_paths import JS_EXTENSIONS, js_module_path, python_import_specs, python_module_path
+from scanner.project.module_paths import js_module_path, js_stem, module_names, python_import_specs, python_module_path
 from scanner.project.summaries import IMPORTS, JS_KINDS, SOURCE_KINDS, summarize, summarize_source
 from scanner.discover.walk import _is_dir
 from scanner.launch.filekinds import ANALYZERS, EXTERNAL_KINDS, KINDS, UNFILTERED_KINDS, classify_path, kind_from_shebang
@@ -451,7 +451,7 @@ def _through_imports(root: Path, results: list[FileResult], worker: _Worker) -> 
         return results
     # An import can only name one of those modules if it ends in that module's name (or its
     # package's): every other import is ruled out before it is resolved.
-    names = {n for path in naming for n in _module_names(path)}
+    names = {n for path in naming for n in module_names(path)}
     paths = worker.project.paths
     redo: dict[str, FileResult] = {}
     for res in deferred:
@@ -461,26 +461,10 @@ def _through_imports(root: Path, results: list[FileResult], worker: _Worker) -> 
                        if spec.rstrip(".").rpartition(".")[2] in names or not spec.strip("."))
         else:
             targets = (js_module_path(paths, res.path, spec) for spec in imports
-                       if _js_stem(posixpath.basename(spec)) in names or spec.endswith((".", "/")))
+                       if js_stem(posixpath.basename(spec)) in names or spec.endswith((".", "/")))
         if any(target in naming for target in targets):
             redo[res.path] = worker.analyze(root, Candidate(res.path, res.deferred, 0), through_import=True)
     return [redo.get(r.path, r) for r in results]
-
-
-def _module_names(path: str) -> tuple[str, ...]:
-    """The names an import may end in to name this module file: its stem, and for a package's
-    own file (`__init__.py`, `index.ts`) the folder's name."""
-    head, _, base = path.rpartition("/")
-    stem = _js_stem(base) if not base.endswith((".py", ".pyw")) else base.rsplit(".", 1)[0]
-    folder = head.rpartition("/")[2]
-    return (stem, folder) if stem in ("__init__", "__main__", "index") and folder else (stem,)
-
-
-def _js_stem(name: str) -> str:
-    for ext in JS_EXTENSIONS:
-        if name.endswith(ext):
-            return name[: -len(ext)]
-    return name
 
 
 def _shell_commands(src: SourceFile) -> list[list[Word]]:

@@ -84,4 +84,22 @@ def js_module_path(paths: Collection[str], importer: str, spec: str) -> str | No
     return None
 
 
-__all__ = ["JS_EXTENSIONS", "js_module_path", "python_import_specs", "python_module_path"]
+
+def js_stem(name: str) -> str:
+    """A file name without its JavaScript or TypeScript extension (`run.mjs` -> `run`)."""
+    for ext in JS_EXTENSIONS:
+        if name.endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
+def module_names(path: str) -> tuple[str, ...]:
+    """The names an import may end in to name this module file (Python or JavaScript): its stem,
+    and for a package's own file (`__init__.py`, `index.ts`) the folder's name."""
+    head, _, base = path.rpartition("/")
+    stem = base.rsplit(".", 1)[0] if base.endswith((".py", ".pyw")) else js_stem(base)
+    folder = head.rpartition("/")[2]
+    return (stem, folder) if stem in ("__init__", "__main__", "index") and folder else (stem,)
+
+
+__all__ = ["JS_EXTENSIONS", "js_module_path", "js_stem", "module_names", "python_import_specs", "python_module_path"]
