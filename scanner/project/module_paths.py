@@ -84,7 +84,6 @@ def js_module_path(paths: Collection[str], importer: str, spec: str) -> str | No
     return None
 
 
-
 def js_stem(name: str) -> str:
     """A file name without its JavaScript or TypeScript extension (`run.mjs` -> `run`)."""
     for ext in JS_EXTENSIONS:
