@@ -861,14 +861,12 @@ def _bound_launch(caller: JsModule, base: JsModule, call: Node, bound: dict[str,
     read with the caller's arguments: (launcher, argv words, shell string, options, the options
     argument)."""
     fn, args = call.child_by_field_name("function"), call.child_by_field_name("arguments")
-    if fn is None or args is None:
+    found = _launcher(base, fn, table) if fn is not None and args is not None else None
+    if found is None or args is None:
         return None
-    name = base.qualified(fn)
-    if name.endswith(".default") and name not in table:
-        name = name[: -len(".default")]
-    spec = table.get(name)
+    name, spec = found
     positional = [c for c in args.named_children if c.type != "comment"]
-    if spec is None or spec.get("template") or "argv" in spec or not positional:
+    if spec.get("template") or "argv" in spec or not positional:
         return None
     first = positional[0]
     if first.type != "identifier" or base.text(first) not in bound:
@@ -910,6 +908,16 @@ def _command_properties(analysis: Analysis, dialect: str) -> Iterator[LaunchFoun
         )
 
 
+def _launcher(module: JsModule, fn: Node, table: dict) -> tuple[str, dict] | None:
+    """The launcher table's name and row for the function a call names, through the file's
+    imports (`cross-spawn`'s default export is the package itself)."""
+    name = module.qualified(fn)
+    if name.endswith(".default") and name not in table:
+        name = name[: -len(".default")]
+    spec = table.get(name)
+    return (name, spec) if spec is not None else None
+
+
 def _launch_calls(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
     src = analysis.source
     module = js_module(analysis, dialect)
@@ -921,14 +929,10 @@ def _launch_calls(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
             continue
         module.uncertain = False
         fresh_budget()
-        name = module.qualified(fn)
-        if name.endswith(".default") and name not in table:
-            name = name[: -len(".default")]
-        spec = table.get(name)
-        if spec is None and "." not in name and name in module.aliases.values():
-            spec = None
-        if spec is None:
+        found = _launcher(module, fn, table)
+        if found is None:
             continue
+        name, spec = found
         words: list[Word] | None = None
         shell: Word | None = None
         opts: dict[str, Node] = {}
