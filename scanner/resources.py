@@ -29,10 +29,16 @@ def reports_dir() -> Path:
     return data_dir("reports")
 
 
-def read_rules_yaml(path: Path) -> Any:
-    """One shipped data file, parsed. The files are ours, so libyaml's loader (several times
-    faster than the pure-Python one, and the same safe subset) is used where PyYAML has it:
-    every scan and every worker pays this at start."""
-    from scanner.parse.yamlsrc import load_data
+def libyaml_loader() -> Any:
+    """PyYAML's libyaml safe loader (several times faster than the pure-Python one, the same
+    safe subset), or None where PyYAML was built without libyaml."""
+    import yaml
 
-    return load_data(path.read_text(encoding="utf-8"))
+    return getattr(yaml, "CSafeLoader", None) if getattr(yaml, "__with_libyaml__", False) else None
+
+
+def read_rules_yaml(path: Path) -> Any:
+    """One shipped data file, parsed: every scan and every worker pays this at start."""
+    import yaml
+
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=libyaml_loader() or yaml.SafeLoader)  # noqa: S506

@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from scanner.resources import libyaml_loader
+
 
 class _BoundedLoader(yaml.SafeLoader):
     """Refuses alias-heavy documents (billion laughs) instead of expanding them."""
@@ -27,7 +29,7 @@ class _BoundedLoader(yaml.SafeLoader):
 
 # libyaml's composer (about 8x faster, and it refuses nesting deeper than 1000 levels) when
 # PyYAML was built with it; the same checks run on the composed graph either way.
-_FAST = getattr(yaml, "CSafeLoader", None) if getattr(yaml, "__with_libyaml__", False) else None
+_FAST = libyaml_loader()
 
 # Aliases are shared nodes; a reader that walks the graph sees them expanded. Refuse documents
 # whose expanded size passes this many nodes (a billion laughs needs only ~80 aliases).
