@@ -8,7 +8,7 @@ import re
 import stat
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -757,6 +757,8 @@ def _run(root: Path, candidates: list[Candidate], options: ScanOptions, paths: f
             if options.progress and i % 200 == 0:
                 options.progress(i, total)
         return out
+    from concurrent.futures import ProcessPoolExecutor  # multiprocessing: imported only when a pool runs
+
     size = max(16, min(256, len(pooled) // (jobs * 8) or 16))
     batches = [pooled[i : i + size] for i in range(0, len(pooled), size)]
     with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker,
