@@ -34,6 +34,13 @@ class LaunchFound:
     unknowns: tuple[Fact, ...] = ()
 
 
+def timeout_unread(options: str, location: Location) -> Fact:
+    """Options this scan cannot read may set the launch's timeout: the session is not called
+    unbounded on what the scan did not see (DESIGN §2); the environment is reported undecided."""
+    return Fact(FactKind.TIMEOUT, f"may be set in the options `{' '.join(options.split())[:60]}`, which this scan "
+                "cannot read", location)
+
+
 def possible_forms(uncertain: bool, location: Location) -> tuple[Fact, ...]:
     """The fact that a launch was read from one of several forms its values can take."""
     return (Fact(FactKind.POSSIBLE_FORM, "the command is one of several forms its values can take", location),) \

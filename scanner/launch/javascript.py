@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from tree_sitter import Node
 
 from scanner.catalog import Catalog
-from scanner.launch.base import Analysis, LaunchFound, launch_tables, possible_forms
+from scanner.launch.base import Analysis, LaunchFound, launch_tables, possible_forms, timeout_unread
 from scanner.launch.commandline import Word
 from scanner.containment.reader import EnvInfo
 from scanner.model import EnvMode, Fact, FactKind
@@ -832,18 +832,25 @@ def _inherited_launches(analysis: Analysis, dialect: str) -> Iterator[LaunchFoun
             passed_opts = bound.get(base.text(unread)) if unread is not None and unread.type == "identifier" else None
             if unread is not None and unread.type == "identifier" and base.text(unread) in names and passed_opts is None:
                 unread = None  # a parameter of the method the call leaves out: nothing more is passed
+            # Options the caller passes are its own: read where the call writes them.
+            theirs = module.options(passed_opts) if passed_opts is not None else {}
+            their_unread = module.unread_options(passed_opts) if passed_opts is not None else None
             if passed_opts is not None and "env" not in opts:
-                # The options are the caller's own: read where the call writes them.
-                env = module.env_info(module.options(passed_opts), node, name, merges,
-                                      unread=module.unread_options(passed_opts))
+                env = module.env_info(theirs, node, name, merges, unread=their_unread)
             else:
                 env = base.env_info(opts, inner, name, merges, unread=unread)
-            timeout = base.src.node_loc(opts["timeout"]) if "timeout" in opts else None
+            timeout = base.src.node_loc(opts["timeout"]) if "timeout" in opts else \
+                module.src.node_loc(theirs["timeout"]) if "timeout" in theirs else None
+            unseen: tuple[Fact, ...] = ()
+            if timeout is None and their_unread is not None:
+                unseen = (timeout_unread(module.text(their_unread), module.src.node_loc(their_unread)),)
+            elif timeout is None and unread is not None and passed_opts is None:
+                unseen = (timeout_unread(base.text(unread), base.src.node_loc(unread)),)
             at = analysis.source.node_loc(node)
             via = f"{base.text(method.child_by_field_name('name'))}() of {base.src.path}"
             yield LaunchFound(surface="javascript", launcher=f"{name.replace('.default', '')} (via {via})", location=at,
                               words=tuple(words), shell=shell, env=env, timeout=timeout,
-                              facts=possible_forms(module.uncertain or base.uncertain, at))
+                              facts=(*possible_forms(module.uncertain or base.uncertain, at), *unseen))
 
 
 def _param_name(module: JsModule, param: Node) -> str:
@@ -979,11 +986,13 @@ def _launch_calls(analysis: Analysis, dialect: str) -> Iterator[LaunchFound]:
                 if rest:
                     opts_node = rest[0]
                     opts = module.options(opts_node)
-        env = module.env_info(opts, node, name, bool(spec.get("merges_env")), unread=module.unread_options(opts_node))
+        unread = module.unread_options(opts_node)
+        env = module.env_info(opts, node, name, bool(spec.get("merges_env")), unread=unread)
         timeout = src.node_loc(opts["timeout"]) if "timeout" in opts else None
         if "signal" in opts and timeout is None:
             timeout = None  # an AbortSignal may or may not carry a timeout; not assumed
         at = src.node_loc(node)
+        unseen = (timeout_unread(module.text(unread), src.node_loc(unread)),) if unread is not None and timeout is None else ()
         yield LaunchFound(surface="javascript", launcher=name.replace(".default", ""), location=at,
                           words=tuple(words or ()), shell=shell, env=env, timeout=timeout,
-                          facts=possible_forms(module.uncertain, at))
+                          facts=(*possible_forms(module.uncertain, at), *unseen))

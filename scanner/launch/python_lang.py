@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.launch.base import Analysis, LaunchFound, launch_tables, possible_forms
+from tree_sitter import Node
+
+from scanner.containment.reader import EnvInfo
+from scanner.launch.base import Analysis, LaunchFound, launch_tables, possible_forms, timeout_unread
+from scanner.model import EnvMode, Fact
 from scanner.project.files import ProjectFiles
 from scanner.project.module_paths import python_module_path
 from scanner.project.python_module import FOLLOW_BUDGET, STRING_TYPES, Importer, PythonModule
@@ -51,7 +55,8 @@ def analyze_python(analysis: Analysis) -> Iterator[LaunchFound]:
         node, name = call.node, call.name
         module.uncertain = False
         module.budget = FOLLOW_BUDGET
-        positional, keywords = call.positional, call.keywords
+        positional = [p for p in call.positional if p.type != "dictionary_splat"]
+        keywords, unread = module.launch_keywords(call)
         words: list[Word] | None = None
         shell_string: Word | None = None
         shell = False
@@ -104,12 +109,25 @@ def analyze_python(analysis: Analysis) -> Iterator[LaunchFound]:
             env_node = positional[spec["env_pos"]]
         if spec.get("env_last") and positional:
             env_node = positional[-1]
-        env = module.env_info(env_node, node, name)
+        unseen: tuple[Fact, ...] = ()
+        if env_node is None and unread is not None and "env_kw" in spec:
+            env = options_unread(module, unread, name)
+        else:
+            env = module.env_info(env_node, node, name)
         timeout = None
         if "timeout_kw" in spec and spec["timeout_kw"] in keywords:
             value = keywords[spec["timeout_kw"]]
             if value.type != "none":
                 timeout = src.node_loc(value)
+        elif "timeout_kw" in spec and unread is not None:
+            unseen = (timeout_unread(src.node_text(unread), src.node_loc(unread)),)
         at = src.node_loc(node)
         yield LaunchFound(surface="python", launcher=name, location=at, words=tuple(words or ()), shell=shell_string,
-                          env=env, timeout=timeout, facts=possible_forms(module.uncertain, at))
+                          env=env, timeout=timeout, facts=(*possible_forms(module.uncertain, at), *unseen))
+
+
+def options_unread(module: PythonModule, unread: Node, launcher: str) -> EnvInfo:
+    """The environment of a launch handed `**options` this scan cannot read: undecided."""
+    text = " ".join(module.src.node_text(unread).split())[:60]
+    return EnvInfo(EnvMode.UNKNOWN, module.src.node_loc(unread),
+                   f"the options `{text}` ({launcher} inherits os.environ unless they set env)")

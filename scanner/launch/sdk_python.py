@@ -16,9 +16,9 @@ from functools import lru_cache
 
 from tree_sitter import Node
 
-from scanner.launch.base import Analysis, LaunchFound, launch_tables
+from scanner.launch.base import Analysis, LaunchFound, launch_tables, timeout_unread
 from scanner.launch.gates import python_call_names
-from scanner.launch.python_lang import python_module
+from scanner.launch.python_lang import options_unread, python_module
 from scanner.project.python_module import (
     FOLLOW_BUDGET,
     UNSET,
@@ -31,7 +31,7 @@ from scanner.launch.sdk_sites import COMMAND_POSITION, PY_STRINGS, SiteBuilder, 
 from scanner.catalog import Catalog
 from scanner.launch.commandline import Word
 from scanner.containment.reader import EnvInfo
-from scanner.model import Boundary, Confidence, Egress, EnvMode, FactKind, Location
+from scanner.model import Boundary, Confidence, Egress, EnvMode, Fact, FactKind, Location
 from scanner.parse.trees import PY_READS, reads_any
 
 
@@ -1198,6 +1198,7 @@ class _Wrapper:
     inner: Call
     template: Node  # the argv / string expression inside the helper
     shell: bool
+    kwargs: str = ""  # its `**kwargs` parameter, if it has one
 
 
 def _wrappers(d: PythonDetector) -> dict[str, list[_Wrapper]]:
@@ -1225,6 +1226,8 @@ def _wrappers(d: PythonDetector) -> dict[str, list[_Wrapper]]:
             if not params:
                 continue
             is_method = params[0] in ("self", "cls")
+            kwargs = next((px.src.node_text(p.named_children[0]) for p in params_node.named_children
+                           if p.type == "dictionary_splat_pattern" and p.named_children), "")
             for call in by_scope[fn.id]:
                 spec = table[call.name]
                 template, shell = None, False
@@ -1241,7 +1244,7 @@ def _wrappers(d: PythonDetector) -> dict[str, list[_Wrapper]]:
                         template = rest[0]
                 if template is None or not _uses_param(px, template, params):
                     continue
-                out.setdefault(name, []).append(_Wrapper(fn, params, is_method, call.name, spec, call, template, shell))
+                out.setdefault(name, []).append(_Wrapper(fn, params, is_method, call.name, spec, call, template, shell, kwargs))
     return out
 
 
@@ -1332,26 +1335,39 @@ def _found_at(d: PythonDetector, helper: _Wrapper, call: Call, bound: dict[str, 
         return None
     anchored = tuple(words)
     inner = helper.inner
-    env_node = inner.keywords.get(helper.spec.get("env_kw", "")) if "env_kw" in helper.spec else None
+    keywords, unread = mod.launch_keywords(inner)
+    if unread is not None and unread.named_children and px.src.node_text(unread.named_children[0]) == helper.kwargs:
+        # The helper hands its own `**kwargs` on: the keywords this call passes beyond the parameters.
+        extra, unread = mod.launch_keywords(call)
+        for key, value in extra.items():
+            if key not in helper.params:
+                keywords.setdefault(key, value)
+    fname = px.src.node_text(helper.fn.child_by_field_name("name"))
+    env_node = keywords.get(helper.spec.get("env_kw", "")) if "env_kw" in helper.spec else None
     if env_node is not None and env_node.type == "identifier" and px.src.node_text(env_node) in bound:
-        env = mod.env_info(bound[px.src.node_text(env_node)], call.node, f"{helper.launcher} (via {px.src.node_text(helper.fn.child_by_field_name('name'))})")
+        env = mod.env_info(bound[px.src.node_text(env_node)], call.node, f"{helper.launcher} (via {fname})")
+    elif env_node is None and unread is not None and "env_kw" in helper.spec:
+        env = options_unread(mod, unread, f"{helper.launcher} (via {fname})")
     else:
         env = mod.env_info(env_node, inner.node, helper.launcher)
     timeout = None
+    unseen: tuple[Fact, ...] = ()
     tkw = helper.spec.get("timeout_kw")
-    if tkw and tkw in inner.keywords and inner.keywords[tkw].type != "none":
-        tnode = inner.keywords[tkw]
+    if tkw and tkw in keywords and keywords[tkw].type != "none":
+        tnode = keywords[tkw]
         if not (tnode.type == "identifier" and px.src.node_text(tnode) in helper.params and px.src.node_text(tnode) not in bound
                 and px.param_default(px.src.node_text(tnode), tnode) is None):
             timeout = px.loc(tnode)
-    fname = px.src.node_text(helper.fn.child_by_field_name("name"))
+    elif tkw and tkw not in keywords and unread is not None:
+        unseen = (timeout_unread(px.src.node_text(unread), px.loc(unread)),)
     launcher = f"{helper.launcher} (via {fname}())"
     loc = px.loc(call.node)
     if helper.shell:
         if len(anchored) != 1:
             return None
-        return LaunchFound(surface="python", launcher=launcher, location=loc, env=env, shell=anchored[0], timeout=timeout)
-    return LaunchFound(surface="python", launcher=launcher, location=loc, env=env, words=anchored, timeout=timeout)
+        return LaunchFound(surface="python", launcher=launcher, location=loc, env=env, shell=anchored[0], timeout=timeout,
+                           facts=unseen)
+    return LaunchFound(surface="python", launcher=launcher, location=loc, env=env, words=anchored, timeout=timeout, facts=unseen)
 
 
 def detect_python(analysis: Analysis) -> Iterator:

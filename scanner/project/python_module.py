@@ -862,6 +862,22 @@ class PythonModule:
                 out[key] = value
         return out
 
+    def launch_keywords(self, call: Call) -> tuple[dict[str, Node], Node | None]:
+        """A call's keyword arguments with those of each `**options` it can read (`mapping`), and
+        the first `**options` it cannot: what that one holds, env and timeout included, is unknown."""
+        keywords = dict(call.keywords)
+        unread: Node | None = None
+        for part in call.positional:
+            if part.type != "dictionary_splat" or not part.named_children:
+                continue
+            found = self.mapping(part.named_children[0])
+            if found is None:
+                unread = unread or part
+            else:
+                for key, value in found.items():
+                    keywords.setdefault(key, value)
+        return keywords, unread
+
     def option(self, call: Call, key: str, position: int | None = None) -> Node | None:
         if key in call.keywords:
             return call.keywords[key]
