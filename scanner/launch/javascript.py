@@ -125,6 +125,8 @@ class JsModule:
         return self.src.node_text(node)
 
     def _index(self) -> None:
+        unset: dict[str, list[Node]] = {}  # `let codex;`: declared without a value
+        late: dict[str, list[Node]] = {}  # `codex = new Codex();`: plain assignments by name
         for local, module_text, imported, _node in import_bindings(self.root, self.text):
             mod = _module_name(module_text)
             spec = module_text.strip("'\"`")
@@ -163,6 +165,8 @@ class JsModule:
             if n.type == "assignment_expression":
                 # CommonJS: `exports.build = function (...) {...}` / `module.exports.build = (...) => ...`
                 left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+                if left is not None and right is not None and left.type == "identifier":
+                    late.setdefault(self.text(left), []).append(n)
                 if left is not None and right is not None and self.text(left) == "module.exports":
                     if right.type == "identifier":  # `module.exports = BaseAgent`: the module's default
                         self._default_name = self.text(right)
@@ -186,6 +190,8 @@ class JsModule:
                 continue
             name = n.child_by_field_name("name")
             value = n.child_by_field_name("value")
+            if name is not None and value is None and name.type == "identifier":
+                unset.setdefault(self.text(name), []).append(n)
             if name is None or value is None or name.type != "identifier":
                 continue
             if value.type == "await_expression" and value.named_children:
@@ -194,11 +200,30 @@ class JsModule:
                 self.functions.setdefault(self.text(name), []).append(value)
             if self._require(value) is None:
                 self.consts.setdefault(self.text(name), []).append((n.start_byte, value))
+        self._late_values(unset, late)
         for items in self.consts.values():
             items.sort(key=lambda item: item[0])  # the walk is not in source order; `resolve` needs it
         named = self.classes.get(self._default_name, []) if self._default_name else []
         if self.default_class is None and len(named) == 1:
             self.default_class = named[0]  # `class Base {...}` then `export default Base`
+
+    def _late_values(self, unset: dict[str, list[Node]], late: dict[str, list[Node]]) -> None:
+        """`let codex; try { codex = new Codex(); } ...`: a name declared without a value and
+        assigned exactly once within the function that declares it holds that value. More
+        assignments than one are forms this resolver does not choose between."""
+        for name, decls in unset.items():
+            scopes = [_scope_of(d) for d in decls]
+            for scope in scopes:
+                # The assignments this declaration owns: no other declaration nested inside it claims them.
+                inner = [s for s in scopes if s is not scope and s is not None and _contains(scope, s)]
+                assigned = [a for a in late.get(name, ()) if _contains(scope, a) and not any(_contains(s, a) for s in inner)]
+                if len(assigned) != 1:
+                    continue
+                value = assigned[0].child_by_field_name("right")
+                if value is not None and value.type == "await_expression" and value.named_children:
+                    value = value.named_children[0]
+                if value is not None and self._require(value) is None:
+                    self.consts.setdefault(name, []).append((assigned[0].start_byte, value))
 
     def _index_params(self, params: Node) -> None:
         fn = params.parent
