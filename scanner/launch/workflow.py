@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from scanner.launch.base import Analysis
+from scanner.launch.gh_conditions import jobs_open, open_triggers
 from scanner.launch.cfgjudge import split_words, undecided_site
 from scanner.parse.cfgtree import Node, load_json, load_yaml
 from scanner.catalog import AgentSpec, Catalog
@@ -131,7 +132,8 @@ class Job:
     write_scopes: list[tuple[str, Location]] = field(default_factory=list)
     default_token: bool = False
     timeout: Location | None = None
-    gated: bool = False
+    # The untrusted triggers that let anyone start the job (its condition and its needs).
+    open_triggers: frozenset[str] = frozenset()
     workdir: str = ""
     push_names: tuple[str, ...] = ()  # the scopes that can push (rules/actions.yaml), set with write_scopes
 
@@ -152,6 +154,7 @@ class WorkflowReader:
         self.wf_env: list[Fact] = []
         self.wf_perms: Node | None = None
         self.wf_workdir = ""
+        self._open: dict[str, frozenset[str]] | None = None
 
     def loc(self, node: Node | int) -> Location:
         line = node if isinstance(node, int) else node.anchor
@@ -180,11 +183,29 @@ class WorkflowReader:
         if root is None or not root.is_map:
             return False
         self.triggers = {}
+        self._open = None
         self._triggers(root.get("on") or root.get("true"))
         self.wf_env = self._env_facts(root.get("env"))
         self.wf_perms = root.get("permissions")
         self.wf_workdir = _workdir(root.get("defaults"))
         return True
+
+    def _open_triggers(self) -> dict[str, frozenset[str]]:
+        """Per job, the triggers that let anyone start it (see `gh_conditions`); read once."""
+        if self._open is None:
+            jobs = self.root.get("jobs") if self.root is not None and self.root.is_map else None
+            table: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+            for key, job in (jobs.items() if jobs is not None and jobs.is_map else []):
+                if not job.is_map:
+                    continue
+                cond, needs = job.get("if"), job.get("needs")
+                names = [n.text() for n in needs.seq()] if needs is not None and needs.is_seq else \
+                    [needs.text()] if needs is not None and needs.is_scalar else []
+                table[key] = (cond.text() if cond is not None else None, tuple(n.strip() for n in names))
+            after = _github(self.cat, "runs_after_skipped")
+            self._open = jobs_open(table, self.triggers, _github(self.cat, "gate_words"),
+                                   lambda cond: any(word in cond for word in after))
+        return self._open
 
     def _triggers(self, on: Node | None) -> None:
         if on is None:
@@ -276,8 +297,7 @@ class WorkflowReader:
         tm = node.get("timeout-minutes")
         if tm is not None:
             job.timeout = self.loc(tm)
-        cond = node.get("if")
-        job.gated = cond is not None and any(w in cond.text() for w in _github(self.cat, "gate_words"))
+        job.open_triggers = self._open_triggers().get(job.key, frozenset(self.triggers)) if not job.is_action else frozenset()
         if "schedule" in self.triggers:
             job.facts.append(Fact(FactKind.UNATTENDED, "starts on a schedule: no person starts or watches the run",
                                   self.triggers["schedule"]))
@@ -710,15 +730,18 @@ class WorkflowReader:
                 cat, "workflow-agent-untrusted-trigger", head[0].location, site_id=site.site_id, contained=contained,
                 message=f"The job runs on pull_request_target and checks out the pull request's code, which then reaches {agent} with the base repository's token and secrets.",
                 related=[self.triggers["pull_request_target"].with_label("trigger"), site.location.with_label("launch site")]))
-        elif raw_cli and not job.gated:
+        elif raw_cli:
             cond = step.get("if") if step is not None else None
-            gated = cond is not None and any(w in cond.text() for w in _github(cat, "gate_words"))
-            untrusted = [t for t in _github(cat, "untrusted_triggers") if t in self.triggers and t != "pull_request_target"]
-            if untrusted and not gated:
+            # The step's own condition narrows the job's.
+            reach = open_triggers(cond.text() if cond is not None else None, job.open_triggers, _github(cat, "gate_words"))
+            untrusted = [t for t in _github(cat, "untrusted_triggers") if t in reach and t != "pull_request_target"]
+            if untrusted:
                 trig = untrusted[0]
                 out.append(new_finding(
                     cat, "workflow-agent-untrusted-trigger", self.triggers[trig], site_id=site.site_id, contained=contained,
-                    message=f"Anyone who can open an issue or comment triggers {agent} through `{trig}`; nothing checks who they are.",
+                    # The job named: a workflow that dispatches several agent jobs has one finding each on this line.
+                    message=f"Anyone who can open an issue or comment triggers {agent} in job `{job.key}` through `{trig}`; "
+                            "nothing checks who they are.",
                     confidence=Confidence.MEDIUM, related=[site.location.with_label("launch site")]))
         return out
 
