@@ -384,7 +384,7 @@ def test_inline_helpers_render_as_text_in_every_position(text: str) -> None:
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_a_quoted_name_from_the_repository_is_one_code_span(text: str) -> None:
-    """Site titles quote a repository's name (`MCP server \`github\``): the name renders as one
+    """Site titles quote a repository's name (MCP server `github`): the name renders as one
     code span, whatever backticks it holds, and the prose around it as text."""
     for position in ("{}", "- {}", "### {}", "x {} y"):
         markdown = position.format(md_named(f"MCP server `{text}` via the MCP client"))

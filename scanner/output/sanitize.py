@@ -124,7 +124,7 @@ def md_text(text: str) -> str:
 
 
 def md_named(text: str) -> str:
-    """Prose around one quoted name from the repository (`MCP server \`github\` via ...`): the
+    """Prose around one quoted name from the repository (MCP server `github` via ...): the
     name, between the first and the last backtick, is a code span (`md_code`, so no backtick in
     it can close the span early); the rest is `md_text`."""
     first, last = text.find("`"), text.rfind("`")
