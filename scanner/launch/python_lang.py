@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tree_sitter import Node
-
-from scanner.containment.reader import EnvInfo
 from scanner.launch.base import Analysis, LaunchFound, launch_tables, possible_forms, timeout_unread
-from scanner.model import EnvMode, Fact
+from scanner.model import Fact
 from scanner.project.files import ProjectFiles
 from scanner.project.module_paths import python_module_path
 from scanner.project.python_module import FOLLOW_BUDGET, STRING_TYPES, Importer, PythonModule
@@ -110,10 +107,7 @@ def analyze_python(analysis: Analysis) -> Iterator[LaunchFound]:
         if spec.get("env_last") and positional:
             env_node = positional[-1]
         unseen: tuple[Fact, ...] = ()
-        if env_node is None and unread is not None and "env_kw" in spec:
-            env = options_unread(module, unread, name)
-        else:
-            env = module.env_info(env_node, node, name)
+        env = module.env_info(env_node, node, name, unread=unread if "env_kw" in spec else None)
         timeout = None
         if "timeout_kw" in spec and spec["timeout_kw"] in keywords:
             value = keywords[spec["timeout_kw"]]
@@ -124,10 +118,3 @@ def analyze_python(analysis: Analysis) -> Iterator[LaunchFound]:
         at = src.node_loc(node)
         yield LaunchFound(surface="python", launcher=name, location=at, words=tuple(words or ()), shell=shell_string,
                           env=env, timeout=timeout, facts=(*possible_forms(module.uncertain, at), *unseen))
-
-
-def options_unread(module: PythonModule, unread: Node, launcher: str) -> EnvInfo:
-    """The environment of a launch handed `**options` this scan cannot read: undecided."""
-    text = " ".join(module.src.node_text(unread).split())[:60]
-    return EnvInfo(EnvMode.UNKNOWN, module.src.node_loc(unread),
-                   f"the options `{text}` ({launcher} inherits os.environ unless they set env)")

@@ -18,7 +18,7 @@ from tree_sitter import Node
 
 from scanner.launch.base import Analysis, LaunchFound, launch_tables, timeout_unread
 from scanner.launch.gates import python_call_names
-from scanner.launch.python_lang import options_unread, python_module
+from scanner.launch.python_lang import python_module
 from scanner.project.python_module import (
     FOLLOW_BUDGET,
     UNSET,
@@ -1346,10 +1346,8 @@ def _found_at(d: PythonDetector, helper: _Wrapper, call: Call, bound: dict[str, 
     env_node = keywords.get(helper.spec.get("env_kw", "")) if "env_kw" in helper.spec else None
     if env_node is not None and env_node.type == "identifier" and px.src.node_text(env_node) in bound:
         env = mod.env_info(bound[px.src.node_text(env_node)], call.node, f"{helper.launcher} (via {fname})")
-    elif env_node is None and unread is not None and "env_kw" in helper.spec:
-        env = options_unread(mod, unread, f"{helper.launcher} (via {fname})")
     else:
-        env = mod.env_info(env_node, inner.node, helper.launcher)
+        env = mod.env_info(env_node, inner.node, helper.launcher, unread=unread if "env_kw" in helper.spec else None)
     timeout = None
     unseen: tuple[Fact, ...] = ()
     tkw = helper.spec.get("timeout_kw")

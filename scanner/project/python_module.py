@@ -488,8 +488,13 @@ class PythonModule:
 
     # -- environment ---------------------------------------------------------------------
 
-    def env_info(self, node: Node | None, call: Node, launcher: str, depth: int = 0) -> EnvInfo:
+    def env_info(self, node: Node | None, call: Node, launcher: str, depth: int = 0, unread: Node | None = None) -> EnvInfo:
+        """`unread`: `**options` handed to the launch that this scan cannot read (`launch_keywords`)."""
         call_loc = self.src.node_loc(call)
+        if node is None and unread is not None:
+            return EnvInfo(EnvMode.UNKNOWN, self.src.node_loc(unread),
+                           f"the options `{' '.join(self.src.node_text(unread).split())[:60]}` ({launcher} inherits "
+                           "os.environ unless they set env)")
         if node is None:
             return EnvInfo(EnvMode.INHERITED, call_loc, f"{launcher} without env= inherits os.environ")
         loc = self.src.node_loc(node)
