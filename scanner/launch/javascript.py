@@ -212,10 +212,11 @@ class JsModule:
         assigned exactly once within the function that declares it holds that value. More
         assignments than one are forms this resolver does not choose between."""
         for name, decls in unset.items():
-            scopes = [_scope_of(d) for d in decls]
+            # One entry per function (None: module level); nodes are compared by id, not identity.
+            scopes = list({(s.id if s is not None else None): s for s in map(_scope_of, decls)}.values())
             for scope in scopes:
-                # The assignments this declaration owns: no other declaration nested inside it claims them.
-                inner = [s for s in scopes if s is not scope and s is not None and _contains(scope, s)]
+                # The assignments this declaration owns: no declaration nested inside it claims them.
+                inner = [s for s in scopes if s is not None and s is not scope and _contains(scope, s)]
                 assigned = [a for a in late.get(name, ()) if _contains(scope, a) and not any(_contains(s, a) for s in inner)]
                 if len(assigned) != 1:
                     continue
